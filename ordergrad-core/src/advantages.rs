@@ -1,0 +1,212 @@
+//! The likelihood-ratio (score-function) form of spec section 3: rank advantages a_i = q_i - v_i,
+//! computed per group with one sort and two O(N) scans.
+
+use crate::error::{OrderGradError, Result};
+use crate::plan::RankPlan;
+
+/// Rank advantages of one group, in the group's original order, and the group's batch value.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GroupAdvantages {
+    pub value: f64,
+    pub advantages: Vec<f64>,
+}
+
+/// Reusable working memory for [`RankPlan::advantages_into`], so that a loop over many groups
+/// allocates nothing.
+#[derive(Debug, Default, Clone)]
+pub struct Scratch {
+    keys: Vec<u64>,
+    sorted_keys: Vec<u64>,
+    sorted_advantages: Vec<f64>,
+}
+
+impl RankPlan {
+    /// The batch value sum_m w_m r_(m) of one group (any K <= N). Errors on a wrong length or a
+    /// non-finite reward (checked before sorting, so no NaN is ever sorted).
+    pub fn value(&self, rewards: &[f64]) -> Result<f64> {
+        self.check_group(0, rewards)?;
+        let mut sorted = rewards.to_vec();
+        sorted.sort_by(f64::total_cmp);
+        Ok(dot(self.rank_weights(), &sorted))
+    }
+
+    /// Rank advantages and value of one group of N rewards (needs K <= N - 1).
+    pub fn advantages(&self, rewards: &[f64]) -> Result<GroupAdvantages> {
+        let mut advantages = vec![0.0; self.n()];
+        let value = self.advantages_into(rewards, &mut advantages, &mut Scratch::default())?;
+        Ok(GroupAdvantages { value, advantages })
+    }
+
+    /// Rank advantages of many groups at once: `rewards` is a row-major `[groups, N]` slice, and
+    /// `advantages` (same length) receives them in the same layout. Returns each group's value.
+    /// The error of a bad group names its index.
+    pub fn batch_advantages(&self, rewards: &[f64], advantages: &mut [f64]) -> Result<Vec<f64>> {
+        self.lr_coefficients()?;
+        let n = self.n();
+        if !rewards.len().is_multiple_of(n) {
+            return Err(OrderGradError::RaggedGroups {
+                len: rewards.len(),
+                n,
+            });
+        }
+        if advantages.len() != rewards.len() {
+            return Err(OrderGradError::OutputLength {
+                got: advantages.len(),
+                expected: rewards.len(),
+            });
+        }
+        let mut scratch = Scratch::default();
+        rewards
+            .chunks_exact(n)
+            .zip(advantages.chunks_exact_mut(n))
+            .enumerate()
+            .map(|(group, (group_rewards, group_advantages))| {
+                self.check_group(group, group_rewards)?;
+                Ok(self.advantages_of_valid_group(group_rewards, group_advantages, &mut scratch))
+            })
+            .collect()
+    }
+
+    /// Rank advantages of one group written into `advantages`; returns the group's value.
+    pub fn advantages_into(
+        &self,
+        rewards: &[f64],
+        advantages: &mut [f64],
+        scratch: &mut Scratch,
+    ) -> Result<f64> {
+        self.lr_coefficients()?;
+        self.check_group(0, rewards)?;
+        if advantages.len() != rewards.len() {
+            return Err(OrderGradError::OutputLength {
+                got: advantages.len(),
+                expected: rewards.len(),
+            });
+        }
+        Ok(self.advantages_of_valid_group(rewards, advantages, scratch))
+    }
+
+    fn check_group(&self, group: usize, rewards: &[f64]) -> Result<()> {
+        if rewards.len() != self.n() {
+            return Err(OrderGradError::RaggedGroups {
+                len: rewards.len(),
+                n: self.n(),
+            });
+        }
+        match rewards.iter().position(|reward| !reward.is_finite()) {
+            Some(index) => Err(OrderGradError::NonFiniteReward {
+                group,
+                index,
+                value: rewards[index],
+            }),
+            None => Ok(()),
+        }
+    }
+
+    /// The scans of spec section 3 on a group already checked to be finite and of length N.
+    fn advantages_of_valid_group(
+        &self,
+        rewards: &[f64],
+        advantages: &mut [f64],
+        scratch: &mut Scratch,
+    ) -> f64 {
+        let lr = self
+            .lr_coefficients()
+            .expect("check_group verified that the LR form exists");
+        let n = rewards.len();
+        // Advantages are translation invariant, so work on centred rewards: a large common
+        // offset then costs no precision. Adding 0.0 turns -0.0 into 0.0, so that equal rewards
+        // have equal keys.
+        let mean = rewards.iter().sum::<f64>() / n as f64;
+        let keys = &mut scratch.keys;
+        keys.clear();
+        keys.extend(
+            rewards
+                .iter()
+                .map(|reward| ordered_bits(reward - mean + 0.0)),
+        );
+        // The sort is most of the cost: sorting bare integer keys is about twice as fast as
+        // sorting (value, index) pairs, and items find their rank again by binary search below.
+        let sorted_keys = &mut scratch.sorted_keys;
+        sorted_keys.clear();
+        sorted_keys.extend_from_slice(keys);
+        sorted_keys.sort_unstable();
+
+        let sorted_advantages = &mut scratch.sorted_advantages;
+        sorted_advantages.clear();
+        sorted_advantages.resize(n, 0.0);
+        let mut below_sum = 0.0;
+        let mut centred_value = 0.0;
+        for (t, &key) in sorted_keys.iter().enumerate() {
+            let reward = from_ordered_bits(key);
+            sorted_advantages[t] = below_sum + reward * lr.itself[t];
+            below_sum += reward * lr.below[t];
+            centred_value += reward * self.rank_weights()[t];
+        }
+        let mut above_sum = 0.0;
+        for (t, &key) in sorted_keys.iter().enumerate().rev() {
+            sorted_advantages[t] += above_sum;
+            above_sum += from_ordered_bits(key) * lr.above[t];
+        }
+
+        // Tied rewards have equal advantages in exact arithmetic; averaging each run of ties
+        // makes them bit-identical, and lets every tied item read the run's first slot.
+        let mut run_start = 0;
+        while run_start < n {
+            let mut run_end = run_start + 1;
+            while run_end < n && sorted_keys[run_end] == sorted_keys[run_start] {
+                run_end += 1;
+            }
+            if run_end - run_start > 1 {
+                let run = &mut sorted_advantages[run_start..run_end];
+                let run_mean = run.iter().sum::<f64>() / run.len() as f64;
+                run.fill(run_mean);
+            }
+            run_start = run_end;
+        }
+
+        for (advantage, key) in advantages.iter_mut().zip(keys.iter()) {
+            *advantage = sorted_advantages[sorted_keys.partition_point(|sorted| sorted < key)];
+        }
+        centred_value + mean * self.rank_weights().iter().sum::<f64>()
+    }
+}
+
+/// An integer whose order is the order of the (finite) floats: flip all bits of negatives, the
+/// sign bit of positives.
+fn ordered_bits(value: f64) -> u64 {
+    let bits = value.to_bits();
+    if bits >> 63 == 1 {
+        !bits
+    } else {
+        bits | (1 << 63)
+    }
+}
+
+fn from_ordered_bits(key: u64) -> f64 {
+    f64::from_bits(if key >> 63 == 1 {
+        key & !(1 << 63)
+    } else {
+        !key
+    })
+}
+
+fn dot(a: &[f64], b: &[f64]) -> f64 {
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ordered_bits_sorts_like_the_floats_and_round_trips() {
+        let values = [-f64::MAX, -1.5, -1e-300, 0.0, 1e-300, 2.0, f64::MAX];
+        for pair in values.windows(2) {
+            assert!(ordered_bits(pair[0]) < ordered_bits(pair[1]), "{pair:?}");
+        }
+        for value in values {
+            assert_eq!(from_ordered_bits(ordered_bits(value)), value);
+        }
+        assert_eq!(ordered_bits(-0.0 + 0.0), ordered_bits(0.0));
+    }
+}
