@@ -1,0 +1,28 @@
+//! Gymnasium-compatible continuous-control environments for ordergrad.
+//!
+//! - [`Env`]: Gymnasium 1.x's `reset(seed) -> (obs, info)` and `step(action) -> Step`
+//!   (`observation, reward, terminated, truncated, info`), with [`BoxSpace`] spaces.
+//! - [`make`]: an env by its Gymnasium id, wrapped in its registered time limit, exactly
+//!   as `gymnasium.make` does; [`registered_ids`] lists the ids.
+//! - [`classic`]: `Pendulum-v1` and `MountainCarContinuous-v0`, matching Gymnasium 1.4.0
+//!   step for step (checked against recorded fixtures in `tests/`).
+//! - [`wrappers`]: TimeLimit, ClipAction, RescaleAction, NormalizeObservation,
+//!   NormalizeReward, RecordEpisodeStatistics.
+//! - [`VectorEnv`]: N envs stepped as a batch with same-step autoreset.
+//! - [`rollout()`]: replays a list of actions (the `ordergrad rollout` command).
+
+pub mod classic;
+pub mod env;
+pub mod error;
+mod initial_state;
+pub mod registry;
+pub mod rollout;
+mod seeding;
+pub mod vector;
+pub mod wrappers;
+
+pub use env::{BoxSpace, DType, Env, EpisodeStatistics, Info, Step, validate_action};
+pub use error::EnvError;
+pub use registry::{EnvSpec, make, registered_ids, spec};
+pub use rollout::{Rollout, parse_actions, rollout, rollout_from_json};
+pub use vector::{VectorEnv, VectorStep};

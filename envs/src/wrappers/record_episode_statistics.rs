@@ -1,0 +1,118 @@
+//! `gymnasium.wrappers.RecordEpisodeStatistics`.
+
+use std::collections::VecDeque;
+
+use serde_json::Value;
+
+use crate::env::{BoxSpace, Env, EpisodeStatistics, Info, Step};
+use crate::error::EnvError;
+
+/// Gymnasium's default `buffer_length`.
+pub const DEFAULT_BUFFER_LENGTH: usize = 100;
+
+/// Adds `info.episode = {return, length}` on the step that ends an episode (terminated or
+/// truncated), and keeps the last `buffer_length` of them. Place it inside the normalisers
+/// so that it records the env's own rewards.
+#[derive(Debug, Clone)]
+pub struct RecordEpisodeStatistics<E> {
+    env: E,
+    episode_return: f64,
+    episode_length: usize,
+    episode_count: usize,
+    recent_episodes: VecDeque<EpisodeStatistics>,
+    buffer_length: usize,
+}
+
+impl<E: Env> RecordEpisodeStatistics<E> {
+    pub fn new(env: E) -> Self {
+        Self::with_buffer_length(env, DEFAULT_BUFFER_LENGTH)
+    }
+
+    pub fn with_buffer_length(env: E, buffer_length: usize) -> Self {
+        Self {
+            env,
+            episode_return: 0.0,
+            episode_length: 0,
+            episode_count: 0,
+            recent_episodes: VecDeque::with_capacity(buffer_length),
+            buffer_length,
+        }
+    }
+
+    /// Episodes finished since the wrapper was created.
+    pub fn episode_count(&self) -> usize {
+        self.episode_count
+    }
+
+    /// The last `buffer_length` finished episodes, oldest first.
+    pub fn recent_episodes(&self) -> &VecDeque<EpisodeStatistics> {
+        &self.recent_episodes
+    }
+
+    pub fn inner(&self) -> &E {
+        &self.env
+    }
+
+    pub fn inner_mut(&mut self) -> &mut E {
+        &mut self.env
+    }
+
+    pub fn into_inner(self) -> E {
+        self.env
+    }
+
+    fn start_episode(&mut self) {
+        self.episode_return = 0.0;
+        self.episode_length = 0;
+    }
+}
+
+impl<E: Env> Env for RecordEpisodeStatistics<E> {
+    fn id(&self) -> &str {
+        self.env.id()
+    }
+
+    fn observation_space(&self) -> &BoxSpace {
+        self.env.observation_space()
+    }
+
+    fn action_space(&self) -> &BoxSpace {
+        self.env.action_space()
+    }
+
+    fn reset(&mut self, seed: Option<u64>) -> (Vec<f64>, Info) {
+        self.start_episode();
+        self.env.reset(seed)
+    }
+
+    fn reset_to_state(
+        &mut self,
+        seed: Option<u64>,
+        state: &Value,
+    ) -> Result<(Vec<f64>, Info), EnvError> {
+        let reset = self.env.reset_to_state(seed, state)?;
+        self.start_episode();
+        Ok(reset)
+    }
+
+    fn step(&mut self, action: &[f32]) -> Result<Step, EnvError> {
+        let mut step = self.env.step(action)?;
+        self.episode_return += step.reward;
+        self.episode_length += 1;
+        if step.is_done() {
+            let statistics = EpisodeStatistics {
+                episode_return: self.episode_return,
+                length: self.episode_length,
+            };
+            step.info.episode = Some(statistics);
+            self.episode_count += 1;
+            if self.buffer_length > 0 {
+                if self.recent_episodes.len() == self.buffer_length {
+                    self.recent_episodes.pop_front();
+                }
+                self.recent_episodes.push_back(statistics);
+            }
+        }
+        Ok(step)
+    }
+}

@@ -1,0 +1,91 @@
+//! `gymnasium.wrappers.TimeLimit`.
+
+use serde_json::Value;
+
+use crate::env::{BoxSpace, Env, Info, Step};
+use crate::error::EnvError;
+
+/// Sets `truncated` on the step that reaches `max_episode_steps` (and on any later step, if
+/// the caller keeps stepping). Never touches `terminated`: an episode that ends at the limit
+/// because of the limit must bootstrap from its last observation.
+#[derive(Debug, Clone)]
+pub struct TimeLimit<E> {
+    env: E,
+    max_episode_steps: usize,
+    elapsed_steps: usize,
+}
+
+impl<E: Env> TimeLimit<E> {
+    pub fn new(env: E, max_episode_steps: usize) -> Result<Self, EnvError> {
+        if max_episode_steps == 0 {
+            return Err(EnvError::InvalidArgument(format!(
+                "TimeLimit on {}: max_episode_steps must be positive, got 0",
+                env.id()
+            )));
+        }
+        Ok(Self {
+            env,
+            max_episode_steps,
+            elapsed_steps: 0,
+        })
+    }
+
+    pub fn max_episode_steps(&self) -> usize {
+        self.max_episode_steps
+    }
+
+    /// Steps taken since the last reset.
+    pub fn elapsed_steps(&self) -> usize {
+        self.elapsed_steps
+    }
+
+    pub fn inner(&self) -> &E {
+        &self.env
+    }
+
+    pub fn inner_mut(&mut self) -> &mut E {
+        &mut self.env
+    }
+
+    pub fn into_inner(self) -> E {
+        self.env
+    }
+}
+
+impl<E: Env> Env for TimeLimit<E> {
+    fn id(&self) -> &str {
+        self.env.id()
+    }
+
+    fn observation_space(&self) -> &BoxSpace {
+        self.env.observation_space()
+    }
+
+    fn action_space(&self) -> &BoxSpace {
+        self.env.action_space()
+    }
+
+    fn reset(&mut self, seed: Option<u64>) -> (Vec<f64>, Info) {
+        self.elapsed_steps = 0;
+        self.env.reset(seed)
+    }
+
+    fn reset_to_state(
+        &mut self,
+        seed: Option<u64>,
+        state: &Value,
+    ) -> Result<(Vec<f64>, Info), EnvError> {
+        let reset = self.env.reset_to_state(seed, state)?;
+        self.elapsed_steps = 0;
+        Ok(reset)
+    }
+
+    fn step(&mut self, action: &[f32]) -> Result<Step, EnvError> {
+        let mut step = self.env.step(action)?;
+        self.elapsed_steps += 1;
+        if self.elapsed_steps >= self.max_episode_steps {
+            step.truncated = true;
+        }
+        Ok(step)
+    }
+}
