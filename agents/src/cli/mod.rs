@@ -2,11 +2,17 @@
 //! `run` function. Output meant for programs is JSON on stdout; errors go to stderr.
 
 mod advantages;
+mod backend;
+mod eval;
+mod rollout;
+mod train;
 mod weights;
+
+pub use eval::EvalReport;
 
 use std::process::ExitCode;
 
-use clap::{CommandFactory, Parser, Subcommand};
+use clap::{Parser, Subcommand};
 
 /// Input the user can fix: reported with exit code 2, like clap's own usage errors.
 #[derive(Debug, thiserror::Error)]
@@ -31,6 +37,12 @@ enum Command {
     Weights(weights::WeightsArgs),
     /// Print the rank advantages (likelihood-ratio form) and the value of one group of rewards.
     Advantages(advantages::AdvantagesArgs),
+    /// Train an agent from a config file (no arguments at all: the default experiment).
+    Train(train::TrainArgs),
+    /// Evaluate the latest checkpoint of a run and print the distribution of its returns.
+    Eval(eval::EvalArgs),
+    /// Step an environment through a list of actions and print what it returned, as JSON.
+    Rollout(rollout::RolloutArgs),
 }
 
 /// Parse the process arguments, run the command, and turn the outcome into an exit code:
@@ -54,10 +66,10 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Some(Command::Weights(args)) => weights::run(&args),
         Some(Command::Advantages(args)) => advantages::run(&args),
-        None => {
-            Cli::command().print_help()?;
-            Ok(())
-        }
+        Some(Command::Train(args)) => train::run(&args),
+        Some(Command::Eval(args)) => eval::run(&args),
+        Some(Command::Rollout(args)) => rollout::run(&args),
+        None => train::run(&train::TrainArgs::default()),
     }
 }
 
@@ -65,7 +77,8 @@ fn is_bad_input(error: &anyhow::Error) -> bool {
     error.chain().any(|cause| {
         cause.is::<BadInput>()
             || cause.is::<ordergrad_core::OrderGradError>()
-            || cause.is::<serde_json::Error>()
+            || cause.is::<envs::EnvError>()
+            || cause.is::<crate::config::ConfigError>()
     })
 }
 

@@ -1,0 +1,162 @@
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use anyhow::Context;
+use burn::tensor::backend::AutodiffBackend;
+use clap::Args;
+
+use super::BadInput;
+use super::backend::{BackendJob, dispatch};
+use crate::checkpoint;
+use crate::checkpoint_file::write_atomically;
+use crate::config::{AgentKind, TrainConfig};
+use crate::off_policy::{self, Resume, Spaces};
+use crate::remac::Remac;
+use crate::sac::Sac;
+
+/// The experiment `cargo run --release` trains when given no arguments.
+pub const DEFAULT_CONFIG: &str = include_str!("../../../configs/default.toml");
+const DEFAULT_CONFIG_NAME: &str = "configs/default.toml";
+/// The resolved configuration inside a run directory.
+pub const RUN_CONFIG_FILE: &str = "config.toml";
+
+#[derive(Debug, Args, Default)]
+pub struct TrainArgs {
+    /// Experiment file (configs/*.toml). Without it (and without --resume), the default config.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Overrides the config's `seed`.
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Overrides the config's `total_steps` (also to extend a resumed run).
+    #[arg(long)]
+    total_steps: Option<u64>,
+    /// Overrides one config key, e.g. --set sac.learning_starts=1000 (repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    overrides: Vec<String>,
+    /// Run directory (default: runs/{env}__{agent}__{seed}__{unix time}).
+    #[arg(long)]
+    run_dir: Option<PathBuf>,
+    /// Continue the run in this directory from its latest complete checkpoint.
+    #[arg(long, conflicts_with_all = ["config", "seed", "run_dir"])]
+    resume: Option<PathBuf>,
+}
+
+pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
+    let mut overrides = args.overrides.clone();
+    if let Some(seed) = args.seed {
+        overrides.push(format!("seed={seed}"));
+    }
+    if let Some(total_steps) = args.total_steps {
+        overrides.push(format!("total_steps={total_steps}"));
+    }
+
+    let (config, run_dir, resume) = match &args.resume {
+        Some(run_dir) => {
+            let config = TrainConfig::load(&run_dir.join(RUN_CONFIG_FILE), &overrides)?;
+            let resume = checkpoint::latest(run_dir)?.ok_or_else(|| {
+                BadInput(format!(
+                    "{} has no complete checkpoint to resume from",
+                    run_dir.display()
+                ))
+            })?;
+            if resume.state.next_step >= config.total_steps {
+                return Err(BadInput(format!(
+                    "{} already trained {} of total_steps = {}; pass a larger --total-steps to continue",
+                    run_dir.display(),
+                    resume.state.next_step,
+                    config.total_steps
+                ))
+                .into());
+            }
+            eprintln!(
+                "resuming {} at step {}{}",
+                run_dir.display(),
+                resume.state.next_step,
+                if resume.state.mid_episode {
+                    " (the interrupted episode restarts)"
+                } else {
+                    ""
+                }
+            );
+            (config, run_dir.clone(), Some(resume))
+        }
+        None => {
+            let config = match &args.config {
+                Some(path) => TrainConfig::load(path, &overrides)?,
+                None => {
+                    eprintln!(
+                        "training the default experiment ({DEFAULT_CONFIG_NAME}); `ordergrad --help` lists the commands"
+                    );
+                    TrainConfig::parse(DEFAULT_CONFIG, Path::new(DEFAULT_CONFIG_NAME), &overrides)?
+                }
+            };
+            let run_dir = args
+                .run_dir
+                .clone()
+                .unwrap_or_else(|| default_run_dir(&config));
+            (config, run_dir, None)
+        }
+    };
+
+    std::fs::create_dir_all(&run_dir).with_context(|| format!("creating {}", run_dir.display()))?;
+    write_atomically(&run_dir.join(RUN_CONFIG_FILE), config.to_toml().as_bytes())?;
+    eprintln!(
+        "{} on {}, {} steps, seed {}: logging to {} (tensorboard --logdir {})",
+        config.agent.name(),
+        config.env,
+        config.total_steps,
+        config.seed,
+        run_dir.display(),
+        run_dir.parent().unwrap_or(Path::new(".")).display()
+    );
+    dispatch(
+        config.device,
+        TrainJob {
+            config: &config,
+            run_dir: &run_dir,
+            resume,
+        },
+    )?;
+    eprintln!("done: {}", run_dir.display());
+    Ok(())
+}
+
+fn default_run_dir(config: &TrainConfig) -> PathBuf {
+    let unix_time = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_secs());
+    PathBuf::from("runs").join(format!(
+        "{}__{}__{}__{}",
+        config.env,
+        config.agent.name(),
+        config.seed,
+        unix_time
+    ))
+}
+
+struct TrainJob<'a> {
+    config: &'a TrainConfig,
+    run_dir: &'a Path,
+    resume: Option<Resume>,
+}
+
+impl BackendJob for TrainJob<'_> {
+    type Output = ();
+
+    fn run<B: AutodiffBackend>(self, device: B::Device) -> anyhow::Result<()> {
+        let config = self.config;
+        B::seed(&device, config.seed);
+        let spaces = Spaces::of(envs::make(&config.env)?.as_ref())?;
+        match config.agent {
+            AgentKind::Sac => {
+                let agent = Sac::<B>::new(config.sac.clone(), spaces, &device);
+                off_policy::train(agent, config, self.run_dir, self.resume)
+            }
+            AgentKind::Remac => {
+                let agent = Remac::<B>::new(config.remac.clone(), spaces, &device);
+                off_policy::train(agent, config, self.run_dir, self.resume)
+            }
+        }
+    }
+}

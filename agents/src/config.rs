@@ -1,0 +1,315 @@
+//! Experiment configuration: one TOML file (`configs/*.toml`) with top-level `agent`, `env`,
+//! `total_steps`, `seed`, `device` and one table per component. `--set table.key=value`
+//! overrides a key before the file is checked, so a typo in either is an error naming the key.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+use crate::remac::RemacConfig;
+use crate::sac::SacConfig;
+
+#[derive(Debug, Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("config file {path} is not valid TOML: {message}")]
+    Toml { path: PathBuf, message: String },
+    #[error("--set {assignment}: {reason}")]
+    Override { assignment: String, reason: String },
+    #[error("config key `{key}`: {message}")]
+    Key { key: String, message: String },
+}
+
+/// The agents `ordergrad train` knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AgentKind {
+    Sac,
+    Remac,
+}
+
+impl AgentKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            AgentKind::Sac => "sac",
+            AgentKind::Remac => "remac",
+        }
+    }
+}
+
+/// Where the numbers are computed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DeviceKind {
+    /// Burn's Flex backend on the CPU.
+    #[default]
+    Cpu,
+    Cuda,
+    Wgpu,
+    Vulkan,
+}
+
+/// A whole experiment.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrainConfig {
+    /// Which agent trains: "sac" or "remac".
+    pub agent: AgentKind,
+    /// Gymnasium id of the environment, e.g. "Pendulum-v1".
+    pub env: String,
+    /// Environment steps to train for.
+    pub total_steps: u64,
+    /// Seeds every random draw of the run: initial weights, exploration and policy noise,
+    /// replay sampling, environment resets.
+    pub seed: u64,
+    /// Compute backend: "cpu" (Flex). "cuda", "wgpu" and "vulkan" are reserved for GPU builds.
+    #[serde(default)]
+    pub device: DeviceKind,
+    /// Settings of the SAC agent (used when `agent = "sac"`).
+    #[serde(default)]
+    pub sac: SacConfig,
+    /// Settings of the ReMAC agent (used when `agent = "remac"`).
+    #[serde(default)]
+    pub remac: RemacConfig,
+    #[serde(default)]
+    pub logging: LoggingConfig,
+    #[serde(default)]
+    pub checkpoint: CheckpointConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LoggingConfig {
+    /// Log losses and SPS every this many steps (CleanRL: 100).
+    pub log_every: u64,
+    /// Flush TensorBoard and the metrics file at least this often, in seconds.
+    pub flush_secs: f64,
+    /// Show a progress line on the terminal.
+    pub progress: bool,
+}
+
+impl Default for LoggingConfig {
+    fn default() -> Self {
+        Self {
+            log_every: 100,
+            flush_secs: 2.0,
+            progress: true,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CheckpointConfig {
+    /// Write a checkpoint at the first episode end after every this many steps (and at the end
+    /// of training or on Ctrl-C). Episode ends make a resumed run identical to a straight one.
+    pub every: u64,
+    /// Include the replay buffer (needed for an exact resume; large for long runs).
+    pub save_replay_buffer: bool,
+}
+
+impl Default for CheckpointConfig {
+    fn default() -> Self {
+        Self {
+            every: 10_000,
+            save_replay_buffer: true,
+        }
+    }
+}
+
+impl TrainConfig {
+    /// Reads `path`, applies `--set` overrides (`table.key=value`, the value in TOML syntax or a
+    /// bare string), and checks every key and value.
+    pub fn load(path: &Path, overrides: &[String]) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::parse(&text, path, overrides)
+    }
+
+    pub fn parse(text: &str, path: &Path, overrides: &[String]) -> Result<Self, ConfigError> {
+        let mut table: toml::Table =
+            text.parse()
+                .map_err(|error: toml::de::Error| ConfigError::Toml {
+                    path: path.to_path_buf(),
+                    message: error.to_string(),
+                })?;
+        for assignment in overrides {
+            apply_override(&mut table, assignment)?;
+        }
+        let config: TrainConfig = serde_path_to_error::deserialize(toml::Value::Table(table))
+            .map_err(|error| ConfigError::Key {
+                key: error.path().to_string(),
+                message: error.into_inner().to_string(),
+            })?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let known = envs::registered_ids();
+        if !known.iter().any(|id| *id == self.env) {
+            return Err(invalid(
+                "env",
+                format!(
+                    "unknown environment '{}'; known: {}",
+                    self.env,
+                    known.join(", ")
+                ),
+            ));
+        }
+        if self.total_steps == 0 {
+            return Err(invalid("total_steps", "must be at least 1".into()));
+        }
+        if self.logging.log_every == 0 {
+            return Err(invalid("logging.log_every", "must be at least 1".into()));
+        }
+        if self.logging.flush_secs.is_nan() || self.logging.flush_secs <= 0.0 {
+            return Err(invalid("logging.flush_secs", "must be positive".into()));
+        }
+        if self.checkpoint.every == 0 {
+            return Err(invalid("checkpoint.every", "must be at least 1".into()));
+        }
+        match self.agent {
+            AgentKind::Sac => self.sac.validate(),
+            AgentKind::Remac => self.remac.validate(),
+        }
+    }
+
+    /// The resolved configuration as TOML, as written into the run directory.
+    pub fn to_toml(&self) -> String {
+        toml::to_string(self).expect("a TrainConfig always serialises to TOML")
+    }
+}
+
+/// A config error for `key` with a message saying what is accepted.
+pub fn invalid(key: &str, message: String) -> ConfigError {
+    ConfigError::Key {
+        key: key.to_string(),
+        message,
+    }
+}
+
+fn apply_override(table: &mut toml::Table, assignment: &str) -> Result<(), ConfigError> {
+    let fail = |reason: String| ConfigError::Override {
+        assignment: assignment.to_string(),
+        reason,
+    };
+    let (key, raw_value) = assignment
+        .split_once('=')
+        .ok_or_else(|| fail("expected KEY=VALUE, e.g. sac.learning_starts=1000".into()))?;
+    let path: Vec<&str> = key.trim().split('.').map(str::trim).collect();
+    if path.iter().any(|part| part.is_empty()) {
+        return Err(fail(format!(
+            "'{key}' is not a key path like sac.batch_size"
+        )));
+    }
+    // TOML syntax first (numbers, booleans, quoted strings, arrays); anything else is a string,
+    // so `--set env=Pendulum-v1` needs no quotes.
+    let value = format!("value = {}", raw_value.trim())
+        .parse::<toml::Table>()
+        .ok()
+        .and_then(|mut parsed| parsed.remove("value"))
+        .unwrap_or_else(|| toml::Value::String(raw_value.trim().to_string()));
+    let (last, parents) = path.split_last().expect("a key path has at least one part");
+    let mut current = table;
+    for (depth, part) in parents.iter().enumerate() {
+        let entry = current
+            .entry(part.to_string())
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        current = entry.as_table_mut().ok_or_else(|| {
+            fail(format!(
+                "`{}` is a value, not a table",
+                path[..=depth].join(".")
+            ))
+        })?;
+    }
+    current.insert(last.to_string(), value);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINIMAL: &str = "agent = \"sac\"\nenv = \"Pendulum-v1\"\ntotal_steps = 1000\nseed = 1\n";
+
+    fn parse(text: &str, overrides: &[&str]) -> Result<TrainConfig, ConfigError> {
+        let overrides: Vec<String> = overrides.iter().map(|s| s.to_string()).collect();
+        TrainConfig::parse(text, Path::new("test.toml"), &overrides)
+    }
+
+    #[test]
+    fn defaults_are_cleanrl_sac() {
+        let config = parse(MINIMAL, &[]).unwrap();
+        assert_eq!(config.sac.batch_size, 256);
+        assert_eq!(config.sac.learning_starts, 5000);
+        assert_eq!(config.device, DeviceKind::Cpu);
+    }
+
+    #[test]
+    fn overrides_reach_keys_inside_tables() {
+        let config = parse(
+            MINIMAL,
+            &[
+                "sac.learning_starts=1000",
+                "seed = 7",
+                "env=MountainCarContinuous-v0",
+            ],
+        )
+        .unwrap();
+        assert_eq!(config.sac.learning_starts, 1000);
+        assert_eq!(config.seed, 7);
+        assert_eq!(config.env, "MountainCarContinuous-v0");
+    }
+
+    #[test]
+    fn unknown_keys_are_named_with_their_path() {
+        let error = parse(MINIMAL, &["sac.learnin_starts=1"])
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("sac.learnin_starts"), "{error}");
+        assert!(
+            error.contains("learning_starts"),
+            "lists accepted keys: {error}"
+        );
+        let error = parse(&format!("{MINIMAL}colour = 3\n"), &[])
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("colour"), "{error}");
+    }
+
+    #[test]
+    fn bad_values_are_named() {
+        let error = parse(MINIMAL, &["sac.batch_size=-3"])
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("sac.batch_size"), "{error}");
+        let error = parse(MINIMAL, &["sac.gamma=1.5"]).unwrap_err().to_string();
+        assert!(error.contains("sac.gamma"), "{error}");
+        let error = parse(MINIMAL, &["env=Pendulum-v9"])
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("Pendulum-v1"), "lists known ids: {error}");
+        let error = parse(MINIMAL, &["agent=ppo2"]).unwrap_err().to_string();
+        assert!(error.contains("agent"), "{error}");
+        let error = parse(MINIMAL, &["seed.x=1"]).unwrap_err().to_string();
+        assert!(error.contains("not a table"), "{error}");
+        let error = parse(MINIMAL, &["nonsense"]).unwrap_err().to_string();
+        assert!(error.contains("KEY=VALUE"), "{error}");
+    }
+
+    #[test]
+    fn resolved_config_round_trips() {
+        let config = parse(MINIMAL, &["agent=remac", "remac.objective=top:2"]).unwrap();
+        let again = parse(&config.to_toml(), &[]).unwrap();
+        assert_eq!(again.to_toml(), config.to_toml());
+        assert_eq!(again.remac.objective, "top:2");
+    }
+}

@@ -1,0 +1,211 @@
+//! Networks shared by the off-policy agents: CleanRL's tanh-squashed Gaussian actor and its soft Q
+//! network, with PyTorch's default initialisation (Burn's `Linear` default: U(-1/sqrt(fan_in),
+//! 1/sqrt(fan_in)) for weights and biases).
+
+use burn::nn::{Linear, LinearConfig};
+use burn::prelude::*;
+use burn::tensor::activation::relu;
+
+/// CleanRL's bounds on the actor's log standard deviation.
+pub const LOG_STD_MIN: f32 = -5.0;
+pub const LOG_STD_MAX: f32 = 2.0;
+
+/// Keeps log(1 - tanh(x)^2) finite when tanh saturates (CleanRL's constant).
+const SQUASH_EPSILON: f32 = 1e-6;
+
+/// Maps actions in [-1, 1] to the env's box: action = squashed * scale + bias, per dimension.
+#[derive(Debug, Clone)]
+pub struct ActionBounds {
+    pub scale: Vec<f32>,
+    pub bias: Vec<f32>,
+}
+
+impl ActionBounds {
+    pub fn from_box(low: &[f64], high: &[f64]) -> Self {
+        Self {
+            scale: low
+                .iter()
+                .zip(high)
+                .map(|(l, h)| ((h - l) / 2.0) as f32)
+                .collect(),
+            bias: low
+                .iter()
+                .zip(high)
+                .map(|(l, h)| ((h + l) / 2.0) as f32)
+                .collect(),
+        }
+    }
+
+    pub fn dim(&self) -> usize {
+        self.scale.len()
+    }
+
+    fn tensors<B: Backend>(&self, device: &B::Device) -> (Tensor<B, 2>, Tensor<B, 2>) {
+        let dim = self.dim();
+        let scale = Tensor::from_data(TensorData::new(self.scale.clone(), [1, dim]), device);
+        let bias = Tensor::from_data(TensorData::new(self.bias.clone(), [1, dim]), device);
+        (scale, bias)
+    }
+}
+
+/// CleanRL's SAC actor: obs -> 256 -> 256 (ReLU) -> mean and log-std heads.
+#[derive(Module, Debug)]
+pub struct GaussianActor<B: Backend> {
+    fc1: Linear<B>,
+    fc2: Linear<B>,
+    fc_mean: Linear<B>,
+    fc_log_std: Linear<B>,
+}
+
+/// A reparameterised action sample: `actions` in the env's box, `log_prob` of the squashed
+/// sample ([batch, 1]), and the deterministic action tanh(mean) in the env's box.
+pub struct ActionSample<B: Backend> {
+    pub actions: Tensor<B, 2>,
+    pub log_prob: Tensor<B, 2>,
+    pub mean_actions: Tensor<B, 2>,
+}
+
+impl<B: Backend> GaussianActor<B> {
+    pub fn new(obs_dim: usize, action_dim: usize, hidden: usize, device: &B::Device) -> Self {
+        Self {
+            fc1: LinearConfig::new(obs_dim, hidden).init(device),
+            fc2: LinearConfig::new(hidden, hidden).init(device),
+            fc_mean: LinearConfig::new(hidden, action_dim).init(device),
+            fc_log_std: LinearConfig::new(hidden, action_dim).init(device),
+        }
+    }
+
+    /// Mean and log-std of the pre-squash Gaussian; log-std squashed into [LOG_STD_MIN, LOG_STD_MAX]
+    /// with tanh, as CleanRL does (smooth, unlike a clamp).
+    pub fn forward(&self, obs: Tensor<B, 2>) -> (Tensor<B, 2>, Tensor<B, 2>) {
+        let hidden = relu(self.fc2.forward(relu(self.fc1.forward(obs))));
+        let mean = self.fc_mean.forward(hidden.clone());
+        let log_std = self.fc_log_std.forward(hidden).tanh();
+        let log_std = (log_std + 1.0) * (0.5 * (LOG_STD_MAX - LOG_STD_MIN)) + LOG_STD_MIN;
+        (mean, log_std)
+    }
+
+    /// Sample with the given standard-normal noise ([batch, action_dim], drawn by the caller so
+    /// that every random number of a run comes from one checkpointed RNG).
+    pub fn sample(
+        &self,
+        obs: Tensor<B, 2>,
+        noise: Tensor<B, 2>,
+        bounds: &ActionBounds,
+    ) -> ActionSample<B> {
+        let (mean, log_std) = self.forward(obs);
+        let (scale, bias) = bounds.tensors::<B>(&mean.device());
+        let [batch, dim] = mean.dims();
+        let (scale, bias) = (scale.expand([batch, dim]), bias.expand([batch, dim]));
+        let pre_squash = mean.clone() + log_std.clone().exp() * noise.clone();
+        let squashed = pre_squash.tanh();
+        // log N(x; mean, std) with x - mean = std * noise.
+        let gaussian_log_prob =
+            noise.powi_scalar(2) * (-0.5) - log_std - 0.5 * (2.0 * std::f32::consts::PI).ln();
+        let squash_correction =
+            (scale.clone() * (squashed.clone().powi_scalar(2).neg() + 1.0) + SQUASH_EPSILON).log();
+        let log_prob = (gaussian_log_prob - squash_correction).sum_dim(1);
+        ActionSample {
+            actions: squashed * scale.clone() + bias.clone(),
+            log_prob,
+            mean_actions: mean.tanh() * scale + bias,
+        }
+    }
+
+    /// The deterministic (evaluation) action tanh(mean), in the env's box.
+    pub fn deterministic(&self, obs: Tensor<B, 2>, bounds: &ActionBounds) -> Tensor<B, 2> {
+        let (mean, _) = self.forward(obs);
+        let (scale, bias) = bounds.tensors::<B>(&mean.device());
+        let [batch, dim] = mean.dims();
+        mean.tanh() * scale.expand([batch, dim]) + bias.expand([batch, dim])
+    }
+}
+
+/// CleanRL's soft Q network: (obs, action) -> 256 -> 256 (ReLU) -> Q.
+#[derive(Module, Debug)]
+pub struct QNetwork<B: Backend> {
+    fc1: Linear<B>,
+    fc2: Linear<B>,
+    fc3: Linear<B>,
+}
+
+impl<B: Backend> QNetwork<B> {
+    pub fn new(obs_dim: usize, action_dim: usize, hidden: usize, device: &B::Device) -> Self {
+        Self {
+            fc1: LinearConfig::new(obs_dim + action_dim, hidden).init(device),
+            fc2: LinearConfig::new(hidden, hidden).init(device),
+            fc3: LinearConfig::new(hidden, 1).init(device),
+        }
+    }
+
+    /// Q(s, a) as [batch, 1].
+    pub fn forward(&self, obs: Tensor<B, 2>, actions: Tensor<B, 2>) -> Tensor<B, 2> {
+        let input = Tensor::cat(vec![obs, actions], 1);
+        let hidden = relu(self.fc2.forward(relu(self.fc1.forward(input))));
+        self.fc3.forward(hidden)
+    }
+
+    /// Polyak averaging towards `online`: target <- tau * online + (1 - tau) * target.
+    pub fn soft_update(self, online: &QNetwork<B>, tau: f64) -> Self {
+        Self {
+            fc1: soft_update_linear(self.fc1, &online.fc1, tau),
+            fc2: soft_update_linear(self.fc2, &online.fc2, tau),
+            fc3: soft_update_linear(self.fc3, &online.fc3, tau),
+        }
+    }
+}
+
+/// Twin Q networks (clipped double Q): the agents train both and act on their minimum.
+#[derive(Module, Debug)]
+pub struct TwinQ<B: Backend> {
+    q1: QNetwork<B>,
+    q2: QNetwork<B>,
+}
+
+impl<B: Backend> TwinQ<B> {
+    pub fn new(obs_dim: usize, action_dim: usize, hidden: usize, device: &B::Device) -> Self {
+        Self {
+            q1: QNetwork::new(obs_dim, action_dim, hidden, device),
+            q2: QNetwork::new(obs_dim, action_dim, hidden, device),
+        }
+    }
+
+    /// (Q1(s, a), Q2(s, a)), each [batch, 1].
+    pub fn forward(
+        &self,
+        obs: Tensor<B, 2>,
+        actions: Tensor<B, 2>,
+    ) -> (Tensor<B, 2>, Tensor<B, 2>) {
+        (
+            self.q1.forward(obs.clone(), actions.clone()),
+            self.q2.forward(obs, actions),
+        )
+    }
+
+    /// min(Q1, Q2)(s, a), [batch, 1].
+    pub fn min(&self, obs: Tensor<B, 2>, actions: Tensor<B, 2>) -> Tensor<B, 2> {
+        let (q1, q2) = self.forward(obs, actions);
+        q1.min_pair(q2)
+    }
+
+    pub fn soft_update(self, online: &TwinQ<B>, tau: f64) -> Self {
+        Self {
+            q1: self.q1.soft_update(&online.q1, tau),
+            q2: self.q2.soft_update(&online.q2, tau),
+        }
+    }
+}
+
+fn soft_update_linear<B: Backend>(target: Linear<B>, online: &Linear<B>, tau: f64) -> Linear<B> {
+    let weight = online.weight.val();
+    let bias = online.bias.as_ref().map(|bias| bias.val());
+    Linear {
+        weight: target
+            .weight
+            .map(|target| target * (1.0 - tau) + weight * tau),
+        bias: target
+            .bias
+            .zip(bias)
+            .map(|(target, online)| target.map(|target| target * (1.0 - tau) + online * tau)),
+    }
+}

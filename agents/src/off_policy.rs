@@ -1,0 +1,321 @@
+//! The training loop that SAC and ReMAC share, in CleanRL's order: act (uniformly random before
+//! `learning_starts`), step the env, store the transition, sample a batch, update, log, and
+//! checkpoint at episode ends.
+
+use std::path::Path;
+use std::time::Instant;
+
+use anyhow::Context;
+use burn::prelude::*;
+use burn::record::{BinFileRecorder, FullPrecisionSettings, Record, Recorder};
+use envs::Env;
+use rand::Rng;
+use rand_chacha::ChaCha8Rng;
+
+use crate::checkpoint::{self, TrainingState};
+use crate::config::{ConfigError, TrainConfig, invalid};
+use crate::logging::{InterruptFlag, RunLogger, RunLoggerOptions};
+use crate::nets::ActionBounds;
+use crate::replay::{Batch, ReplayBuffer, Transition};
+
+/// What the loop needs to know about an agent's off-policy settings.
+#[derive(Debug, Clone)]
+pub struct OffPolicySettings {
+    pub buffer_size: usize,
+    pub batch_size: usize,
+    pub gamma: f64,
+    pub tau: f64,
+    pub learning_starts: u64,
+    pub policy_lr: f64,
+    pub q_lr: f64,
+    pub policy_frequency: u64,
+    pub target_network_frequency: u64,
+    pub hidden_size: usize,
+}
+
+impl OffPolicySettings {
+    /// Checks the settings of config table `table` ("sac", "remac").
+    pub fn validate(&self, table: &str) -> Result<(), ConfigError> {
+        let key = |name: &str| format!("{table}.{name}");
+        let positive_counts = [
+            ("buffer_size", self.buffer_size as u64),
+            ("batch_size", self.batch_size as u64),
+            ("policy_frequency", self.policy_frequency),
+            ("target_network_frequency", self.target_network_frequency),
+            ("hidden_size", self.hidden_size as u64),
+        ];
+        for (name, value) in positive_counts {
+            if value == 0 {
+                return Err(invalid(&key(name), "must be at least 1".into()));
+            }
+        }
+        if !(0.0..=1.0).contains(&self.gamma) {
+            return Err(invalid(
+                &key("gamma"),
+                format!("{} is outside [0, 1]", self.gamma),
+            ));
+        }
+        if !(self.tau > 0.0 && self.tau <= 1.0) {
+            return Err(invalid(
+                &key("tau"),
+                format!("{} is outside (0, 1]", self.tau),
+            ));
+        }
+        for (name, rate) in [("policy_lr", self.policy_lr), ("q_lr", self.q_lr)] {
+            if !(rate > 0.0 && rate.is_finite()) {
+                return Err(invalid(
+                    &key(name),
+                    format!("{rate} must be a positive number"),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Observation size and action box of the env an agent acts in.
+#[derive(Debug, Clone)]
+pub struct Spaces {
+    pub obs_dim: usize,
+    pub bounds: ActionBounds,
+}
+
+impl Spaces {
+    pub fn of(env: &dyn Env) -> anyhow::Result<Self> {
+        let actions = env.action_space();
+        if !actions.is_bounded() {
+            anyhow::bail!(
+                "{} has an unbounded action space; the squashed Gaussian actor needs finite bounds",
+                env.id()
+            );
+        }
+        Ok(Self {
+            obs_dim: env.observation_space().dim(),
+            bounds: ActionBounds::from_box(&actions.low, &actions.high),
+        })
+    }
+}
+
+/// Scalars an update reports for logging; reading a tensor back costs a device sync, so values
+/// are only computed when the step is a logging step.
+pub struct Metrics {
+    enabled: bool,
+    pub values: Vec<(&'static str, f64)>,
+}
+
+impl Metrics {
+    pub fn new(enabled: bool) -> Self {
+        Self {
+            enabled,
+            values: Vec::new(),
+        }
+    }
+
+    pub fn record(&mut self, tag: &'static str, value: impl FnOnce() -> f64) {
+        if self.enabled {
+            self.values.push((tag, value()));
+        }
+    }
+}
+
+/// An agent that learns from a replay buffer. Implemented by SAC and ReMAC.
+pub trait OffPolicyAgent: Sized {
+    fn settings(&self) -> OffPolicySettings;
+    /// One action for one observation: a policy sample, or the deterministic action.
+    fn act(&self, obs: &[f32], deterministic: bool, rng: &mut impl Rng) -> Vec<f32>;
+    /// One gradient step at env step `step` (the actor only every `policy_frequency` steps).
+    fn update(&mut self, step: u64, batch: &Batch, rng: &mut impl Rng, record: bool) -> Metrics;
+    /// Writes networks, targets and optimiser states into `dir`.
+    fn save(&self, dir: &Path) -> anyhow::Result<()>;
+    fn load(self, dir: &Path) -> anyhow::Result<Self>;
+}
+
+/// Writes a Burn record (module or optimiser state) at full precision as `dir/name.bin`.
+pub fn save_record<B: Backend, R: Record<B>>(
+    dir: &Path,
+    name: &str,
+    record: R,
+) -> anyhow::Result<()> {
+    BinFileRecorder::<FullPrecisionSettings>::new()
+        .record(record, dir.join(name))
+        .with_context(|| format!("writing {name} into {}", dir.display()))
+}
+
+pub fn load_record<B: Backend, R: Record<B>>(
+    dir: &Path,
+    name: &str,
+    device: &B::Device,
+) -> anyhow::Result<R> {
+    BinFileRecorder::<FullPrecisionSettings>::new()
+        .load(dir.join(name), device)
+        .with_context(|| format!("reading {name} from {}", dir.display()))
+}
+
+/// Where a resumed run picks up.
+pub struct Resume {
+    pub checkpoint_dir: std::path::PathBuf,
+    pub state: TrainingState,
+}
+
+/// Trains `agent` for `config.total_steps` env steps, logging into and checkpointing under
+/// `run_dir`. Stops early, with a final checkpoint, when Ctrl-C is pressed.
+pub fn train<A: OffPolicyAgent>(
+    mut agent: A,
+    config: &TrainConfig,
+    run_dir: &Path,
+    resume: Option<Resume>,
+) -> anyhow::Result<()> {
+    let settings = agent.settings();
+    let mut env = envs::make(&config.env)?;
+    let spaces = Spaces::of(env.as_ref())?;
+    let action_dim = spaces.bounds.dim();
+
+    let (mut state, mut buffer) = match resume {
+        Some(Resume {
+            checkpoint_dir,
+            state,
+        }) => {
+            agent = agent.load(&checkpoint_dir)?;
+            let buffer = checkpoint::load_replay(&checkpoint_dir)?.unwrap_or_else(|| {
+                ReplayBuffer::new(settings.buffer_size, spaces.obs_dim, action_dim)
+            });
+            (state, buffer)
+        }
+        None => (
+            TrainingState::new(config.seed),
+            ReplayBuffer::new(settings.buffer_size, spaces.obs_dim, action_dim),
+        ),
+    };
+    let mut rng: ChaCha8Rng = state.rng.restore();
+
+    let mut options = RunLoggerOptions::new(config.total_steps)
+        .resuming_from(state.next_step)
+        .with_flush_interval(std::time::Duration::from_secs_f64(
+            config.logging.flush_secs,
+        ));
+    if !config.logging.progress {
+        options = options.without_progress();
+    }
+    let mut logger = RunLogger::create(run_dir, config, options)?;
+    let interrupted = InterruptFlag::install()?;
+
+    let every = config.checkpoint.every;
+    let mut next_checkpoint = (state.next_step / every + 1) * every;
+    let mut obs: Option<Vec<f32>> = None;
+    let (mut episode_return, mut episode_length) = (0.0f64, 0u64);
+    let mut batch = Batch::default();
+    let (start_time, start_step) = (Instant::now(), state.next_step);
+
+    for step in state.next_step..config.total_steps {
+        if interrupted.is_set() {
+            eprintln!("\ninterrupted at step {step}: writing a checkpoint");
+            break;
+        }
+        // A new episode starts with a reset seeded from the run's RNG, so that a run resumed at
+        // an episode boundary draws exactly what the uninterrupted run drew.
+        let current = match obs.take() {
+            Some(current) => current,
+            None => to_f32(&env.reset(Some(rng.random())).0),
+        };
+        let action = if step < settings.learning_starts {
+            env.action_space().sample(&mut rng)
+        } else {
+            agent.act(&current, false, &mut rng)
+        };
+        let outcome = env
+            .step(&action)
+            .with_context(|| format!("stepping {} at step {step}", config.env))?;
+        let next_obs = to_f32(&outcome.observation);
+        // The true next observation is stored even at a truncation, and only `terminated` stops
+        // bootstrapping.
+        buffer.push(Transition {
+            obs: &current,
+            action: &action,
+            reward: outcome.reward as f32,
+            next_obs: &next_obs,
+            terminated: outcome.terminated,
+        });
+        episode_return += outcome.reward;
+        episode_length += 1;
+        if outcome.terminated || outcome.truncated {
+            logger.episode(step, episode_return, episode_length)?;
+            (episode_return, episode_length) = (0.0, 0);
+        } else {
+            obs = Some(next_obs);
+        }
+
+        if step > settings.learning_starts {
+            buffer.sample(settings.batch_size, &mut rng, &mut batch);
+            let log_now = step.is_multiple_of(config.logging.log_every);
+            for (tag, value) in agent.update(step, &batch, &mut rng, log_now).values {
+                logger.scalar(tag, value, step)?;
+            }
+        }
+        if step.is_multiple_of(config.logging.log_every) {
+            let elapsed = start_time.elapsed().as_secs_f64().max(1e-9);
+            logger.scalar(
+                "charts/SPS",
+                ((step + 1 - start_step) as f64 / elapsed).floor(),
+                step,
+            )?;
+        }
+        logger.progress(step + 1);
+
+        state.next_step = step + 1;
+        state.episodes_done += u64::from(obs.is_none());
+        if obs.is_none() && state.next_step >= next_checkpoint {
+            state.rng = checkpoint::RngState::capture(&rng);
+            checkpoint::save(
+                run_dir,
+                &state,
+                &agent,
+                config.checkpoint.save_replay_buffer.then_some(&buffer),
+            )?;
+            next_checkpoint = (state.next_step / every + 1) * every;
+        }
+    }
+
+    state.rng = checkpoint::RngState::capture(&rng);
+    state.mid_episode = obs.is_some();
+    checkpoint::save(
+        run_dir,
+        &state,
+        &agent,
+        config.checkpoint.save_replay_buffer.then_some(&buffer),
+    )?;
+    logger.close()?;
+    Ok(())
+}
+
+fn to_f32(values: &[f64]) -> Vec<f32> {
+    values.iter().map(|&v| v as f32).collect()
+}
+
+/// Returns of `episodes` full episodes of `agent` in a fresh `env_id`, episode i reset with seed
+/// `seed + i`; the deterministic action tanh(mean) unless `stochastic`.
+pub fn evaluate<A: OffPolicyAgent>(
+    agent: &A,
+    env_id: &str,
+    episodes: usize,
+    seed: u64,
+    stochastic: bool,
+) -> anyhow::Result<Vec<f64>> {
+    use rand::SeedableRng;
+    let mut env = envs::make(env_id)?;
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    (0..episodes as u64)
+        .map(|episode| {
+            let mut obs = to_f32(&env.reset(Some(seed + episode)).0);
+            let mut total = 0.0;
+            loop {
+                let action = agent.act(&obs, !stochastic, &mut rng);
+                let outcome = env.step(&action)?;
+                total += outcome.reward;
+                if outcome.terminated || outcome.truncated {
+                    return Ok(total);
+                }
+                obs = to_f32(&outcome.observation);
+            }
+        })
+        .collect()
+}

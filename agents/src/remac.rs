@@ -1,0 +1,301 @@
+//! ReMAC (spec section 5): an actor that maximises an L-statistic of its own action samples.
+//! Per replay state it draws B reparameterised actions, scores each with min(Q1, Q2), and
+//! ascends the rank-weighted batch value of the B scores through the OrderGrad layer
+//! (`ordergrad_core::RankWeightedValue`). The method's own objective is max@M (best of M), but
+//! any objective string works (`top:2`, `cvar:0.25`, ...), which makes this a general
+//! "L-statistic actor". No entropy term in the actor; the critic is SAC's without the entropy
+//! bonus unless `soft_critic` is on. Risk here is over the policy's own action noise, not over
+//! the environment's randomness.
+
+use std::path::Path;
+
+use burn::module::AutodiffModule;
+use burn::optim::adaptor::OptimizerAdaptor;
+use burn::optim::{Adam, AdamConfig, GradientsParams, Optimizer};
+use burn::prelude::*;
+use burn::tensor::backend::AutodiffBackend;
+use ordergrad_core::{Objective, RankMethod, RankPlan, RankWeightedValue};
+use rand::Rng;
+use serde::{Deserialize, Serialize};
+
+use crate::config::{ConfigError, invalid};
+use crate::host;
+use crate::nets::{ActionBounds, GaussianActor, TwinQ};
+use crate::off_policy::{
+    Metrics, OffPolicyAgent, OffPolicySettings, Spaces, load_record, save_record,
+};
+use crate::replay::Batch;
+
+/// ReMAC's settings: SAC's off-policy settings plus the actor objective.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RemacConfig {
+    /// Objective over the B action samples of a state: max (the method's own), top:M, cvar:BETA, ...
+    pub objective: String,
+    /// Comparison size M of the objective (1 <= M <= B).
+    pub k: usize,
+    /// Action samples B per replay state (paper: 8 for M <= 4, 16 for M = 8).
+    pub num_action_samples: usize,
+    /// Adam epsilon of the actor: part of the method (it damps the actor's gradient).
+    pub actor_adam_epsilon: f64,
+    /// Subtract alpha * log pi(a'|s') in the critic target, as SAC does.
+    pub soft_critic: bool,
+    /// The fixed alpha of the soft critic.
+    pub critic_alpha: f64,
+    /// Replay buffer capacity, in transitions.
+    pub buffer_size: usize,
+    /// Replay states per gradient step.
+    pub batch_size: usize,
+    /// Discount factor.
+    pub gamma: f64,
+    /// Target smoothing coefficient (Polyak averaging).
+    pub tau: f64,
+    /// Steps of uniformly random actions before learning starts.
+    pub learning_starts: u64,
+    /// Learning rate of the actor.
+    pub policy_lr: f64,
+    /// Learning rate of the Q networks.
+    pub q_lr: f64,
+    /// The actor is updated every this many steps, that many times.
+    pub policy_frequency: u64,
+    /// The targets are updated every this many steps.
+    pub target_network_frequency: u64,
+    /// Width of the two hidden layers of every network.
+    pub hidden_size: usize,
+}
+
+impl Default for RemacConfig {
+    fn default() -> Self {
+        Self {
+            objective: "max".into(),
+            k: 4,
+            num_action_samples: 8,
+            actor_adam_epsilon: 1e-8,
+            soft_critic: false,
+            critic_alpha: 0.2,
+            buffer_size: 1_000_000,
+            batch_size: 256,
+            gamma: 0.99,
+            tau: 0.005,
+            learning_starts: 5_000,
+            policy_lr: 3e-4,
+            q_lr: 1e-3,
+            policy_frequency: 2,
+            target_network_frequency: 1,
+            hidden_size: 256,
+        }
+    }
+}
+
+impl RemacConfig {
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        self.off_policy_settings().validate("remac")?;
+        self.rank_plan()?;
+        if self.actor_adam_epsilon.is_nan() || self.actor_adam_epsilon <= 0.0 {
+            return Err(invalid(
+                "remac.actor_adam_epsilon",
+                "must be positive".into(),
+            ));
+        }
+        if self.critic_alpha.is_nan() || self.critic_alpha < 0.0 {
+            return Err(invalid("remac.critic_alpha", "must be >= 0".into()));
+        }
+        Ok(())
+    }
+
+    fn rank_plan(&self) -> Result<RankPlan, ConfigError> {
+        let objective: Objective =
+            self.objective
+                .parse()
+                .map_err(|error: ordergrad_core::OrderGradError| {
+                    invalid("remac.objective", error.to_string())
+                })?;
+        RankPlan::new(&objective, self.num_action_samples, self.k).map_err(|error| {
+            invalid(
+                "remac.k",
+                format!(
+                    "{error} (N is remac.num_action_samples = {})",
+                    self.num_action_samples
+                ),
+            )
+        })
+    }
+
+    pub fn off_policy_settings(&self) -> OffPolicySettings {
+        OffPolicySettings {
+            buffer_size: self.buffer_size,
+            batch_size: self.batch_size,
+            gamma: self.gamma,
+            tau: self.tau,
+            learning_starts: self.learning_starts,
+            policy_lr: self.policy_lr,
+            q_lr: self.q_lr,
+            policy_frequency: self.policy_frequency,
+            target_network_frequency: self.target_network_frequency,
+            hidden_size: self.hidden_size,
+        }
+    }
+}
+
+pub struct Remac<B: AutodiffBackend> {
+    config: RemacConfig,
+    bounds: ActionBounds,
+    spaces: Spaces,
+    device: B::Device,
+    actor: GaussianActor<B>,
+    critics: TwinQ<B>,
+    critic_targets: TwinQ<B::InnerBackend>,
+    /// The L-statistic of the B scores of each state.
+    sample_value: RankWeightedValue<B>,
+    actor_optimizer: OptimizerAdaptor<Adam, GaussianActor<B>, B>,
+    critic_optimizer: OptimizerAdaptor<Adam, TwinQ<B>, B>,
+}
+
+impl<B: AutodiffBackend> Remac<B> {
+    /// # Panics
+    /// If `config` was not validated (`RemacConfig::validate`).
+    pub fn new(config: RemacConfig, spaces: Spaces, device: &B::Device) -> Self {
+        let (obs_dim, action_dim, hidden) =
+            (spaces.obs_dim, spaces.bounds.dim(), config.hidden_size);
+        let critics = TwinQ::new(obs_dim, action_dim, hidden, device);
+        let plan = config
+            .rank_plan()
+            .expect("RemacConfig is validated before use");
+        Self {
+            bounds: spaces.bounds.clone(),
+            device: device.clone(),
+            actor: GaussianActor::new(obs_dim, action_dim, hidden, device),
+            critic_targets: critics.valid(),
+            critics,
+            sample_value: RankWeightedValue::new(plan, RankMethod::Auto, device),
+            actor_optimizer: AdamConfig::new()
+                .with_epsilon(config.actor_adam_epsilon as f32)
+                .init(),
+            critic_optimizer: AdamConfig::new().with_epsilon(1e-8).init(),
+            spaces,
+            config,
+        }
+    }
+}
+
+impl<B: AutodiffBackend> OffPolicyAgent for Remac<B> {
+    fn settings(&self) -> OffPolicySettings {
+        self.config.off_policy_settings()
+    }
+
+    fn act(&self, obs: &[f32], deterministic: bool, rng: &mut impl Rng) -> Vec<f32> {
+        let actor = self.actor.valid();
+        let obs = host::matrix(obs, 1, self.spaces.obs_dim, &self.device);
+        let actions = if deterministic {
+            actor.deterministic(obs, &self.bounds)
+        } else {
+            let noise = host::standard_normal(rng, 1, self.bounds.dim(), &self.device);
+            actor.sample(obs, noise, &self.bounds).actions
+        };
+        host::to_vec(actions)
+    }
+
+    fn update(&mut self, step: u64, batch: &Batch, rng: &mut impl Rng, record: bool) -> Metrics {
+        let config = &self.config;
+        let (n, obs_dim, action_dim) = (batch.size, self.spaces.obs_dim, self.bounds.dim());
+        let device = &self.device;
+        let obs = host::matrix::<B>(&batch.obs, n, obs_dim, device);
+        let actions = host::matrix::<B>(&batch.actions, n, action_dim, device);
+        let mut metrics = Metrics::new(record);
+
+        // Critic target from one next action: r + gamma (1 - terminated) min_i Q'_i(s', a')
+        // (minus alpha log pi(a'|s') with a soft critic).
+        let next_q = {
+            let next_obs = host::matrix(&batch.next_obs, n, obs_dim, device);
+            let noise = host::standard_normal(rng, n, action_dim, device);
+            let next = self
+                .actor
+                .valid()
+                .sample(next_obs.clone(), noise, &self.bounds);
+            let mut next_value = self.critic_targets.min(next_obs, next.actions);
+            if config.soft_critic {
+                next_value = next_value - next.log_prob * config.critic_alpha;
+            }
+            let rewards = host::matrix(&batch.rewards, n, 1, device);
+            let not_terminated = host::matrix(&batch.terminated, n, 1, device).neg() + 1.0;
+            Tensor::<B, 2>::from_inner(rewards + not_terminated * next_value * config.gamma)
+        };
+
+        let (qf1, qf2) = self.critics.forward(obs.clone(), actions);
+        let qf1_loss = (qf1.clone() - next_q.clone()).powi_scalar(2).mean() * 0.5;
+        let qf2_loss = (qf2.clone() - next_q).powi_scalar(2).mean() * 0.5;
+        let qf_loss = qf1_loss.clone() + qf2_loss.clone();
+        let grads = GradientsParams::from_grads(qf_loss.backward(), &self.critics);
+        self.critics = self
+            .critic_optimizer
+            .step(config.q_lr, self.critics.clone(), grads);
+        metrics.record("losses/qf1_values", || host::scalar(qf1.mean()));
+        metrics.record("losses/qf2_values", || host::scalar(qf2.mean()));
+        metrics.record("losses/qf1_loss", || host::scalar(qf1_loss));
+        metrics.record("losses/qf2_loss", || host::scalar(qf2_loss));
+        metrics.record("losses/qf_loss", || host::scalar(qf_loss) / 2.0);
+
+        if step.is_multiple_of(config.policy_frequency) {
+            let samples = config.num_action_samples;
+            // Each state repeated B times, consecutively: row s * B + b is sample b of state s.
+            let repeated_obs = obs
+                .clone()
+                .unsqueeze_dim::<3>(1)
+                .expand([n, samples, obs_dim])
+                .reshape([n * samples, obs_dim]);
+            for _ in 0..config.policy_frequency {
+                let noise = host::standard_normal(rng, n * samples, action_dim, device);
+                let policy = self.actor.sample(repeated_obs.clone(), noise, &self.bounds);
+                let scores = self
+                    .critics
+                    .min(repeated_obs.clone(), policy.actions)
+                    .reshape([n, samples]);
+                let actor_loss = self.sample_value.forward(scores).mean().neg();
+                let mut grads = actor_loss.backward();
+                let actor_grads = GradientsParams::from_module(&mut grads, &self.actor);
+                self.actor =
+                    self.actor_optimizer
+                        .step(config.policy_lr, self.actor.clone(), actor_grads);
+                metrics.record("losses/actor_loss", || host::scalar(actor_loss));
+                metrics.record("charts/entropy", || -host::scalar(policy.log_prob.mean()));
+            }
+        }
+
+        if step.is_multiple_of(config.target_network_frequency) {
+            let online = self.critics.valid();
+            self.critic_targets = self.critic_targets.clone().soft_update(&online, config.tau);
+        }
+        metrics
+    }
+
+    fn save(&self, dir: &Path) -> anyhow::Result<()> {
+        save_record(dir, "actor", self.actor.clone().into_record())?;
+        save_record(dir, "critics", self.critics.clone().into_record())?;
+        save_record(
+            dir,
+            "critic_targets",
+            self.critic_targets.clone().into_record(),
+        )?;
+        save_record(dir, "actor_optimizer", self.actor_optimizer.to_record())?;
+        save_record(dir, "critic_optimizer", self.critic_optimizer.to_record())?;
+        Ok(())
+    }
+
+    fn load(mut self, dir: &Path) -> anyhow::Result<Self> {
+        let device = self.device.clone();
+        self.actor = self.actor.load_record(load_record(dir, "actor", &device)?);
+        self.critics = self
+            .critics
+            .load_record(load_record(dir, "critics", &device)?);
+        self.critic_targets =
+            self.critic_targets
+                .load_record(load_record(dir, "critic_targets", &device)?);
+        self.actor_optimizer =
+            self.actor_optimizer
+                .load_record(load_record(dir, "actor_optimizer", &device)?);
+        self.critic_optimizer =
+            self.critic_optimizer
+                .load_record(load_record(dir, "critic_optimizer", &device)?);
+        Ok(self)
+    }
+}

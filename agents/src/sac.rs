@@ -1,0 +1,304 @@
+//! Soft Actor-Critic, as CleanRL's `sac_continuous_action.py` (Haarnoja et al. 2018, with
+//! automatic entropy tuning): twin soft Q networks with Polyak-averaged targets, a tanh-squashed
+//! Gaussian actor updated every `policy_frequency` steps (that many times, to keep the number of
+//! actor updates equal to critic updates), and alpha tuned towards an entropy of -|A|.
+//! The training loop is shared with ReMAC: see `off_policy.rs`.
+
+use std::path::Path;
+
+use burn::module::{AutodiffModule, Param};
+use burn::optim::adaptor::OptimizerAdaptor;
+use burn::optim::{Adam, AdamConfig, GradientsParams, Optimizer};
+use burn::prelude::*;
+use burn::tensor::backend::AutodiffBackend;
+use rand::Rng;
+use serde::{Deserialize, Serialize};
+
+use crate::config::{ConfigError, invalid};
+use crate::host;
+use crate::nets::{ActionBounds, GaussianActor, TwinQ};
+use crate::off_policy::{
+    Metrics, OffPolicyAgent, OffPolicySettings, Spaces, load_record, save_record,
+};
+use crate::replay::Batch;
+
+/// SAC's settings; the defaults are CleanRL's.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SacConfig {
+    /// Replay buffer capacity, in transitions.
+    pub buffer_size: usize,
+    /// Transitions per gradient step.
+    pub batch_size: usize,
+    /// Discount factor.
+    pub gamma: f64,
+    /// Target smoothing coefficient (Polyak averaging).
+    pub tau: f64,
+    /// Steps of uniformly random actions before learning starts.
+    pub learning_starts: u64,
+    /// Learning rate of the actor.
+    pub policy_lr: f64,
+    /// Learning rate of the Q networks (and of alpha).
+    pub q_lr: f64,
+    /// The actor (and alpha) are updated every this many steps, that many times (delayed update).
+    pub policy_frequency: u64,
+    /// The targets are updated every this many steps.
+    pub target_network_frequency: u64,
+    /// Entropy coefficient when `autotune` is off; its starting value is 1 when on (log alpha = 0).
+    pub alpha: f64,
+    /// Tune alpha automatically towards the target entropy -|A|.
+    pub autotune: bool,
+    /// Width of the two hidden layers of every network.
+    pub hidden_size: usize,
+}
+
+impl Default for SacConfig {
+    fn default() -> Self {
+        Self {
+            buffer_size: 1_000_000,
+            batch_size: 256,
+            gamma: 0.99,
+            tau: 0.005,
+            learning_starts: 5_000,
+            policy_lr: 3e-4,
+            q_lr: 1e-3,
+            policy_frequency: 2,
+            target_network_frequency: 1,
+            alpha: 0.2,
+            autotune: true,
+            hidden_size: 256,
+        }
+    }
+}
+
+impl SacConfig {
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        self.off_policy_settings().validate("sac")?;
+        if self.alpha.is_nan() || self.alpha < 0.0 {
+            return Err(invalid("sac.alpha", format!("{} must be >= 0", self.alpha)));
+        }
+        Ok(())
+    }
+
+    pub fn off_policy_settings(&self) -> OffPolicySettings {
+        OffPolicySettings {
+            buffer_size: self.buffer_size,
+            batch_size: self.batch_size,
+            gamma: self.gamma,
+            tau: self.tau,
+            learning_starts: self.learning_starts,
+            policy_lr: self.policy_lr,
+            q_lr: self.q_lr,
+            policy_frequency: self.policy_frequency,
+            target_network_frequency: self.target_network_frequency,
+            hidden_size: self.hidden_size,
+        }
+    }
+}
+
+/// log(alpha) as a module of its own, so that it has its own Adam state.
+#[derive(Module, Debug)]
+pub struct EntropyCoefficient<B: Backend> {
+    log_alpha: Param<Tensor<B, 1>>,
+}
+
+impl<B: Backend> EntropyCoefficient<B> {
+    fn new(alpha: f64, device: &B::Device) -> Self {
+        Self {
+            log_alpha: Param::from_tensor(Tensor::from_floats([alpha.ln() as f32], device)),
+        }
+    }
+
+    fn alpha(&self) -> Tensor<B, 1> {
+        self.log_alpha.val().exp()
+    }
+}
+
+pub struct Sac<B: AutodiffBackend> {
+    config: SacConfig,
+    bounds: ActionBounds,
+    spaces: Spaces,
+    device: B::Device,
+    actor: GaussianActor<B>,
+    critics: TwinQ<B>,
+    critic_targets: TwinQ<B::InnerBackend>,
+    entropy: EntropyCoefficient<B>,
+    actor_optimizer: OptimizerAdaptor<Adam, GaussianActor<B>, B>,
+    critic_optimizer: OptimizerAdaptor<Adam, TwinQ<B>, B>,
+    entropy_optimizer: OptimizerAdaptor<Adam, EntropyCoefficient<B>, B>,
+    /// alpha as a plain number, refreshed after each alpha step (CleanRL's `alpha`).
+    alpha: f32,
+    /// -|A|, the entropy the tuning aims at.
+    target_entropy: f32,
+}
+
+/// PyTorch's Adam epsilon, which CleanRL uses (Burn's default is 1e-5).
+const TORCH_ADAM_EPSILON: f32 = 1e-8;
+
+impl<B: AutodiffBackend> Sac<B> {
+    pub fn new(config: SacConfig, spaces: Spaces, device: &B::Device) -> Self {
+        let (obs_dim, action_dim, hidden) =
+            (spaces.obs_dim, spaces.bounds.dim(), config.hidden_size);
+        let critics = TwinQ::new(obs_dim, action_dim, hidden, device);
+        let critic_targets = critics.valid();
+        let initial_alpha = if config.autotune { 1.0 } else { config.alpha };
+        let adam = AdamConfig::new().with_epsilon(TORCH_ADAM_EPSILON);
+        Self {
+            bounds: spaces.bounds.clone(),
+            device: device.clone(),
+            actor: GaussianActor::new(obs_dim, action_dim, hidden, device),
+            critics,
+            critic_targets,
+            entropy: EntropyCoefficient::new(initial_alpha, device),
+            actor_optimizer: adam.init(),
+            critic_optimizer: adam.init(),
+            entropy_optimizer: adam.init(),
+            alpha: initial_alpha as f32,
+            target_entropy: -(action_dim as f32),
+            spaces,
+            config,
+        }
+    }
+}
+
+impl<B: AutodiffBackend> OffPolicyAgent for Sac<B> {
+    fn settings(&self) -> OffPolicySettings {
+        self.config.off_policy_settings()
+    }
+
+    fn act(&self, obs: &[f32], deterministic: bool, rng: &mut impl Rng) -> Vec<f32> {
+        let actor = self.actor.valid();
+        let obs = host::matrix(obs, 1, self.spaces.obs_dim, &self.device);
+        let actions = if deterministic {
+            actor.deterministic(obs, &self.bounds)
+        } else {
+            let noise = host::standard_normal(rng, 1, self.bounds.dim(), &self.device);
+            actor.sample(obs, noise, &self.bounds).actions
+        };
+        host::to_vec(actions)
+    }
+
+    fn update(&mut self, step: u64, batch: &Batch, rng: &mut impl Rng, record: bool) -> Metrics {
+        let config = &self.config;
+        let (n, obs_dim, action_dim) = (batch.size, self.spaces.obs_dim, self.bounds.dim());
+        let device = &self.device;
+        let obs = host::matrix::<B>(&batch.obs, n, obs_dim, device);
+        let actions = host::matrix::<B>(&batch.actions, n, action_dim, device);
+        let mut metrics = Metrics::new(record);
+
+        // Critic target: r + gamma (1 - terminated) (min_i Q'_i(s', a') - alpha log pi(a'|s')),
+        // computed without autodiff.
+        let next_q = {
+            let next_obs = host::matrix(&batch.next_obs, n, obs_dim, device);
+            let noise = host::standard_normal(rng, n, action_dim, device);
+            let next = self
+                .actor
+                .valid()
+                .sample(next_obs.clone(), noise, &self.bounds);
+            let soft_value =
+                self.critic_targets.min(next_obs, next.actions) - next.log_prob * self.alpha;
+            let rewards = host::matrix(&batch.rewards, n, 1, device);
+            let not_terminated = host::matrix(&batch.terminated, n, 1, device).neg() + 1.0;
+            Tensor::<B, 2>::from_inner(rewards + not_terminated * soft_value * config.gamma)
+        };
+
+        let (qf1, qf2) = self.critics.forward(obs.clone(), actions);
+        let qf1_loss = (qf1.clone() - next_q.clone()).powi_scalar(2).mean();
+        let qf2_loss = (qf2.clone() - next_q).powi_scalar(2).mean();
+        let qf_loss = qf1_loss.clone() + qf2_loss.clone();
+        let grads = GradientsParams::from_grads(qf_loss.backward(), &self.critics);
+        self.critics = self
+            .critic_optimizer
+            .step(config.q_lr, self.critics.clone(), grads);
+        metrics.record("losses/qf1_values", || host::scalar(qf1.mean()));
+        metrics.record("losses/qf2_values", || host::scalar(qf2.mean()));
+        metrics.record("losses/qf1_loss", || host::scalar(qf1_loss));
+        metrics.record("losses/qf2_loss", || host::scalar(qf2_loss));
+        metrics.record("losses/qf_loss", || host::scalar(qf_loss) / 2.0);
+
+        if step.is_multiple_of(config.policy_frequency) {
+            for _ in 0..config.policy_frequency {
+                let noise = host::standard_normal(rng, n, action_dim, device);
+                let policy = self.actor.sample(obs.clone(), noise, &self.bounds);
+                let q_policy = self.critics.min(obs.clone(), policy.actions);
+                let actor_loss = (policy.log_prob.clone() * self.alpha - q_policy).mean();
+                let mut grads = actor_loss.backward();
+                let actor_grads = GradientsParams::from_module(&mut grads, &self.actor);
+                self.actor =
+                    self.actor_optimizer
+                        .step(config.policy_lr, self.actor.clone(), actor_grads);
+                metrics.record("losses/actor_loss", || host::scalar(actor_loss));
+                metrics.record("charts/entropy", || -host::scalar(policy.log_prob.mean()));
+
+                if config.autotune {
+                    let noise = host::standard_normal(rng, n, action_dim, device);
+                    let log_prob = self
+                        .actor
+                        .valid()
+                        .sample(obs.clone().inner(), noise, &self.bounds)
+                        .log_prob;
+                    let entropy_gap = Tensor::<B, 2>::from_inner(log_prob + self.target_entropy);
+                    let alpha_loss =
+                        (self.entropy.alpha().unsqueeze::<2>().neg() * entropy_gap).mean();
+                    let grads = GradientsParams::from_grads(alpha_loss.backward(), &self.entropy);
+                    self.entropy =
+                        self.entropy_optimizer
+                            .step(config.q_lr, self.entropy.clone(), grads);
+                    self.alpha = host::scalar(self.entropy.alpha()) as f32;
+                    metrics.record("losses/alpha_loss", || host::scalar(alpha_loss));
+                }
+            }
+        }
+
+        if step.is_multiple_of(config.target_network_frequency) {
+            let online = self.critics.valid();
+            self.critic_targets = self.critic_targets.clone().soft_update(&online, config.tau);
+        }
+        metrics.record("losses/alpha", || self.alpha as f64);
+        metrics
+    }
+
+    fn save(&self, dir: &Path) -> anyhow::Result<()> {
+        save_record(dir, "actor", self.actor.clone().into_record())?;
+        save_record(dir, "critics", self.critics.clone().into_record())?;
+        save_record(
+            dir,
+            "critic_targets",
+            self.critic_targets.clone().into_record(),
+        )?;
+        save_record(dir, "entropy", self.entropy.clone().into_record())?;
+        save_record(dir, "actor_optimizer", self.actor_optimizer.to_record())?;
+        save_record(dir, "critic_optimizer", self.critic_optimizer.to_record())?;
+        save_record(dir, "entropy_optimizer", self.entropy_optimizer.to_record())?;
+        Ok(())
+    }
+
+    fn load(mut self, dir: &Path) -> anyhow::Result<Self> {
+        let device = self.device.clone();
+        self.actor = self.actor.load_record(load_record(dir, "actor", &device)?);
+        self.critics = self
+            .critics
+            .load_record(load_record(dir, "critics", &device)?);
+        self.critic_targets =
+            self.critic_targets
+                .load_record(load_record(dir, "critic_targets", &device)?);
+        self.entropy = self
+            .entropy
+            .load_record(load_record(dir, "entropy", &device)?);
+        self.actor_optimizer =
+            self.actor_optimizer
+                .load_record(load_record(dir, "actor_optimizer", &device)?);
+        self.critic_optimizer =
+            self.critic_optimizer
+                .load_record(load_record(dir, "critic_optimizer", &device)?);
+        self.entropy_optimizer =
+            self.entropy_optimizer
+                .load_record(load_record(dir, "entropy_optimizer", &device)?);
+        self.alpha = if self.config.autotune {
+            host::scalar(self.entropy.alpha()) as f32
+        } else {
+            self.config.alpha as f32
+        };
+        Ok(self)
+    }
+}
