@@ -137,6 +137,30 @@ impl RemacConfig {
     }
 }
 
+/// ReMAC's actor loss: minus the mean over states of the L-statistic of the B scores
+/// min(Q1, Q2)(s, a_b), a_b = actor sample b at s. `obs` is [n, obs_dim]; `noise` is
+/// [n * B, action_dim], row s * B + b for sample b of state s. Also returns the samples' log pi.
+pub fn actor_loss<B: Backend>(
+    actor: &GaussianActor<B>,
+    critics: &TwinQ<B>,
+    sample_value: &RankWeightedValue<B>,
+    obs: Tensor<B, 2>,
+    noise: Tensor<B, 2>,
+    bounds: &ActionBounds,
+) -> (Tensor<B, 1>, Tensor<B, 2>) {
+    let [n, obs_dim] = obs.dims();
+    let samples = sample_value.plan().n();
+    let repeated_obs = obs
+        .unsqueeze_dim::<3>(1)
+        .expand([n, samples, obs_dim])
+        .reshape([n * samples, obs_dim]);
+    let policy = actor.sample(repeated_obs.clone(), noise, bounds);
+    let scores = critics
+        .min(repeated_obs, policy.actions)
+        .reshape([n, samples]);
+    (sample_value.forward(scores).mean().neg(), policy.log_prob)
+}
+
 pub struct Remac<B: AutodiffBackend> {
     config: RemacConfig,
     bounds: ActionBounds,
@@ -236,28 +260,24 @@ impl<B: AutodiffBackend> OffPolicyAgent for Remac<B> {
         metrics.record("losses/qf_loss", || host::scalar(qf_loss) / 2.0);
 
         if step.is_multiple_of(config.policy_frequency) {
-            let samples = config.num_action_samples;
-            // Each state repeated B times, consecutively: row s * B + b is sample b of state s.
-            let repeated_obs = obs
-                .clone()
-                .unsqueeze_dim::<3>(1)
-                .expand([n, samples, obs_dim])
-                .reshape([n * samples, obs_dim]);
             for _ in 0..config.policy_frequency {
-                let noise = host::standard_normal(rng, n * samples, action_dim, device);
-                let policy = self.actor.sample(repeated_obs.clone(), noise, &self.bounds);
-                let scores = self
-                    .critics
-                    .min(repeated_obs.clone(), policy.actions)
-                    .reshape([n, samples]);
-                let actor_loss = self.sample_value.forward(scores).mean().neg();
+                let noise =
+                    host::standard_normal(rng, n * config.num_action_samples, action_dim, device);
+                let (actor_loss, log_prob) = actor_loss(
+                    &self.actor,
+                    &self.critics,
+                    &self.sample_value,
+                    obs.clone(),
+                    noise,
+                    &self.bounds,
+                );
                 let mut grads = actor_loss.backward();
                 let actor_grads = GradientsParams::from_module(&mut grads, &self.actor);
                 self.actor =
                     self.actor_optimizer
                         .step(config.policy_lr, self.actor.clone(), actor_grads);
                 metrics.record("losses/actor_loss", || host::scalar(actor_loss));
-                metrics.record("charts/entropy", || -host::scalar(policy.log_prob.mean()));
+                metrics.record("charts/entropy", || -host::scalar(log_prob.mean()));
             }
         }
 

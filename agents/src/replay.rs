@@ -252,7 +252,10 @@ mod tests {
             assert_eq!(batch.obs[row * 2], value);
             assert_eq!(batch.actions[row], -value);
             assert_eq!(batch.next_obs[row * 2 + 1], value + 0.5);
-            assert_eq!(batch.terminated[row] == 1.0, (value as usize).is_multiple_of(7));
+            assert_eq!(
+                batch.terminated[row] == 1.0,
+                (value as usize).is_multiple_of(7)
+            );
         }
     }
 
