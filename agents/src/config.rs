@@ -182,9 +182,21 @@ impl TrainConfig {
         }
     }
 
-    /// The resolved configuration as TOML, as written into the run directory.
+    /// The resolved configuration without the tables of agents this run does not use: what the
+    /// run directory's config.toml and TensorBoard's hyperparameters show.
+    pub fn resolved(&self) -> toml::Table {
+        let mut table =
+            toml::Table::try_from(self).expect("a TrainConfig always serialises to TOML");
+        for agent in [AgentKind::Sac, AgentKind::Remac] {
+            if agent != self.agent {
+                table.remove(agent.name());
+            }
+        }
+        table
+    }
+
     pub fn to_toml(&self) -> String {
-        toml::to_string(self).expect("a TrainConfig always serialises to TOML")
+        toml::to_string(&self.resolved()).expect("a TOML table always serialises")
     }
 }
 

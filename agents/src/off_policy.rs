@@ -111,9 +111,20 @@ impl Metrics {
         }
     }
 
+    /// Keeps the latest value per tag: the delayed actor update runs several times per step,
+    /// and CleanRL logs the last one.
     pub fn record(&mut self, tag: &'static str, value: impl FnOnce() -> f64) {
-        if self.enabled {
-            self.values.push((tag, value()));
+        if !self.enabled {
+            return;
+        }
+        let value = value();
+        match self
+            .values
+            .iter_mut()
+            .find(|(existing, _)| *existing == tag)
+        {
+            Some(entry) => entry.1 = value,
+            None => self.values.push((tag, value)),
         }
     }
 }
@@ -196,7 +207,7 @@ pub fn train<A: OffPolicyAgent>(
     if !config.logging.progress {
         options = options.without_progress();
     }
-    let mut logger = RunLogger::create(run_dir, config, options)?;
+    let mut logger = RunLogger::create(run_dir, &config.resolved(), options)?;
     let interrupted = InterruptFlag::install()?;
 
     let every = config.checkpoint.every;

@@ -260,12 +260,14 @@ impl<B: AutodiffBackend> OffPolicyAgent for Remac<B> {
         metrics.record("losses/qf_loss", || host::scalar(qf_loss) / 2.0);
 
         if step.is_multiple_of(config.policy_frequency) {
+            // Gradients flow through the critics' inputs only (see sac.rs).
+            let frozen_critics = self.critics.clone().no_grad();
             for _ in 0..config.policy_frequency {
                 let noise =
                     host::standard_normal(rng, n * config.num_action_samples, action_dim, device);
                 let (actor_loss, log_prob) = actor_loss(
                     &self.actor,
-                    &self.critics,
+                    &frozen_critics,
                     &self.sample_value,
                     obs.clone(),
                     noise,

@@ -217,10 +217,15 @@ impl<B: AutodiffBackend> OffPolicyAgent for Sac<B> {
         metrics.record("losses/qf_loss", || host::scalar(qf_loss) / 2.0);
 
         if step.is_multiple_of(config.policy_frequency) {
+            // The actor's gradient flows through the critics' inputs only; with their
+            // parameters detached, backward skips two weight-gradient GEMMs per critic. (The
+            // critics' parameters are initialised by now, so no_grad on this clone leaves the
+            // originals tracked: see burn-notes on lazy initialisation.)
+            let frozen_critics = self.critics.clone().no_grad();
             for _ in 0..config.policy_frequency {
                 let noise = host::standard_normal(rng, n, action_dim, device);
                 let policy = self.actor.sample(obs.clone(), noise, &self.bounds);
-                let q_policy = self.critics.min(obs.clone(), policy.actions);
+                let q_policy = frozen_critics.min(obs.clone(), policy.actions);
                 let actor_loss = (policy.log_prob.clone() * self.alpha - q_policy).mean();
                 let mut grads = actor_loss.backward();
                 let actor_grads = GradientsParams::from_module(&mut grads, &self.actor);
