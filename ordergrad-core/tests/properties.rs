@@ -329,3 +329,49 @@ fn batch_advantages_match_one_group_at_a_time() {
         );
     }
 }
+
+#[test]
+fn values_one_ulp_apart_are_ordered_exactly() {
+    // Keys carry the item index in their low bits, so these values share a key prefix and can
+    // leave the sort swapped; the result must still equal enumeration, ties bit-identical.
+    let base = 1.0f64;
+    let next = f64::from_bits(base.to_bits() + 1);
+    let after = f64::from_bits(base.to_bits() + 2);
+    let rewards = [next, base, after, base, next, 0.5, base, after];
+    for objective in [
+        Objective::Max,
+        Objective::Min,
+        Objective::Top(2),
+        Objective::Cvar(0.3),
+    ] {
+        let plan = RankPlan::new(&objective, 8, 4).unwrap();
+        let result = plan.advantages(&rewards).unwrap();
+        let mut order: Vec<usize> = (0..8).collect();
+        order.sort_by(|&a, &b| rewards[a].total_cmp(&rewards[b]));
+        let sorted: Vec<f64> = order.iter().map(|&i| rewards[i]).collect();
+        let value: f64 = sorted
+            .iter()
+            .zip(plan.rank_weights())
+            .map(|(r, w)| r * w)
+            .sum();
+        assert!((result.value - value).abs() < 1e-15, "{objective}");
+        assert_close(
+            &result.advantages,
+            &brute_advantages(plan.alpha(), &rewards),
+            1e-12,
+            "ulps",
+        );
+        assert_eq!(
+            result.advantages[1].to_bits(),
+            result.advantages[3].to_bits()
+        );
+        assert_eq!(
+            result.advantages[0].to_bits(),
+            result.advantages[4].to_bits()
+        );
+        assert_eq!(
+            result.advantages[2].to_bits(),
+            result.advantages[7].to_bits()
+        );
+    }
+}
