@@ -112,6 +112,26 @@ impl<B: Backend> GaussianActor<B> {
         }
     }
 
+    /// One action for one observation, on the host: a policy sample with noise from `rng`, or
+    /// the deterministic action. Runs without autodiff.
+    pub fn act(
+        &self,
+        obs: &[f32],
+        deterministic: bool,
+        bounds: &ActionBounds,
+        rng: &mut impl rand::Rng,
+    ) -> Vec<f32> {
+        let device = self.fc1.weight.device();
+        let obs = crate::host::matrix(obs, 1, obs.len(), &device);
+        let actions = if deterministic {
+            self.deterministic(obs, bounds)
+        } else {
+            let noise = crate::host::standard_normal(rng, 1, bounds.dim(), &device);
+            self.sample(obs, noise, bounds).actions
+        };
+        crate::host::to_vec(actions)
+    }
+
     /// The deterministic (evaluation) action tanh(mean), in the env's box.
     pub fn deterministic(&self, obs: Tensor<B, 2>, bounds: &ActionBounds) -> Tensor<B, 2> {
         let (mean, _) = self.forward(obs);

@@ -208,15 +208,9 @@ impl<B: AutodiffBackend> OffPolicyAgent for Remac<B> {
     }
 
     fn act(&self, obs: &[f32], deterministic: bool, rng: &mut impl Rng) -> Vec<f32> {
-        let actor = self.actor.valid();
-        let obs = host::matrix(obs, 1, self.spaces.obs_dim, &self.device);
-        let actions = if deterministic {
-            actor.deterministic(obs, &self.bounds)
-        } else {
-            let noise = host::standard_normal(rng, 1, self.bounds.dim(), &self.device);
-            actor.sample(obs, noise, &self.bounds).actions
-        };
-        host::to_vec(actions)
+        self.actor
+            .valid()
+            .act(obs, deterministic, &self.bounds, rng)
     }
 
     fn update(&mut self, step: u64, batch: &Batch, rng: &mut impl Rng, record: bool) -> Metrics {

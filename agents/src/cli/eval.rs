@@ -132,30 +132,26 @@ impl BackendJob for EvalJob<'_> {
     fn run<B: AutodiffBackend>(self, device: B::Device) -> anyhow::Result<Vec<f64>> {
         let config = self.config;
         let spaces = Spaces::of(envs::make(&config.env)?.as_ref())?;
-        let run = |agent: &dyn Fn() -> anyhow::Result<Vec<f64>>| agent();
+        let (dir, env, args) = (self.checkpoint_dir, config.env.as_str(), self.args);
         match config.agent {
-            AgentKind::Sac => run(&|| {
-                let agent = Sac::<B>::new(config.sac.clone(), spaces.clone(), &device)
-                    .load(self.checkpoint_dir)?;
-                evaluate(
-                    &agent,
-                    &config.env,
-                    self.args.episodes,
-                    self.args.seed,
-                    self.args.stochastic,
-                )
-            }),
-            AgentKind::Remac => run(&|| {
-                let agent = Remac::<B>::new(config.remac.clone(), spaces.clone(), &device)
-                    .load(self.checkpoint_dir)?;
-                evaluate(
-                    &agent,
-                    &config.env,
-                    self.args.episodes,
-                    self.args.seed,
-                    self.args.stochastic,
-                )
-            }),
+            AgentKind::Sac => {
+                let agent = Sac::<B>::new(config.sac.clone(), spaces, &device);
+                evaluate_checkpoint(agent, dir, env, args)
+            }
+            AgentKind::Remac => {
+                let agent = Remac::<B>::new(config.remac.clone(), spaces, &device);
+                evaluate_checkpoint(agent, dir, env, args)
+            }
         }
     }
+}
+
+fn evaluate_checkpoint<A: OffPolicyAgent>(
+    agent: A,
+    checkpoint_dir: &Path,
+    env_id: &str,
+    args: &EvalArgs,
+) -> anyhow::Result<Vec<f64>> {
+    let agent = agent.load(checkpoint_dir)?;
+    evaluate(&agent, env_id, args.episodes, args.seed, args.stochastic)
 }
