@@ -59,15 +59,19 @@ impl RngState {
         }
     }
 
-    pub fn restore(&self) -> ChaCha8Rng {
+    /// The stream at the captured position; an error if `word_pos` is not a number (a
+    /// hand-edited or corrupted state.json).
+    pub fn restore(&self) -> anyhow::Result<ChaCha8Rng> {
+        let word_pos: u128 = self.word_pos.parse().with_context(|| {
+            format!(
+                "state.json: rng.word_pos '{}' is not an unsigned integer",
+                self.word_pos
+            )
+        })?;
         let mut rng = ChaCha8Rng::from_seed(self.seed);
         rng.set_stream(self.stream);
-        rng.set_word_pos(
-            self.word_pos
-                .parse()
-                .expect("word_pos was written by capture"),
-        );
-        rng
+        rng.set_word_pos(word_pos);
+        Ok(rng)
     }
 }
 
@@ -125,7 +129,10 @@ mod tests {
         let _: Vec<u32> = (0..1001).map(|_| rng.random()).collect();
         let state = RngState::capture(&rng);
         let json = serde_json::to_string(&state).unwrap();
-        let mut restored = serde_json::from_str::<RngState>(&json).unwrap().restore();
+        let mut restored = serde_json::from_str::<RngState>(&json)
+            .unwrap()
+            .restore()
+            .unwrap();
         for _ in 0..100 {
             assert_eq!(rng.random::<u64>(), restored.random::<u64>());
         }

@@ -197,7 +197,7 @@ pub fn train<A: OffPolicyAgent>(
             ReplayBuffer::new(settings.buffer_size, spaces.obs_dim, action_dim),
         ),
     };
-    let mut rng: ChaCha8Rng = state.rng.restore();
+    let mut rng: ChaCha8Rng = state.rng.restore()?;
 
     let mut options = RunLoggerOptions::new(config.total_steps)
         .resuming_from(state.next_step)
