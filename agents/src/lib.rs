@@ -6,6 +6,7 @@ pub mod checkpoint;
 pub mod checkpoint_file;
 pub mod cli;
 pub mod config;
+pub mod critic;
 pub mod host;
 pub mod logging;
 pub mod nets;

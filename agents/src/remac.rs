@@ -19,6 +19,7 @@ use rand::Rng;
 use serde::{Deserialize, Serialize};
 
 use crate::config::{ConfigError, invalid};
+use crate::critic::{CriticTarget, TwinCritics};
 use crate::host;
 use crate::nets::{ActionBounds, GaussianActor, TwinQ};
 use crate::off_policy::{
@@ -167,12 +168,10 @@ pub struct Remac<B: AutodiffBackend> {
     spaces: Spaces,
     device: B::Device,
     actor: GaussianActor<B>,
-    critics: TwinQ<B>,
-    critic_targets: TwinQ<B::InnerBackend>,
+    critics: TwinCritics<B>,
     /// The L-statistic of the B scores of each state.
     sample_value: RankWeightedValue<B>,
     actor_optimizer: OptimizerAdaptor<Adam, GaussianActor<B>, B>,
-    critic_optimizer: OptimizerAdaptor<Adam, TwinQ<B>, B>,
 }
 
 impl<B: AutodiffBackend> Remac<B> {
@@ -181,7 +180,8 @@ impl<B: AutodiffBackend> Remac<B> {
     pub fn new(config: RemacConfig, spaces: Spaces, device: &B::Device) -> Self {
         let (obs_dim, action_dim, hidden) =
             (spaces.obs_dim, spaces.bounds.dim(), config.hidden_size);
-        let critics = TwinQ::new(obs_dim, action_dim, hidden, device);
+        // The critics are built before the actor: Burn draws initial weights in that order.
+        let critics = TwinCritics::new(obs_dim, action_dim, hidden, 1e-8, device);
         let plan = config
             .rank_plan()
             .expect("RemacConfig is validated before use");
@@ -189,13 +189,11 @@ impl<B: AutodiffBackend> Remac<B> {
             bounds: spaces.bounds.clone(),
             device: device.clone(),
             actor: GaussianActor::new(obs_dim, action_dim, hidden, device),
-            critic_targets: critics.valid(),
             critics,
             sample_value: RankWeightedValue::new(plan, RankMethod::Auto, device),
             actor_optimizer: AdamConfig::new()
                 .with_epsilon(config.actor_adam_epsilon as f32)
                 .init(),
-            critic_optimizer: AdamConfig::new().with_epsilon(1e-8).init(),
             spaces,
             config,
         }
@@ -222,40 +220,28 @@ impl<B: AutodiffBackend> OffPolicyAgent for Remac<B> {
         let mut metrics = Metrics::new(record);
 
         // Critic target from one next action: r + gamma (1 - terminated) min_i Q'_i(s', a')
-        // (minus alpha log pi(a'|s') with a soft critic).
-        let next_q = {
-            let next_obs = host::matrix(&batch.next_obs, n, obs_dim, device);
-            let noise = host::standard_normal(rng, n, action_dim, device);
-            let next = self
-                .actor
-                .valid()
-                .sample(next_obs.clone(), noise, &self.bounds);
-            let mut next_value = self.critic_targets.min(next_obs, next.actions);
-            if config.soft_critic {
-                next_value = next_value - next.log_prob * config.critic_alpha;
-            }
-            let rewards = host::matrix(&batch.rewards, n, 1, device);
-            let not_terminated = host::matrix(&batch.terminated, n, 1, device).neg() + 1.0;
-            Tensor::<B, 2>::from_inner(rewards + not_terminated * next_value * config.gamma)
+        // (minus alpha log pi(a'|s') with a soft critic), on 0.5 (Q - y)^2 per critic.
+        let target = CriticTarget {
+            gamma: config.gamma,
+            entropy_coefficient: config.soft_critic.then_some(config.critic_alpha as f32),
         };
-
-        let (qf1, qf2) = self.critics.forward(obs.clone(), actions);
-        let qf1_loss = (qf1.clone() - next_q.clone()).powi_scalar(2).mean() * 0.5;
-        let qf2_loss = (qf2.clone() - next_q).powi_scalar(2).mean() * 0.5;
-        let qf_loss = qf1_loss.clone() + qf2_loss.clone();
-        let grads = GradientsParams::from_grads(qf_loss.backward(), &self.critics);
-        self.critics = self
-            .critic_optimizer
-            .step(config.q_lr, self.critics.clone(), grads);
-        metrics.record("losses/qf1_values", || host::scalar(qf1.mean()));
-        metrics.record("losses/qf2_values", || host::scalar(qf2.mean()));
-        metrics.record("losses/qf1_loss", || host::scalar(qf1_loss));
-        metrics.record("losses/qf2_loss", || host::scalar(qf2_loss));
-        metrics.record("losses/qf_loss", || host::scalar(qf_loss) / 2.0);
+        let actor = self.actor.valid();
+        self.critics.step(
+            config.q_lr,
+            0.5,
+            target,
+            &actor,
+            &self.bounds,
+            batch,
+            obs.clone(),
+            actions,
+            rng,
+            &mut metrics,
+        );
 
         if step.is_multiple_of(config.policy_frequency) {
             // Gradients flow through the critics' inputs only (see sac.rs).
-            let frozen_critics = self.critics.clone().no_grad();
+            let frozen_critics = self.critics.online.clone().no_grad();
             for _ in 0..config.policy_frequency {
                 let noise =
                     host::standard_normal(rng, n * config.num_action_samples, action_dim, device);
@@ -278,40 +264,25 @@ impl<B: AutodiffBackend> OffPolicyAgent for Remac<B> {
         }
 
         if step.is_multiple_of(config.target_network_frequency) {
-            let online = self.critics.valid();
-            self.critic_targets = self.critic_targets.clone().soft_update(&online, config.tau);
+            self.critics.soft_update(config.tau);
         }
         metrics
     }
 
     fn save(&self, dir: &Path) -> anyhow::Result<()> {
         save_record(dir, "actor", self.actor.clone().into_record())?;
-        save_record(dir, "critics", self.critics.clone().into_record())?;
-        save_record(
-            dir,
-            "critic_targets",
-            self.critic_targets.clone().into_record(),
-        )?;
+        self.critics.save(dir)?;
         save_record(dir, "actor_optimizer", self.actor_optimizer.to_record())?;
-        save_record(dir, "critic_optimizer", self.critic_optimizer.to_record())?;
         Ok(())
     }
 
     fn load(mut self, dir: &Path) -> anyhow::Result<Self> {
         let device = self.device.clone();
         self.actor = self.actor.load_record(load_record(dir, "actor", &device)?);
-        self.critics = self
-            .critics
-            .load_record(load_record(dir, "critics", &device)?);
-        self.critic_targets =
-            self.critic_targets
-                .load_record(load_record(dir, "critic_targets", &device)?);
+        self.critics = self.critics.load(dir, &device)?;
         self.actor_optimizer =
             self.actor_optimizer
                 .load_record(load_record(dir, "actor_optimizer", &device)?);
-        self.critic_optimizer =
-            self.critic_optimizer
-                .load_record(load_record(dir, "critic_optimizer", &device)?);
         Ok(self)
     }
 }

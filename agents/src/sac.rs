@@ -15,8 +15,9 @@ use rand::Rng;
 use serde::{Deserialize, Serialize};
 
 use crate::config::{ConfigError, invalid};
+use crate::critic::{CriticTarget, TwinCritics};
 use crate::host;
-use crate::nets::{ActionBounds, GaussianActor, TwinQ};
+use crate::nets::{ActionBounds, GaussianActor};
 use crate::off_policy::{
     Metrics, OffPolicyAgent, OffPolicySettings, Spaces, load_record, save_record,
 };
@@ -120,11 +121,9 @@ pub struct Sac<B: AutodiffBackend> {
     spaces: Spaces,
     device: B::Device,
     actor: GaussianActor<B>,
-    critics: TwinQ<B>,
-    critic_targets: TwinQ<B::InnerBackend>,
+    critics: TwinCritics<B>,
     entropy: EntropyCoefficient<B>,
     actor_optimizer: OptimizerAdaptor<Adam, GaussianActor<B>, B>,
-    critic_optimizer: OptimizerAdaptor<Adam, TwinQ<B>, B>,
     entropy_optimizer: OptimizerAdaptor<Adam, EntropyCoefficient<B>, B>,
     /// alpha as a plain number, refreshed after each alpha step (CleanRL's `alpha`).
     alpha: f32,
@@ -139,8 +138,8 @@ impl<B: AutodiffBackend> Sac<B> {
     pub fn new(config: SacConfig, spaces: Spaces, device: &B::Device) -> Self {
         let (obs_dim, action_dim, hidden) =
             (spaces.obs_dim, spaces.bounds.dim(), config.hidden_size);
-        let critics = TwinQ::new(obs_dim, action_dim, hidden, device);
-        let critic_targets = critics.valid();
+        // The critics are built before the actor: Burn draws initial weights in that order.
+        let critics = TwinCritics::new(obs_dim, action_dim, hidden, TORCH_ADAM_EPSILON, device);
         let initial_alpha = if config.autotune { 1.0 } else { config.alpha };
         let adam = AdamConfig::new().with_epsilon(TORCH_ADAM_EPSILON);
         Self {
@@ -148,10 +147,8 @@ impl<B: AutodiffBackend> Sac<B> {
             device: device.clone(),
             actor: GaussianActor::new(obs_dim, action_dim, hidden, device),
             critics,
-            critic_targets,
             entropy: EntropyCoefficient::new(initial_alpha, device),
             actor_optimizer: adam.init(),
-            critic_optimizer: adam.init(),
             entropy_optimizer: adam.init(),
             alpha: initial_alpha as f32,
             target_entropy: -(action_dim as f32),
@@ -180,42 +177,31 @@ impl<B: AutodiffBackend> OffPolicyAgent for Sac<B> {
         let actions = host::matrix::<B>(&batch.actions, n, action_dim, device);
         let mut metrics = Metrics::new(record);
 
-        // Critic target: r + gamma (1 - terminated) (min_i Q'_i(s', a') - alpha log pi(a'|s')),
-        // computed without autodiff.
-        let next_q = {
-            let next_obs = host::matrix(&batch.next_obs, n, obs_dim, device);
-            let noise = host::standard_normal(rng, n, action_dim, device);
-            let next = self
-                .actor
-                .valid()
-                .sample(next_obs.clone(), noise, &self.bounds);
-            let soft_value =
-                self.critic_targets.min(next_obs, next.actions) - next.log_prob * self.alpha;
-            let rewards = host::matrix(&batch.rewards, n, 1, device);
-            let not_terminated = host::matrix(&batch.terminated, n, 1, device).neg() + 1.0;
-            Tensor::<B, 2>::from_inner(rewards + not_terminated * soft_value * config.gamma)
+        // Soft target: r + gamma (1 - terminated) (min_i Q'_i(s', a') - alpha log pi(a'|s')).
+        let target = CriticTarget {
+            gamma: config.gamma,
+            entropy_coefficient: Some(self.alpha),
         };
-
-        let (qf1, qf2) = self.critics.forward(obs.clone(), actions);
-        let qf1_loss = (qf1.clone() - next_q.clone()).powi_scalar(2).mean();
-        let qf2_loss = (qf2.clone() - next_q).powi_scalar(2).mean();
-        let qf_loss = qf1_loss.clone() + qf2_loss.clone();
-        let grads = GradientsParams::from_grads(qf_loss.backward(), &self.critics);
-        self.critics = self
-            .critic_optimizer
-            .step(config.q_lr, self.critics.clone(), grads);
-        metrics.record("losses/qf1_values", || host::scalar(qf1.mean()));
-        metrics.record("losses/qf2_values", || host::scalar(qf2.mean()));
-        metrics.record("losses/qf1_loss", || host::scalar(qf1_loss));
-        metrics.record("losses/qf2_loss", || host::scalar(qf2_loss));
-        metrics.record("losses/qf_loss", || host::scalar(qf_loss) / 2.0);
+        let actor = self.actor.valid();
+        self.critics.step(
+            config.q_lr,
+            1.0,
+            target,
+            &actor,
+            &self.bounds,
+            batch,
+            obs.clone(),
+            actions,
+            rng,
+            &mut metrics,
+        );
 
         if step.is_multiple_of(config.policy_frequency) {
             // The actor's gradient flows through the critics' inputs only; with their
             // parameters detached, backward skips two weight-gradient GEMMs per critic. (The
             // critics' parameters are initialised by now, so no_grad on this clone leaves the
             // originals tracked: see burn-notes on lazy initialisation.)
-            let frozen_critics = self.critics.clone().no_grad();
+            let frozen_critics = self.critics.online.clone().no_grad();
             for _ in 0..config.policy_frequency {
                 let noise = host::standard_normal(rng, n, action_dim, device);
                 let policy = self.actor.sample(obs.clone(), noise, &self.bounds);
@@ -250,8 +236,7 @@ impl<B: AutodiffBackend> OffPolicyAgent for Sac<B> {
         }
 
         if step.is_multiple_of(config.target_network_frequency) {
-            let online = self.critics.valid();
-            self.critic_targets = self.critic_targets.clone().soft_update(&online, config.tau);
+            self.critics.soft_update(config.tau);
         }
         metrics.record("losses/alpha", || self.alpha as f64);
         metrics
@@ -259,15 +244,9 @@ impl<B: AutodiffBackend> OffPolicyAgent for Sac<B> {
 
     fn save(&self, dir: &Path) -> anyhow::Result<()> {
         save_record(dir, "actor", self.actor.clone().into_record())?;
-        save_record(dir, "critics", self.critics.clone().into_record())?;
-        save_record(
-            dir,
-            "critic_targets",
-            self.critic_targets.clone().into_record(),
-        )?;
+        self.critics.save(dir)?;
         save_record(dir, "entropy", self.entropy.clone().into_record())?;
         save_record(dir, "actor_optimizer", self.actor_optimizer.to_record())?;
-        save_record(dir, "critic_optimizer", self.critic_optimizer.to_record())?;
         save_record(dir, "entropy_optimizer", self.entropy_optimizer.to_record())?;
         Ok(())
     }
@@ -275,21 +254,13 @@ impl<B: AutodiffBackend> OffPolicyAgent for Sac<B> {
     fn load(mut self, dir: &Path) -> anyhow::Result<Self> {
         let device = self.device.clone();
         self.actor = self.actor.load_record(load_record(dir, "actor", &device)?);
-        self.critics = self
-            .critics
-            .load_record(load_record(dir, "critics", &device)?);
-        self.critic_targets =
-            self.critic_targets
-                .load_record(load_record(dir, "critic_targets", &device)?);
+        self.critics = self.critics.load(dir, &device)?;
         self.entropy = self
             .entropy
             .load_record(load_record(dir, "entropy", &device)?);
         self.actor_optimizer =
             self.actor_optimizer
                 .load_record(load_record(dir, "actor_optimizer", &device)?);
-        self.critic_optimizer =
-            self.critic_optimizer
-                .load_record(load_record(dir, "critic_optimizer", &device)?);
         self.entropy_optimizer =
             self.entropy_optimizer
                 .load_record(load_record(dir, "entropy_optimizer", &device)?);
