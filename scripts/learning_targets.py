@@ -4,13 +4,13 @@
 What it measures
 ----------------
 For every config and seed: `ordergrad train --config FILE --seed S --total-steps N --run-dir DIR
-[--set K=V]...`, then `ordergrad eval --run DIR --episodes E --seed EVAL_SEED --json`
+[--set K=V]...` (N: --total-steps, else the config's own total_steps), then `ordergrad eval --run DIR --episodes E --seed EVAL_SEED --json`
 (deterministic policy unless --stochastic; the same EVAL_SEED, so the same start states, for
 every run). The Markdown table gives, per config, the mean eval return of each seed, the mean +-
 sample std (n - 1) of those means over the seeds, and the mean over seeds of each seed's CVaR_0.1
-(the mean of its worst 10 % of eval episodes). Then the target
-check: SAC on Pendulum-v1 after 20000 steps, mean over 5 seeds >= -200 -> PASS / FAIL (n/a when
-the run used other steps or fewer seeds). The table is printed and written to <out>/results.md
+(the mean of its worst 10 % of eval episodes). Then the target checks (TARGETS below):
+sac-pendulum after 20000 steps, mean over 5 seeds >= -200; ppo-pendulum after 200000 steps, mean
+over 3 seeds >= -250 -> PASS / FAIL (n/a when the run used other steps or fewer seeds). The table is printed and written to <out>/results.md
 (raw numbers in <out>/results.json).
 
 Layout and resuming
@@ -36,13 +36,14 @@ How to run
 From the repository root, after `cargo build --release`:
 
     python3 scripts/learning_targets.py                       # sac + remac on Pendulum, seeds 1-5
+    python3 scripts/learning_targets.py --configs ppo-pendulum ppo-cvar-pendulum --seeds 1-3
     python3 scripts/learning_targets.py --configs sac-pendulum --seeds 1-3 --total-steps 5000 \\
         --set sac.learning_starts=1000 --out runs/lt_quick
     python3 scripts/learning_targets.py --dry-run             # print the commands only
 
 --configs takes paths or names in configs/ (`sac-pendulum` = configs/sac-pendulum.toml).
 --set KEY=VALUE goes to every config; --set remac-pendulum:remac.k=2 only to that one.
-Exit code: 0 when every run succeeded and the target check did not FAIL, 1 otherwise, 2 on bad
+Exit code: 0 when every run succeeded and no target check FAILed, 1 otherwise, 2 on bad
 arguments or a missing/unbuilt binary. Standard library only (Python 3.11+).
 """
 
@@ -67,12 +68,22 @@ DEFAULT_CONFIGS = ["sac-pendulum", "remac-pendulum"]
 LOG_TAIL_LINES = 20
 STOP = threading.Event()  # set on Ctrl-C: workers start nothing new and mark nothing done
 
-# The learning target this script checks.
-TARGET_AGENT = "sac"
-TARGET_ENV = "Pendulum-v1"
-TARGET_STEPS = 20000
-TARGET_SEEDS = 5
-TARGET_MIN_RETURN = -200.0
+
+
+@dataclasses.dataclass(frozen=True)
+class Target:
+    """A learning target: mean eval return over `seeds` seeds after `steps` steps."""
+    what: str
+    steps: int
+    seeds: int
+    min_return: float
+
+
+# The learning targets this script checks, by config name.
+TARGETS = {
+    "sac-pendulum": Target("SAC on Pendulum-v1", 20000, 5, -200.0),
+    "ppo-pendulum": Target("PPO on Pendulum-v1", 200000, 3, -250.0),
+}
 
 
 class UsageError(Exception):
@@ -128,7 +139,8 @@ def parse_args(argv):
                         help="config paths or names in configs/ "
                              "(default: sac-pendulum remac-pendulum)")
     parser.add_argument("--seeds", default="1-5", help="e.g. 1-5 or 1,3,7 (default 1-5)")
-    parser.add_argument("--total-steps", type=int, default=TARGET_STEPS, help="default 20000")
+    parser.add_argument("--total-steps", type=int, default=None,
+                        help="for every config (default: each config's own total_steps)")
     parser.add_argument("--set", dest="sets", action="append", default=[],
                         metavar="[CONFIG:]KEY=VALUE",
                         help="override passed to train, for every config or, with a CONFIG: "
@@ -147,7 +159,8 @@ def parse_args(argv):
                         help="ordergrad binary (default target/release/ordergrad)")
     parser.add_argument("--dry-run", action="store_true", help="print the commands, run nothing")
     args = parser.parse_args(argv)
-    if args.jobs < 1 or args.total_steps < 1 or args.episodes < 1:
+    if args.jobs < 1 or (args.total_steps is not None and args.total_steps < 1) \
+            or args.episodes < 1:
         parser.error("--jobs, --total-steps and --episodes must be >= 1")
     try:
         args.seeds = parse_seeds(args.seeds)
@@ -217,6 +230,24 @@ def check_binary(binary):
                              "rebuild with `cargo build --release` once it exists")
 
 
+def config_steps(config):
+    """`total_steps` of a config file; None when it cannot be read."""
+    try:
+        return tomllib.loads(config.read_text()).get("total_steps")
+    except (OSError, tomllib.TOMLDecodeError):
+        return None
+
+
+def steps_for(config, args):
+    """The steps a config trains for: --total-steps, else the config's own total_steps."""
+    if args.total_steps is not None:
+        return args.total_steps
+    steps = config_steps(config)
+    if not isinstance(steps, int) or steps < 1:
+        raise UsageError(f"{config} has no positive integer total_steps; pass --total-steps")
+    return steps
+
+
 def read_agent_env(config):
     """(agent, env) from a config file; (None, None) when it cannot be read."""
     try:
@@ -230,7 +261,7 @@ def settings_for(config, args):
     return {
         "config": str(config),
         "config_sha256": hashlib.sha256(config.read_bytes()).hexdigest(),
-        "total_steps": args.total_steps,
+        "total_steps": steps_for(config, args),
         "sets": sets_for(config, args),
         "episodes": args.episodes,
         "stochastic": args.stochastic,
@@ -261,7 +292,7 @@ def check_or_write_settings(folder, settings):
 
 def train_command(run, args):
     command = [str(args.binary), "train", "--config", str(run.config), "--seed", str(run.seed),
-               "--total-steps", str(args.total_steps), "--run-dir", str(run.run_dir)]
+               "--total-steps", str(steps_for(run.config, args)), "--run-dir", str(run.run_dir)]
     for item in sets_for(run.config, args):
         command += ["--set", item]
     return command
@@ -305,9 +336,10 @@ def train(run, args, env):
         return (f"train exited with {completed.returncode}; last lines of {run.train_log}:\n"
                 + log_tail(run.train_log))
     last_step = last_complete_checkpoint(run.run_dir)
-    if last_step != args.total_steps or STOP.is_set():
+    total_steps = steps_for(run.config, args)
+    if last_step != total_steps or STOP.is_set():
         # ordergrad exits 0 after a Ctrl-C too, with a checkpoint at the step it stopped at.
-        return (f"train stopped at step {last_step} of {args.total_steps} (interrupted?); last "
+        return (f"train stopped at step {last_step} of {total_steps} (interrupted?); last "
                 f"lines of {run.train_log}:\n" + log_tail(run.train_log))
     run.train_done.write_text(datetime.datetime.now().isoformat() + "\n")
     return None
@@ -416,7 +448,7 @@ def summarise(config, outcomes, args):
     if agent is None:
         agent, env = read_agent_env(config)
     return {
-        "name": config.stem, "agent": agent, "env": env,
+        "name": config.stem, "agent": agent, "env": env, "steps": steps_for(config, args),
         "seed_means": {s: (by_seed[s].result["mean"] if by_seed[s].result else None)
                        for s in args.seeds},
         "mean": statistics.fmean(means) if means else None,
@@ -427,13 +459,14 @@ def summarise(config, outcomes, args):
 
 
 def target_check(summary, args):
-    """'PASS' / 'FAIL' / 'n/a' and a sentence, for a SAC-on-Pendulum summary."""
-    if args.total_steps != TARGET_STEPS or len(args.seeds) < TARGET_SEEDS:
-        return "n/a", (f"target is defined at {TARGET_STEPS} steps over {TARGET_SEEDS} seeds; "
-                       f"this used {args.total_steps} steps and {len(args.seeds)} seeds")
+    """'PASS' / 'FAIL' / 'n/a' and a sentence, for a summary of a config in TARGETS."""
+    target = TARGETS[summary["name"]]
+    if summary["steps"] != target.steps or len(args.seeds) < target.seeds:
+        return "n/a", (f"target is defined at {target.steps} steps over {target.seeds} seeds; "
+                       f"this used {summary['steps']} steps and {len(args.seeds)} seeds")
     if summary["finished"] < len(args.seeds):
         return "FAIL", f"only {summary['finished']} of {len(args.seeds)} seeds finished"
-    verdict = "PASS" if summary["mean"] >= TARGET_MIN_RETURN else "FAIL"
+    verdict = "PASS" if summary["mean"] >= target.min_return else "FAIL"
     return verdict, f"mean {summary['mean']:.1f} over {summary['finished']} seeds"
 
 
@@ -443,27 +476,27 @@ def fmt(value, digits=1):
 
 def format_report(summaries, outcomes, args):
     mode = "stochastic" if args.stochastic else "deterministic"
-    lines = [f"# Learning targets: {args.total_steps} steps, {args.episodes} {mode} eval episodes",
-             ""]
+    lines = [f"# Learning targets: {args.episodes} {mode} eval episodes per seed", ""]
     seed_columns = " | ".join(f"seed {s}" for s in args.seeds)
-    lines.append(f"| config | agent | env | {seed_columns} | mean ± std over seeds "
+    lines.append(f"| config | agent | env | steps | {seed_columns} | mean ± std over seeds "
                  "| mean CVaR_0.1 |")
-    lines.append("|---|---|---|" + "---:|" * len(args.seeds) + "---:|---:|")
+    lines.append("|---|---|---|---:|" + "---:|" * len(args.seeds) + "---:|---:|")
     for s in summaries:
         cells = " | ".join(fmt(s["seed_means"][seed]) if s["seed_means"][seed] is not None
                            else "failed" for seed in args.seeds)
         spread = f"{fmt(s['mean'])} ± {fmt(s['std'])}"
         if s["finished"] < len(args.seeds):
             spread += f" ({s['finished']}/{len(args.seeds)} seeds)"
-        lines.append(f"| {s['name']} | {s['agent']} | {s['env']} | {cells} | {spread} "
+        lines.append(f"| {s['name']} | {s['agent']} | {s['env']} | {s['steps']} | {cells} | {spread} "
                      f"| {fmt(s['mean_cvar_0.1'])} |")
     lines.append("")
     for s in summaries:
-        if s["agent"] == TARGET_AGENT and s["env"] == TARGET_ENV:
+        if s["name"] in TARGETS:
+            target = TARGETS[s["name"]]
             verdict, reason = target_check(s, args)
-            lines.append(f"**Target** SAC on {TARGET_ENV} at {TARGET_STEPS} steps, mean over "
-                         f"{TARGET_SEEDS} seeds >= {TARGET_MIN_RETURN:g} ({s['name']}): "
-                         f"**{verdict}** ({reason})")
+            lines.append(f"**Target** {target.what} at {target.steps} steps, mean over "
+                         f"{target.seeds} seeds >= {target.min_return:g} ({s['name']}): "
+                         f"**{verdict}** ({reason})  ")
     sets = " ".join(f"--set {item}" for item in args.sets) or "none"
     lines += ["", f"Overrides: {sets}. Eval: --seed {args.eval_seed} for every run (the same "
               f"{args.episodes} start states). "
@@ -488,8 +521,7 @@ def git_commit():
 def exit_code(summaries, outcomes, args):
     if any(o.error for o in outcomes):
         return 1
-    verdicts = [target_check(s, args)[0] for s in summaries
-                if s["agent"] == TARGET_AGENT and s["env"] == TARGET_ENV]
+    verdicts = [target_check(s, args)[0] for s in summaries if s["name"] in TARGETS]
     return 1 if "FAIL" in verdicts else 0
 
 
@@ -503,13 +535,22 @@ def plan_runs(args):
 
 def main(argv=None):
     args = parse_args(argv)
-    runs = plan_runs(args)
+    try:
+        runs = plan_runs(args)
+        if args.dry_run:
+            for config in args.configs:
+                steps_for(config, args)
+    except UsageError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     if args.dry_run:
         for run in runs:
             print(" ".join(train_command(run, args)))
             print(" ".join(eval_command(run, args)) + f" > {run.eval_json}")
         return 0
     try:
+        for config in args.configs:
+            steps_for(config, args)
         check_binary(args.binary)
         for config in args.configs:
             check_or_write_settings(args.out / config.stem, settings_for(config, args))

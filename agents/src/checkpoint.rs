@@ -1,10 +1,13 @@
 //! What a checkpoint holds besides the agent's own files: the step counters, the run's RNG
-//! position and, optionally, the replay buffer. A checkpoint directory counts only once its
-//! `COMPLETE` marker exists (see `checkpoint_file`), so a crash mid-write loses nothing older.
+//! position and, for the off-policy agents, optionally the replay buffer. A checkpoint directory
+//! counts only once its `COMPLETE` marker exists (see `checkpoint_file`), so a crash mid-write
+//! loses nothing older.
 
 use std::path::Path;
 
 use anyhow::Context;
+use burn::prelude::*;
+use burn::record::{BinFileRecorder, FullPrecisionSettings, Record, Recorder};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
@@ -12,7 +15,6 @@ use serde::{Deserialize, Serialize};
 use crate::checkpoint_file::{
     begin_checkpoint, latest_complete_checkpoint, mark_checkpoint_complete, write_json_atomically,
 };
-use crate::off_policy::{OffPolicyAgent, Resume};
 use crate::replay::ReplayBuffer;
 
 const STATE_FILE: &str = "state.json";
@@ -39,6 +41,12 @@ impl TrainingState {
             rng: RngState::capture(&ChaCha8Rng::seed_from_u64(seed)),
         }
     }
+}
+
+/// Where a resumed run picks up.
+pub struct Resume {
+    pub checkpoint_dir: std::path::PathBuf,
+    pub state: TrainingState,
 }
 
 /// The exact position of the run's ChaCha8 stream.
@@ -75,18 +83,37 @@ impl RngState {
     }
 }
 
-/// Writes a complete checkpoint for `state.next_step` under `run_dir/checkpoints/`.
+/// Writes a Burn record (module or optimiser state) at full precision as `dir/name.bin`.
+pub fn save_record<B: Backend, R: Record<B>>(
+    dir: &Path,
+    name: &str,
+    record: R,
+) -> anyhow::Result<()> {
+    BinFileRecorder::<FullPrecisionSettings>::new()
+        .record(record, dir.join(name))
+        .with_context(|| format!("writing {name} into {}", dir.display()))
+}
+
+pub fn load_record<B: Backend, R: Record<B>>(
+    dir: &Path,
+    name: &str,
+    device: &B::Device,
+) -> anyhow::Result<R> {
+    BinFileRecorder::<FullPrecisionSettings>::new()
+        .load(dir.join(name), device)
+        .with_context(|| format!("reading {name} from {}", dir.display()))
+}
+
+/// Writes a complete checkpoint for `state.next_step` under `run_dir/checkpoints/`:
+/// `write_agent` puts the agent's own files (networks, optimisers, normalisers) into the
+/// checkpoint directory it is given, then the state file and the completion marker follow.
 pub fn save(
     run_dir: &Path,
     state: &TrainingState,
-    agent: &impl OffPolicyAgent,
-    replay: Option<&ReplayBuffer>,
+    write_agent: impl FnOnce(&Path) -> anyhow::Result<()>,
 ) -> anyhow::Result<()> {
     let dir = begin_checkpoint(run_dir, state.next_step)?;
-    agent.save(&dir)?;
-    if let Some(buffer) = replay {
-        buffer.save(&dir.join(REPLAY_FILE))?;
-    }
+    write_agent(&dir)?;
     write_json_atomically(&dir.join(STATE_FILE), state)?;
     mark_checkpoint_complete(&dir)?;
     Ok(())
@@ -106,6 +133,11 @@ pub fn latest(run_dir: &Path) -> anyhow::Result<Option<Resume>> {
         checkpoint_dir: checkpoint.dir,
         state,
     }))
+}
+
+/// Writes a replay buffer into a checkpoint directory.
+pub fn save_replay(checkpoint_dir: &Path, buffer: &ReplayBuffer) -> anyhow::Result<()> {
+    buffer.save(&checkpoint_dir.join(REPLAY_FILE))
 }
 
 /// The replay buffer stored in a checkpoint directory, if it has one.

@@ -7,6 +7,8 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
+use crate::logging::RunLoggerOptions;
+use crate::ppo::PpoConfig;
 use crate::remac::RemacConfig;
 use crate::sac::SacConfig;
 
@@ -31,6 +33,7 @@ pub enum ConfigError {
 pub enum AgentKind {
     Sac,
     Remac,
+    Ppo,
 }
 
 impl AgentKind {
@@ -38,6 +41,7 @@ impl AgentKind {
         match self {
             AgentKind::Sac => "sac",
             AgentKind::Remac => "remac",
+            AgentKind::Ppo => "ppo",
         }
     }
 }
@@ -58,7 +62,7 @@ pub enum DeviceKind {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TrainConfig {
-    /// Which agent trains: "sac" or "remac".
+    /// Which agent trains: "sac", "remac" or "ppo".
     pub agent: AgentKind,
     /// Gymnasium id of the environment, e.g. "Pendulum-v1".
     pub env: String,
@@ -76,6 +80,9 @@ pub struct TrainConfig {
     /// Settings of the ReMAC agent (used when `agent = "remac"`).
     #[serde(default)]
     pub remac: RemacConfig,
+    /// Settings of the PPO agent (used when `agent = "ppo"`).
+    #[serde(default)]
+    pub ppo: PpoConfig,
     #[serde(default)]
     pub logging: LoggingConfig,
     #[serde(default)]
@@ -179,6 +186,7 @@ impl TrainConfig {
         match self.agent {
             AgentKind::Sac => self.sac.validate(),
             AgentKind::Remac => self.remac.validate(),
+            AgentKind::Ppo => self.ppo.validate(),
         }
     }
 
@@ -187,12 +195,25 @@ impl TrainConfig {
     pub fn resolved(&self) -> toml::Table {
         let mut table =
             toml::Table::try_from(self).expect("a TrainConfig always serialises to TOML");
-        for agent in [AgentKind::Sac, AgentKind::Remac] {
+        for agent in [AgentKind::Sac, AgentKind::Remac, AgentKind::Ppo] {
             if agent != self.agent {
                 table.remove(agent.name());
             }
         }
         table
+    }
+
+    /// How the run logs: progress and flush interval from `[logging]`, SPS and ETA counted
+    /// from `start_step` (a resumed run's first step).
+    pub fn logger_options(&self, start_step: u64) -> RunLoggerOptions {
+        let options = RunLoggerOptions::new(self.total_steps)
+            .resuming_from(start_step)
+            .with_flush_interval(std::time::Duration::from_secs_f64(self.logging.flush_secs));
+        if self.logging.progress {
+            options
+        } else {
+            options.without_progress()
+        }
     }
 
     pub fn to_toml(&self) -> String {

@@ -12,9 +12,10 @@ use burn::prelude::*;
 use burn::tensor::backend::AutodiffBackend;
 use rand::Rng;
 
+use crate::checkpoint::{load_record, save_record};
 use crate::host;
+use crate::metrics::Metrics;
 use crate::nets::{ActionBounds, GaussianActor, TwinQ};
-use crate::off_policy::{Metrics, load_record, save_record};
 use crate::replay::Batch;
 
 /// The target's shape: discount and entropy bonus.

@@ -42,3 +42,8 @@ pub fn to_vec<B: Backend, const D: usize>(tensor: Tensor<B, D>) -> Vec<f32> {
 pub fn scalar<B: Backend, const D: usize>(tensor: Tensor<B, D>) -> f64 {
     to_vec(tensor)[0] as f64
 }
+
+/// Observations as the networks take them: f64 from the env, f32 on the way in.
+pub fn to_f32(values: &[f64]) -> Vec<f32> {
+    values.iter().map(|&v| v as f32).collect()
+}

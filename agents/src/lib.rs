@@ -1,4 +1,4 @@
-//! The agents of ordergrad (SAC and ReMAC on Burn; PPO to come), their shared training
+//! The agents of ordergrad (SAC, ReMAC and PPO on Burn), their shared training
 //! machinery, and the `ordergrad` command line. Everything here is generic over the Burn
 //! backend; the concrete backend is chosen once, in `cli::backend`.
 
@@ -7,10 +7,16 @@ pub mod checkpoint_file;
 pub mod cli;
 pub mod config;
 pub mod critic;
+pub mod evaluation;
+pub mod grad_clip;
 pub mod host;
 pub mod logging;
+pub mod metrics;
 pub mod nets;
 pub mod off_policy;
+pub mod on_policy;
+pub mod ppo;
 pub mod remac;
 pub mod replay;
+pub mod rollout;
 pub mod sac;

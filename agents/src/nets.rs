@@ -1,7 +1,9 @@
-//! Networks shared by the off-policy agents: CleanRL's tanh-squashed Gaussian actor and its soft Q
-//! network, with PyTorch's default initialisation (Burn's `Linear` default: U(-1/sqrt(fan_in),
-//! 1/sqrt(fan_in)) for weights and biases).
+//! The agents' networks. Off-policy (SAC, ReMAC): CleanRL's tanh-squashed Gaussian actor and its
+//! soft Q network, with PyTorch's default initialisation (Burn's `Linear` default:
+//! U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for weights and biases). PPO: CleanRL's 64-64 tanh actor with
+//! a state-independent log-std and its value network, orthogonally initialised.
 
+use burn::module::{Initializer, Param};
 use burn::nn::{Linear, LinearConfig};
 use burn::prelude::*;
 use burn::tensor::activation::relu;
@@ -227,5 +229,113 @@ fn soft_update_linear<B: Backend>(target: Linear<B>, online: &Linear<B>, tau: f6
             .bias
             .zip(bias)
             .map(|(target, online)| target.map(|target| target * (1.0 - tau) + online * tau)),
+    }
+}
+
+/// ln(2 pi) / 2, the constant of a Gaussian log-density per dimension.
+pub const HALF_LN_TWO_PI: f32 = 0.918_938_5;
+
+/// CleanRL's `layer_init`: an orthogonal weight matrix scaled by `gain`, and a zero bias.
+fn orthogonal_linear<B: Backend>(
+    inputs: usize,
+    outputs: usize,
+    gain: f64,
+    device: &B::Device,
+) -> Linear<B> {
+    // Burn's initialiser would also apply to the bias, and an orthogonal 1-d tensor is undefined.
+    let mut linear = LinearConfig::new(inputs, outputs)
+        .with_bias(false)
+        .with_initializer(Initializer::Orthogonal { gain })
+        .init(device);
+    linear.bias = Some(Param::from_tensor(Tensor::zeros([outputs], device)));
+    linear
+}
+
+/// CleanRL's PPO actor: obs -> 64 -> 64 (tanh) -> the mean of a diagonal Gaussian whose log-std is
+/// a parameter of its own (state-independent, starting at 0). Actions are not squashed; the env's
+/// ClipAction wrapper clips them.
+#[derive(Module, Debug)]
+pub struct PpoActor<B: Backend> {
+    fc1: Linear<B>,
+    fc2: Linear<B>,
+    fc_mean: Linear<B>,
+    log_std: Param<Tensor<B, 2>>,
+}
+
+impl<B: Backend> PpoActor<B> {
+    pub fn new(obs_dim: usize, action_dim: usize, hidden: usize, device: &B::Device) -> Self {
+        Self {
+            fc1: orthogonal_linear(obs_dim, hidden, std::f64::consts::SQRT_2, device),
+            fc2: orthogonal_linear(hidden, hidden, std::f64::consts::SQRT_2, device),
+            // A small head makes the first policy's mean close to 0 everywhere.
+            fc_mean: orthogonal_linear(hidden, action_dim, 0.01, device),
+            log_std: Param::from_tensor(Tensor::zeros([1, action_dim], device)),
+        }
+    }
+
+    /// The Gaussian's mean ([batch, action_dim]) and log-std ([1, action_dim]).
+    pub fn forward(&self, obs: Tensor<B, 2>) -> (Tensor<B, 2>, Tensor<B, 2>) {
+        let hidden = self.fc2.forward(self.fc1.forward(obs).tanh()).tanh();
+        (self.fc_mean.forward(hidden), self.log_std.val())
+    }
+
+    /// log pi(actions | obs) ([batch, 1]) and the policy's entropy ([1, 1]: the same for every
+    /// state, since the log-std does not depend on it).
+    pub fn log_prob_and_entropy(
+        &self,
+        obs: Tensor<B, 2>,
+        actions: Tensor<B, 2>,
+    ) -> (Tensor<B, 2>, Tensor<B, 2>) {
+        let (mean, log_std) = self.forward(obs);
+        let [batch, dim] = mean.dims();
+        let log_std_rows = log_std.clone().expand([batch, dim]);
+        let standardised = (actions - mean) / log_std_rows.clone().exp();
+        let log_prob =
+            (standardised.powi_scalar(2) * (-0.5) - log_std_rows - HALF_LN_TWO_PI).sum_dim(1);
+        let entropy = (log_std + (0.5 + HALF_LN_TWO_PI)).sum_dim(1);
+        (log_prob, entropy)
+    }
+}
+
+/// CleanRL's PPO critic: obs -> 64 -> 64 (tanh) -> V(s).
+#[derive(Module, Debug)]
+pub struct ValueNetwork<B: Backend> {
+    fc1: Linear<B>,
+    fc2: Linear<B>,
+    fc3: Linear<B>,
+}
+
+impl<B: Backend> ValueNetwork<B> {
+    pub fn new(obs_dim: usize, hidden: usize, device: &B::Device) -> Self {
+        Self {
+            fc1: orthogonal_linear(obs_dim, hidden, std::f64::consts::SQRT_2, device),
+            fc2: orthogonal_linear(hidden, hidden, std::f64::consts::SQRT_2, device),
+            fc3: orthogonal_linear(hidden, 1, 1.0, device),
+        }
+    }
+
+    /// V(s) as [batch, 1].
+    pub fn forward(&self, obs: Tensor<B, 2>) -> Tensor<B, 2> {
+        let hidden = self.fc2.forward(self.fc1.forward(obs).tanh()).tanh();
+        self.fc3.forward(hidden)
+    }
+}
+
+/// PPO's actor and critic as one module: CleanRL trains both with one Adam and clips the norm
+/// of their joint gradient.
+#[derive(Module, Debug)]
+pub struct ActorCritic<B: Backend> {
+    pub actor: PpoActor<B>,
+    pub critic: ValueNetwork<B>,
+}
+
+impl<B: Backend> ActorCritic<B> {
+    pub fn new(obs_dim: usize, action_dim: usize, hidden: usize, device: &B::Device) -> Self {
+        // CleanRL's Agent builds the critic first.
+        let critic = ValueNetwork::new(obs_dim, hidden, device);
+        Self {
+            actor: PpoActor::new(obs_dim, action_dim, hidden, device),
+            critic,
+        }
     }
 }

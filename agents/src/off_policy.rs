@@ -6,15 +6,15 @@ use std::path::Path;
 use std::time::Instant;
 
 use anyhow::Context;
-use burn::prelude::*;
-use burn::record::{BinFileRecorder, FullPrecisionSettings, Record, Recorder};
 use envs::Env;
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
-use crate::checkpoint::{self, TrainingState};
+use crate::checkpoint::{self, Resume, TrainingState};
 use crate::config::{ConfigError, TrainConfig, invalid};
-use crate::logging::{InterruptFlag, RunLogger, RunLoggerOptions};
+use crate::host::to_f32;
+use crate::logging::{InterruptFlag, RunLogger};
+use crate::metrics::Metrics;
 use crate::nets::ActionBounds;
 use crate::replay::{Batch, ReplayBuffer, Transition};
 
@@ -96,39 +96,6 @@ impl Spaces {
     }
 }
 
-/// Scalars an update reports for logging; reading a tensor back costs a device sync, so values
-/// are only computed when the step is a logging step.
-pub struct Metrics {
-    enabled: bool,
-    pub values: Vec<(&'static str, f64)>,
-}
-
-impl Metrics {
-    pub fn new(enabled: bool) -> Self {
-        Self {
-            enabled,
-            values: Vec::new(),
-        }
-    }
-
-    /// Keeps the latest value per tag: the delayed actor update runs several times per step,
-    /// and CleanRL logs the last one.
-    pub fn record(&mut self, tag: &'static str, value: impl FnOnce() -> f64) {
-        if !self.enabled {
-            return;
-        }
-        let value = value();
-        match self
-            .values
-            .iter_mut()
-            .find(|(existing, _)| *existing == tag)
-        {
-            Some(entry) => entry.1 = value,
-            None => self.values.push((tag, value)),
-        }
-    }
-}
-
 /// An agent that learns from a replay buffer. Implemented by SAC and ReMAC.
 pub trait OffPolicyAgent: Sized {
     fn settings(&self) -> OffPolicySettings;
@@ -139,33 +106,6 @@ pub trait OffPolicyAgent: Sized {
     /// Writes networks, targets and optimiser states into `dir`.
     fn save(&self, dir: &Path) -> anyhow::Result<()>;
     fn load(self, dir: &Path) -> anyhow::Result<Self>;
-}
-
-/// Writes a Burn record (module or optimiser state) at full precision as `dir/name.bin`.
-pub fn save_record<B: Backend, R: Record<B>>(
-    dir: &Path,
-    name: &str,
-    record: R,
-) -> anyhow::Result<()> {
-    BinFileRecorder::<FullPrecisionSettings>::new()
-        .record(record, dir.join(name))
-        .with_context(|| format!("writing {name} into {}", dir.display()))
-}
-
-pub fn load_record<B: Backend, R: Record<B>>(
-    dir: &Path,
-    name: &str,
-    device: &B::Device,
-) -> anyhow::Result<R> {
-    BinFileRecorder::<FullPrecisionSettings>::new()
-        .load(dir.join(name), device)
-        .with_context(|| format!("reading {name} from {}", dir.display()))
-}
-
-/// Where a resumed run picks up.
-pub struct Resume {
-    pub checkpoint_dir: std::path::PathBuf,
-    pub state: TrainingState,
 }
 
 /// Trains `agent` for `config.total_steps` env steps, logging into and checkpointing under
@@ -199,15 +139,11 @@ pub fn train<A: OffPolicyAgent>(
     };
     let mut rng: ChaCha8Rng = state.rng.restore()?;
 
-    let mut options = RunLoggerOptions::new(config.total_steps)
-        .resuming_from(state.next_step)
-        .with_flush_interval(std::time::Duration::from_secs_f64(
-            config.logging.flush_secs,
-        ));
-    if !config.logging.progress {
-        options = options.without_progress();
-    }
-    let mut logger = RunLogger::create(run_dir, &config.resolved(), options)?;
+    let mut logger = RunLogger::create(
+        run_dir,
+        &config.resolved(),
+        config.logger_options(state.next_step),
+    )?;
     let interrupted = InterruptFlag::install()?;
 
     let every = config.checkpoint.every;
@@ -276,57 +212,30 @@ pub fn train<A: OffPolicyAgent>(
         state.episodes_done += u64::from(obs.is_none());
         if obs.is_none() && state.next_step >= next_checkpoint {
             state.rng = checkpoint::RngState::capture(&rng);
-            checkpoint::save(
-                run_dir,
-                &state,
-                &agent,
-                config.checkpoint.save_replay_buffer.then_some(&buffer),
-            )?;
+            save_checkpoint(run_dir, &state, &agent, &buffer, config)?;
             next_checkpoint = (state.next_step / every + 1) * every;
         }
     }
 
     state.rng = checkpoint::RngState::capture(&rng);
     state.mid_episode = obs.is_some();
-    checkpoint::save(
-        run_dir,
-        &state,
-        &agent,
-        config.checkpoint.save_replay_buffer.then_some(&buffer),
-    )?;
+    save_checkpoint(run_dir, &state, &agent, &buffer, config)?;
     logger.close()?;
     Ok(())
 }
 
-fn to_f32(values: &[f64]) -> Vec<f32> {
-    values.iter().map(|&v| v as f32).collect()
-}
-
-/// Returns of `episodes` full episodes of `agent` in a fresh `env_id`, episode i reset with seed
-/// `seed + i`; the deterministic action tanh(mean) unless `stochastic`.
-pub fn evaluate<A: OffPolicyAgent>(
-    agent: &A,
-    env_id: &str,
-    episodes: usize,
-    seed: u64,
-    stochastic: bool,
-) -> anyhow::Result<Vec<f64>> {
-    use rand::SeedableRng;
-    let mut env = envs::make(env_id)?;
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    (0..episodes as u64)
-        .map(|episode| {
-            let mut obs = to_f32(&env.reset(Some(seed + episode)).0);
-            let mut total = 0.0;
-            loop {
-                let action = agent.act(&obs, !stochastic, &mut rng);
-                let outcome = env.step(&action)?;
-                total += outcome.reward;
-                if outcome.terminated || outcome.truncated {
-                    return Ok(total);
-                }
-                obs = to_f32(&outcome.observation);
-            }
-        })
-        .collect()
+fn save_checkpoint(
+    run_dir: &Path,
+    state: &TrainingState,
+    agent: &impl OffPolicyAgent,
+    buffer: &ReplayBuffer,
+    config: &TrainConfig,
+) -> anyhow::Result<()> {
+    checkpoint::save(run_dir, state, |dir| {
+        agent.save(dir)?;
+        if config.checkpoint.save_replay_buffer {
+            checkpoint::save_replay(dir, buffer)?;
+        }
+        Ok(())
+    })
 }

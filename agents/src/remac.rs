@@ -18,13 +18,13 @@ use ordergrad_core::{Objective, RankMethod, RankPlan, RankWeightedValue};
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 
+use crate::checkpoint::{load_record, save_record};
 use crate::config::{ConfigError, invalid};
 use crate::critic::{CriticTarget, TwinCritics};
 use crate::host;
+use crate::metrics::Metrics;
 use crate::nets::{ActionBounds, GaussianActor, TwinQ};
-use crate::off_policy::{
-    Metrics, OffPolicyAgent, OffPolicySettings, Spaces, load_record, save_record,
-};
+use crate::off_policy::{OffPolicyAgent, OffPolicySettings, Spaces};
 use crate::replay::Batch;
 
 /// ReMAC's settings: SAC's off-policy settings plus the actor objective.

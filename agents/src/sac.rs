@@ -14,13 +14,13 @@ use burn::tensor::backend::AutodiffBackend;
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 
+use crate::checkpoint::{load_record, save_record};
 use crate::config::{ConfigError, invalid};
 use crate::critic::{CriticTarget, TwinCritics};
 use crate::host;
+use crate::metrics::Metrics;
 use crate::nets::{ActionBounds, GaussianActor};
-use crate::off_policy::{
-    Metrics, OffPolicyAgent, OffPolicySettings, Spaces, load_record, save_record,
-};
+use crate::off_policy::{OffPolicyAgent, OffPolicySettings, Spaces};
 use crate::replay::Batch;
 
 /// SAC's settings; the defaults are CleanRL's.

@@ -4,8 +4,8 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use agents::checkpoint::load_record;
 use agents::nets::{GaussianActor, TwinQ};
-use agents::off_policy::load_record;
 use burn::backend::Flex;
 use burn::module::{Module, ModuleVisitor, Param};
 use burn::prelude::*;

@@ -10,8 +10,10 @@ use super::backend::{BackendJob, dispatch};
 use super::train::RUN_CONFIG_FILE;
 use crate::checkpoint;
 use crate::config::{AgentKind, TrainConfig};
-use crate::off_policy::OffPolicyAgent;
-use crate::off_policy::{Spaces, evaluate};
+use crate::evaluation::evaluate;
+use crate::off_policy::{OffPolicyAgent, Spaces};
+use crate::on_policy::{NormalizerStatistics, make_eval_env};
+use crate::ppo::Ppo;
 use crate::remac::Remac;
 use crate::sac::Sac;
 
@@ -134,6 +136,24 @@ impl BackendJob for EvalJob<'_> {
         let spaces = Spaces::of(envs::make(&config.env)?.as_ref())?;
         let (dir, env, args) = (self.checkpoint_dir, config.env.as_str(), self.args);
         match config.agent {
+            AgentKind::Ppo => {
+                let agent = Ppo::<B>::new(
+                    config.ppo.clone(),
+                    spaces.obs_dim,
+                    spaces.bounds.dim(),
+                    &device,
+                )
+                .load(dir)?;
+                let statistics = NormalizerStatistics::load(dir)?;
+                let mut env = make_eval_env(env, &config.ppo, &statistics)?;
+                evaluate(env.as_mut(), args.episodes, args.seed, |obs, rng| {
+                    if args.stochastic {
+                        agent.act(obs, 1, rng).actions
+                    } else {
+                        agent.mean_action(obs, 1)
+                    }
+                })
+            }
             AgentKind::Sac => {
                 let agent = Sac::<B>::new(config.sac.clone(), spaces, &device);
                 evaluate_checkpoint(agent, dir, env, args)
@@ -153,5 +173,8 @@ fn evaluate_checkpoint<A: OffPolicyAgent>(
     args: &EvalArgs,
 ) -> anyhow::Result<Vec<f64>> {
     let agent = agent.load(checkpoint_dir)?;
-    evaluate(&agent, env_id, args.episodes, args.seed, args.stochastic)
+    let mut env = envs::make(env_id)?;
+    evaluate(env.as_mut(), args.episodes, args.seed, |obs, rng| {
+        agent.act(obs, !args.stochastic, rng)
+    })
 }

@@ -7,10 +7,12 @@ use clap::Args;
 
 use super::BadInput;
 use super::backend::{BackendJob, dispatch};
-use crate::checkpoint;
+use crate::checkpoint::{self, Resume};
 use crate::checkpoint_file::write_atomically;
 use crate::config::{AgentKind, TrainConfig};
-use crate::off_policy::{self, Resume, Spaces};
+use crate::off_policy::{self, Spaces};
+use crate::on_policy;
+use crate::ppo::Ppo;
 use crate::remac::Remac;
 use crate::sac::Sac;
 
@@ -149,6 +151,15 @@ impl BackendJob for TrainJob<'_> {
         B::seed(&device, config.seed);
         let spaces = Spaces::of(envs::make(&config.env)?.as_ref())?;
         match config.agent {
+            AgentKind::Ppo => {
+                let agent = Ppo::<B>::new(
+                    config.ppo.clone(),
+                    spaces.obs_dim,
+                    spaces.bounds.dim(),
+                    &device,
+                );
+                on_policy::train(agent, config, self.run_dir, self.resume)
+            }
             AgentKind::Sac => {
                 let agent = Sac::<B>::new(config.sac.clone(), spaces, &device);
                 off_policy::train(agent, config, self.run_dir, self.resume)

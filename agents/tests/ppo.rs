@@ -1,0 +1,233 @@
+//! `ordergrad train / eval` with PPO, as a user runs them: CleanRL's PPO tags, the episode-group
+//! objective's diagnostics, normaliser statistics in checkpoints, resume, reproducibility, and
+//! clear errors for a bad objective.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn ordergrad(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_ordergrad"))
+        .args(args)
+        .output()
+        .expect("the ordergrad binary starts")
+}
+
+fn succeed(args: &[&str]) -> Output {
+    let output = ordergrad(args);
+    assert!(
+        output.status.success(),
+        "{args:?} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
+}
+
+fn scratch_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("ordergrad-ppo-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// A small, fast PPO experiment on Pendulum (200-step episodes): two envs, tiny networks.
+fn write_config(dir: &Path, extra: &str) -> PathBuf {
+    let path = dir.join("ppo.toml");
+    let text = format!(
+        "agent = \"ppo\"\nenv = \"Pendulum-v1\"\ntotal_steps = 1200\nseed = 5\n\
+         [ppo]\nnum_envs = 2\nnum_steps = 100\nnum_minibatches = 4\nupdate_epochs = 2\nhidden_size = 16\n{extra}\
+         [checkpoint]\nevery = 400\n[logging]\nprogress = false\n"
+    );
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+fn train(config: &Path, run: &Path, extra: &[&str]) {
+    let mut args = vec![
+        "train",
+        "--config",
+        config.to_str().unwrap(),
+        "--run-dir",
+        run.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    succeed(&args);
+}
+
+/// Every logged value per tag, in order; SPS (wall-clock) left out.
+fn metrics(run: &Path) -> BTreeMap<String, Vec<(u64, f64)>> {
+    let mut by_tag: BTreeMap<String, Vec<(u64, f64)>> = BTreeMap::new();
+    for line in std::fs::read_to_string(run.join("metrics.jsonl"))
+        .unwrap()
+        .lines()
+    {
+        let row: serde_json::Value = serde_json::from_str(line).unwrap();
+        let tag = row["tag"].as_str().unwrap().to_string();
+        if tag != "charts/SPS" {
+            by_tag.entry(tag).or_default().push((
+                row["step"].as_u64().unwrap(),
+                row["value"].as_f64().unwrap_or(f64::NAN),
+            ));
+        }
+    }
+    by_tag
+}
+
+fn eval_json(run: &Path) -> serde_json::Value {
+    let output = succeed(&[
+        "eval",
+        "--run",
+        run.to_str().unwrap(),
+        "--episodes",
+        "3",
+        "--json",
+    ]);
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
+#[test]
+fn ppo_logs_cleanrl_tags_checkpoints_its_normalisers_and_repeats_exactly() {
+    let dir = scratch_dir("gae");
+    let config = write_config(&dir, "");
+    let (run, again) = (dir.join("run"), dir.join("again"));
+    train(&config, &run, &[]);
+    train(&config, &again, &[]);
+
+    let logged = metrics(&run);
+    for tag in [
+        "charts/episodic_return",
+        "charts/episodic_length",
+        "charts/learning_rate",
+        "losses/value_loss",
+        "losses/policy_loss",
+        "losses/entropy",
+        "losses/old_approx_kl",
+        "losses/approx_kl",
+        "losses/clipfrac",
+        "losses/explained_variance",
+    ] {
+        assert!(
+            logged.contains_key(tag),
+            "metrics lack {tag}: {:?}",
+            logged.keys()
+        );
+    }
+    // 1200 steps over 2 envs with 100 steps each per rollout: 6 updates, the rate annealed.
+    let rates = &logged["charts/learning_rate"];
+    assert_eq!(rates.len(), 6);
+    assert!(
+        rates.windows(2).all(|pair| pair[1].1 < pair[0].1),
+        "{rates:?}"
+    );
+    assert_eq!(logged["charts/episodic_return"].len(), 6);
+    assert_eq!(
+        format!("{logged:?}"),
+        format!("{:?}", metrics(&again)),
+        "the same seed and config give the same run"
+    );
+
+    let checkpoint = run.join("checkpoints/step_000000001200");
+    let normalizers: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(checkpoint.join("normalizers.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(normalizers["observation"].as_array().unwrap().len(), 2);
+    assert!(normalizers["reward"][1]["count"].as_f64().unwrap() > 500.0);
+
+    let report = eval_json(&run);
+    assert_eq!(report["episodes"], 3);
+    assert_eq!(eval_json(&run), report, "deterministic evaluation repeats");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_resumed_ppo_run_continues_from_its_checkpoint() {
+    let dir = scratch_dir("resume");
+    let config = write_config(&dir, "");
+    let run = dir.join("run");
+    train(&config, &run, &["--total-steps", "400"]);
+    let first = std::fs::read(run.join("checkpoints/step_000000000400/actor_critic.bin")).unwrap();
+    succeed(&[
+        "train",
+        "--resume",
+        run.to_str().unwrap(),
+        "--total-steps",
+        "800",
+    ]);
+    let state: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(run.join("checkpoints/step_000000000800/state.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(state["next_step"], 800);
+    let second = std::fs::read(run.join("checkpoints/step_000000000800/actor_critic.bin")).unwrap();
+    assert_ne!(first, second, "the resumed run trained");
+    let rates = &metrics(&run)["charts/learning_rate"];
+    // 400 steps per 2 updates before the resume, 2 more after, annealed towards 800.
+    assert_eq!(rates.len(), 4, "{rates:?}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn the_cvar_objective_ranks_whole_episodes_and_logs_its_groups() {
+    let dir = scratch_dir("cvar");
+    let config = write_config(
+        &dir,
+        "objective = \"cvar:0.25\"\nk = 2\ngroup_size = 3\ngroups_per_update = 1\n",
+    );
+    let run = dir.join("run");
+    train(&config, &run, &[]);
+    let logged = metrics(&run);
+    // Two envs finish their 200-step episodes together, 2 episodes at steps 400, 800 and 1200:
+    // the first group of 3 is complete at 800, the second at 1200.
+    let steps: Vec<u64> = logged["ordergrad/group_value"]
+        .iter()
+        .map(|v| v.0)
+        .collect();
+    assert_eq!(steps, vec![800, 1200]);
+    for (&(_, value), &(_, mean)) in logged["ordergrad/group_value"]
+        .iter()
+        .zip(&logged["ordergrad/group_mean_return"])
+    {
+        assert!(
+            value <= mean + 1e-9,
+            "a lower-tail value is at most the mean"
+        );
+    }
+    for tag in ["ordergrad/advantage_std", "losses/policy_loss"] {
+        assert!(logged.contains_key(tag), "metrics lack {tag}");
+    }
+    assert_eq!(eval_json(&run)["episodes"], 3);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_bad_objective_or_group_exits_with_code_2_and_names_the_key() {
+    let dir = scratch_dir("bad");
+    let config = write_config(&dir, "");
+    let config = config.to_str().unwrap();
+    let cases = [
+        (
+            vec!["--set", "ppo.objective=cvar:0", "--set", "ppo.k=2"],
+            "ppo.objective",
+        ),
+        (
+            vec!["--set", "ppo.objective=top:2", "--set", "ppo.k=10"],
+            "ppo.k",
+        ),
+        (
+            vec!["--set", "ppo.num_minibatches=0"],
+            "ppo.num_minibatches",
+        ),
+        (vec!["--set", "ppo.gae_lambda=1.5"], "ppo.gae_lambda"),
+        (vec!["--set", "ppo.target_kl=-1"], "ppo.target_kl"),
+    ];
+    for (overrides, key) in cases {
+        let mut args = vec!["train", "--config", config];
+        args.extend(overrides);
+        let output = ordergrad(&args);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(key), "{args:?} should name {key}: {stderr}");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
