@@ -1,0 +1,34 @@
+//! Every ready-made experiment in `configs/` parses and passes validation, so a typo in a shipped
+//! config fails CI rather than a user's first run.
+
+use std::path::Path;
+
+use agents::config::TrainConfig;
+
+#[test]
+fn every_shipped_config_is_valid() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../configs");
+    let mut checked = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|ext| ext != "toml") {
+            continue;
+        }
+        let table: toml::Table = std::fs::read_to_string(&path).unwrap().parse().unwrap();
+        let env = table["env"].as_str().unwrap();
+        if !envs::registered_ids().contains(&env) {
+            // MuJoCo configs need the `mujoco` feature; its CI step checks them.
+            println!("skipping {}: {env} is not in this build", path.display());
+            continue;
+        }
+        if let Err(error) = TrainConfig::load(&path, &[]) {
+            panic!("{}: {error}", path.display());
+        }
+        checked += 1;
+    }
+    assert!(
+        checked >= 5,
+        "found only {checked} configs in {}",
+        dir.display()
+    );
+}
