@@ -94,6 +94,8 @@ pub enum SweepError {
     },
     #[error(transparent)]
     Checkpoint(#[from] CheckpointFileError),
+    #[error("could not draw {path}: {message}")]
+    Plot { path: PathBuf, message: String },
 }
 
 impl SweepError {

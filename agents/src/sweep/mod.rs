@@ -11,6 +11,7 @@
 //!     train.log, eval.log                   the output of train and eval
 //!     eval.json                             eval's JSON; written last, atomically: the run is done
 //! DIR/sweep.sbatch, DIR/slurm/              Slurm only: the job-array script, one log pair per task
+//! DIR/report.md, report.json, plots/        `ordergrad report DIR`
 //! ```
 //!
 //! Slurm array task `i` runs `manifest.runs[i]`, so the local pool and the cluster fill the same
@@ -20,7 +21,9 @@ mod error;
 pub mod grid;
 pub mod layout;
 pub mod plan;
+pub mod plot;
 pub mod pool;
+pub mod report;
 pub mod runner;
 pub mod seeds;
 pub mod slurm;
