@@ -20,3 +20,4 @@ pub mod remac;
 pub mod replay;
 pub mod rollout;
 pub mod sac;
+pub mod sweep;

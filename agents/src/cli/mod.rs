@@ -4,7 +4,9 @@
 mod advantages;
 mod backend;
 mod eval;
+mod report;
 mod rollout;
+mod sweep;
 mod train;
 mod weights;
 
@@ -43,6 +45,13 @@ enum Command {
     Eval(eval::EvalArgs),
     /// Step an environment through a list of actions and print what it returned, as JSON.
     Rollout(rollout::RolloutArgs),
+    /// Train and evaluate a grid of configs x seeds, locally or as a Slurm job array.
+    Sweep(Box<sweep::SweepArgs>),
+    /// Summarise a sweep directory: tables over seeds, report.md, PNG learning curves.
+    Report(report::ReportArgs),
+    /// One run of a sweep's manifest (what each Slurm array task executes).
+    #[command(hide = true)]
+    SweepTask(sweep::SweepTaskArgs),
 }
 
 /// Parse the process arguments, run the command, and turn the outcome into an exit code:
@@ -69,6 +78,9 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Train(args)) => train::run(&args),
         Some(Command::Eval(args)) => eval::run(&args),
         Some(Command::Rollout(args)) => rollout::run(&args),
+        Some(Command::Sweep(args)) => sweep::run(&args),
+        Some(Command::Report(args)) => report::run(&args),
+        Some(Command::SweepTask(args)) => sweep::run_task(&args),
         None => train::run(&train::TrainArgs::default()),
     }
 }
@@ -79,6 +91,9 @@ fn is_bad_input(error: &anyhow::Error) -> bool {
             || cause.is::<ordergrad_core::OrderGradError>()
             || cause.is::<envs::EnvError>()
             || cause.is::<crate::config::ConfigError>()
+            || cause
+                .downcast_ref::<crate::sweep::SweepError>()
+                .is_some_and(crate::sweep::SweepError::is_bad_input)
     })
 }
 

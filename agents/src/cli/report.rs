@@ -1,0 +1,43 @@
+use std::path::PathBuf;
+
+use clap::Args;
+
+use super::BadInput;
+use crate::sweep::{SweepDir, report};
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// Sweep directory written by `ordergrad sweep` (finished or not).
+    dir: PathBuf,
+    /// Episodes in the trailing mean that smooths the training curves (final, best, plots).
+    #[arg(long, default_value_t = report::DEFAULT_WINDOW)]
+    window: usize,
+    /// Skip the PNG learning curves.
+    #[arg(long)]
+    no_plots: bool,
+    /// Print report.json instead of the Markdown.
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run(args: &ReportArgs) -> anyhow::Result<()> {
+    if args.window == 0 {
+        return Err(BadInput("--window must be at least 1".into()).into());
+    }
+    if !args.dir.is_dir() {
+        return Err(BadInput(format!("{} is not a directory", args.dir.display())).into());
+    }
+    let written = report::write(&SweepDir::new(&args.dir), args.window, !args.no_plots)?;
+    if args.json {
+        print!("{}", std::fs::read_to_string(&written.json_path)?);
+    } else {
+        print!("{}", written.markdown);
+    }
+    let plots = written.plots.overlays.len() + written.plots.points.len();
+    eprintln!(
+        "wrote {}, {} and {plots} plots",
+        written.markdown_path.display(),
+        written.json_path.display()
+    );
+    Ok(())
+}

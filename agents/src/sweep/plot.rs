@@ -1,0 +1,207 @@
+//! PNG learning curves: per series a mean line over seeds with a shaded min-max band, optionally
+//! each seed as a thin line. Drawn with plotters into an RGB buffer and encoded with `png`, with
+//! an embedded font, so no system library is involved.
+
+use std::path::Path;
+use std::sync::OnceLock;
+
+use plotters::prelude::*;
+
+use super::SweepError;
+use super::report::BandPoint;
+use crate::checkpoint_file::write_atomically;
+
+/// DejaVu Sans 2.37 (Bitstream Vera licence, see `agents/assets/fonts/`).
+const FONT: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
+const FONT_FAMILY: &str = "sans-serif";
+// Text sizes are even: plotters' ab_glyph renderer rounds half the size, and at odd sizes it
+// lifts small glyphs such as '.' off the baseline.
+const WIDTH: u32 = 900;
+const HEIGHT: u32 = 540;
+/// Matplotlib's "tab10" colours, so the plots look like the ones RL papers show.
+const PALETTE: [RGBColor; 10] = [
+    RGBColor(31, 119, 180),
+    RGBColor(255, 127, 14),
+    RGBColor(44, 160, 44),
+    RGBColor(214, 39, 40),
+    RGBColor(148, 103, 189),
+    RGBColor(140, 86, 75),
+    RGBColor(227, 119, 194),
+    RGBColor(127, 127, 127),
+    RGBColor(188, 189, 34),
+    RGBColor(23, 190, 207),
+];
+
+/// One curve of a plot.
+pub struct Series<'a> {
+    pub label: String,
+    pub band: &'a [BandPoint],
+    /// The seeds' own curves, drawn thin beneath the mean (empty: none).
+    pub seeds: &'a [&'a [(u64, f64)]],
+}
+
+fn register_font() -> Result<(), String> {
+    static REGISTERED: OnceLock<Result<(), String>> = OnceLock::new();
+    REGISTERED
+        .get_or_init(|| {
+            plotters::style::register_font(FONT_FAMILY, FontStyle::Normal, FONT)
+                .map_err(|_| "the embedded font does not parse".to_string())
+        })
+        .clone()
+}
+
+/// Draws `series` into a PNG at `path` (written atomically).
+pub fn draw_curves(
+    path: &Path,
+    title: &str,
+    y_label: &str,
+    series: &[Series<'_>],
+) -> Result<(), SweepError> {
+    let fail = |message: String| SweepError::Plot {
+        path: path.to_path_buf(),
+        message,
+    };
+    register_font().map_err(fail)?;
+    let mut pixels = vec![0u8; (WIDTH * HEIGHT * 3) as usize];
+    render(&mut pixels, title, y_label, series).map_err(fail)?;
+    let mut png_bytes = Vec::new();
+    {
+        let mut encoder = png::Encoder::new(&mut png_bytes, WIDTH, HEIGHT);
+        encoder.set_color(png::ColorType::Rgb);
+        encoder.set_depth(png::BitDepth::Eight);
+        let mut writer = encoder
+            .write_header()
+            .map_err(|error| fail(error.to_string()))?;
+        writer
+            .write_image_data(&pixels)
+            .map_err(|error| fail(error.to_string()))?;
+    }
+    write_atomically(path, &png_bytes)?;
+    Ok(())
+}
+
+fn render(
+    pixels: &mut [u8],
+    title: &str,
+    y_label: &str,
+    series: &[Series<'_>],
+) -> Result<(), String> {
+    let text = |error: DrawingAreaErrorKind<_>| error.to_string();
+    let points = || series.iter().flat_map(|s| s.band.iter());
+    let x_max = points().map(|p| p.step).max().unwrap_or(1).max(1) as f64;
+    let seed_values = series
+        .iter()
+        .flat_map(|s| s.seeds.iter().flat_map(|c| c.iter().map(|&(_, v)| v)));
+    let (low, high) = points()
+        .flat_map(|p| [p.low, p.high])
+        .chain(seed_values)
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
+            (lo.min(v), hi.max(v))
+        });
+    let (low, high) = if low.is_finite() && high > low {
+        let pad = (high - low) * 0.05;
+        (low - pad, high + pad)
+    } else if low.is_finite() {
+        (low - 1.0, low + 1.0)
+    } else {
+        (-1.0, 1.0)
+    };
+
+    let root = BitMapBackend::with_buffer(pixels, (WIDTH, HEIGHT)).into_drawing_area();
+    root.fill(&WHITE).map_err(text)?;
+    let mut chart = ChartBuilder::on(&root)
+        .caption(title, (FONT_FAMILY, 20))
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(70)
+        .build_cartesian_2d(0f64..x_max, low..high)
+        .map_err(text)?;
+    let y_decimals = if high - low >= 20.0 { 0 } else { 2 };
+    let x_format = |x: &f64| format!("{x:.0}");
+    let y_format = |y: &f64| format!("{y:.y_decimals$}");
+    chart
+        .configure_mesh()
+        .light_line_style(WHITE.mix(0.0))
+        .x_label_formatter(&x_format)
+        .y_label_formatter(&y_format)
+        .x_desc("environment step")
+        .y_desc(y_label)
+        .label_style((FONT_FAMILY, 14))
+        .axis_desc_style((FONT_FAMILY, 14))
+        .draw()
+        .map_err(text)?;
+    for (index, series) in series.iter().enumerate() {
+        let colour = PALETTE[index % PALETTE.len()];
+        if series.band.len() >= 2 {
+            let upper = series.band.iter().map(|p| (p.step as f64, p.high));
+            let lower = series.band.iter().rev().map(|p| (p.step as f64, p.low));
+            chart
+                .draw_series(std::iter::once(Polygon::new(
+                    upper.chain(lower).collect::<Vec<_>>(),
+                    colour.mix(0.18),
+                )))
+                .map_err(text)?;
+        }
+        for seed in series.seeds.iter().filter(|c| !c.is_empty()) {
+            chart
+                .draw_series(LineSeries::new(
+                    seed.iter().map(|&(step, value)| (step as f64, value)),
+                    colour.mix(0.45).stroke_width(1),
+                ))
+                .map_err(text)?;
+        }
+        let mean = series.band.iter().map(|p| (p.step as f64, p.mean));
+        chart
+            .draw_series(LineSeries::new(mean, colour.stroke_width(2)))
+            .map_err(text)?
+            .label(series.label.as_str())
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 20, y)], colour.stroke_width(2))
+            });
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::LowerRight)
+        .label_font((FONT_FAMILY, 14))
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK.mix(0.4))
+        .draw()
+        .map_err(text)?;
+    root.present().map_err(text)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sweep::report::band;
+
+    #[test]
+    fn curves_are_drawn_into_a_png() {
+        let dir = std::env::temp_dir().join(format!("ordergrad-plot-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let a = [(199u64, -1200.0), (399, -900.0), (599, -600.0)];
+        let b = [(199u64, -1300.0), (399, -1100.0), (599, -500.0)];
+        let curves: [&[(u64, f64)]; 2] = [&a, &b];
+        let band = band(&curves, 50);
+        let path = dir.join("curve.png");
+        draw_curves(
+            &path,
+            "test: a=1 (2 seeds)",
+            "episodic return",
+            &[Series {
+                label: "mean ± band".into(),
+                band: &band,
+                seeds: &curves,
+            }],
+        )
+        .unwrap();
+        let bytes = std::fs::read(&path).unwrap();
+        assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n");
+        assert!(
+            bytes.len() > 5_000,
+            "more than a blank image: {}",
+            bytes.len()
+        );
+    }
+}
