@@ -1,6 +1,11 @@
 //! With the `mujoco` feature: checks that MuJoCo 3.17.0's shared library is where
 //! `.cargo/config.toml` says (`MUJOCO_DYNAMIC_LINK_DIR`, filled by `scripts/setup_mujoco.sh`),
-//! and makes programs find it at run time without anyone exporting `LD_LIBRARY_PATH`:
+//! and makes programs find it at run time without anyone exporting `LD_LIBRARY_PATH`.
+//!
+//! mujoco-rs's own build script only checks for a `libmujoco.so` there, and the committed
+//! `.mujoco/lib/libmujoco.so` (a linker script) always satisfies it, so a missing library is
+//! reported here, with the fix, rather than as mujoco-rs's advice about MuJoCo's `lib/` folder.
+//! Then:
 //!
 //! - `cargo run` / `cargo test` / `cargo bench`: Cargo puts link-search folders that lie inside
 //!   its target directory on the library path of the processes it starts, so the library is
@@ -17,7 +22,7 @@ use std::path::{Path, PathBuf};
 const LINK_DIR_VAR: &str = "MUJOCO_DYNAMIC_LINK_DIR";
 const LIBRARY: &str = "libmujoco.so.3.17.0";
 const SETUP_HINT: &str = "run `scripts/setup_mujoco.sh` from the workspace root (it puts MuJoCo \
-     3.17.0's libmujoco.so into .mujoco/lib, where .cargo/config.toml points \
+     3.17.0's libmujoco.so.3.17.0 into .mujoco/lib, where .cargo/config.toml points \
      MUJOCO_DYNAMIC_LINK_DIR), or build without `--features mujoco`";
 
 fn main() {
@@ -40,9 +45,17 @@ fn main() {
     let library = link_dir.join(LIBRARY);
     if !library.is_file() {
         let found = describe_libmujoco(&link_dir);
+        let overridden = if is_the_workspace_folder(&link_dir) {
+            String::new()
+        } else {
+            format!(
+                "; {LINK_DIR_VAR} is set to another folder than .mujoco/lib, so unset it or \
+                 point it at a folder with libmujoco.so.3.17.0"
+            )
+        };
         fail(&format!(
             "the `mujoco` feature needs MuJoCo 3.17.0's shared library, and {} does not exist \
-             ({LINK_DIR_VAR}={}; {found})",
+             ({LINK_DIR_VAR}={}; {found}){overridden}",
             library.display(),
             link_dir.display()
         ));
@@ -59,6 +72,16 @@ fn main() {
     println!("cargo::rustc-link-arg-benches={rpath}");
 }
 
+/// Whether `dir` is the workspace's `.mujoco/lib`, where `.cargo/config.toml` points.
+fn is_the_workspace_folder(dir: &Path) -> bool {
+    let manifest_dir = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets it"));
+    let ours = manifest_dir.join("../.mujoco/lib");
+    match (ours.canonicalize(), dir.canonicalize()) {
+        (Ok(ours), Ok(dir)) => ours == dir,
+        _ => false,
+    }
+}
+
 /// What the folder holds instead, for the error message.
 fn describe_libmujoco(dir: &Path) -> String {
     let Ok(entries) = fs::read_dir(dir) else {
@@ -67,10 +90,10 @@ fn describe_libmujoco(dir: &Path) -> String {
     let found: Vec<String> = entries
         .filter_map(|entry| entry.ok())
         .map(|entry| entry.file_name().to_string_lossy().into_owned())
-        .filter(|name| name.starts_with("libmujoco"))
+        .filter(|name| name.starts_with("libmujoco.so."))
         .collect();
     if found.is_empty() {
-        "the folder holds no libmujoco".to_owned()
+        "the library has not been put there yet".to_owned()
     } else {
         format!(
             "the folder holds {}, another MuJoCo version",

@@ -6,10 +6,12 @@
 # The library comes from PyPI's `mujoco==3.17.0` wheel (the one Gymnasium 1.4.0's fixtures were
 # recorded with): the script downloads the wheel with pip, checks its sha256, and copies
 # `mujoco/libmujoco.so.3.17.0` and the wheel's licence files into `.mujoco/lib/` at the root of
-# the workspace (git-ignored), with a `libmujoco.so` link beside it. `.cargo/config.toml` points
-# mujoco-rs's build at that folder (MUJOCO_DYNAMIC_LINK_DIR), and the envs build script makes
-# `cargo run`, `cargo test` and the binaries find the library at run time, so nothing needs to be
-# exported. Needs python3 with pip and network access to PyPI; Linux x86-64 only.
+# the workspace (git-ignored). There `libmujoco.so` is a committed linker script that points the
+# linker at `libmujoco.so.3.17.0` (it stands in for the usual symlink; see the file).
+# `.cargo/config.toml` points mujoco-rs's build at that folder (MUJOCO_DYNAMIC_LINK_DIR), and the
+# envs build script makes `cargo run`, `cargo test` and the binaries find the library at run time,
+# so nothing needs to be exported. Needs python3 with pip and network access to PyPI; Linux
+# x86-64 only.
 set -euo pipefail
 
 MUJOCO_VERSION="3.17.0"
@@ -35,8 +37,10 @@ if [[ "$(uname -s)-$(uname -m)" != "Linux-x86_64" ]]; then
   fail "only Linux x86-64 is supported (this is $(uname -s)-$(uname -m)); point MUJOCO_DYNAMIC_LINK_DIR in .cargo/config.toml at a folder with MuJoCo ${MUJOCO_VERSION}'s libmujoco.so instead"
 fi
 
-if [[ -f "$LIB_DIR/$LIBRARY" && "$(sha256_of "$LIB_DIR/$LIBRARY")" == "$LIBRARY_SHA256" \
-      && "$(readlink "$LIB_DIR/libmujoco.so" || true)" == "$LIBRARY" ]]; then
+[[ -f "$LIB_DIR/libmujoco.so" ]] \
+  || fail "$LIB_DIR/libmujoco.so (a committed linker script) is missing; restore it with: git checkout -- .mujoco/lib/libmujoco.so"
+
+if [[ -f "$LIB_DIR/$LIBRARY" && "$(sha256_of "$LIB_DIR/$LIBRARY")" == "$LIBRARY_SHA256" ]]; then
   echo "MuJoCo ${MUJOCO_VERSION} already set up in $LIB_DIR (sha256 checked); nothing to do"
   exit 0
 fi
@@ -80,15 +84,13 @@ library="$WORK_DIR/unpacked/mujoco/$LIBRARY"
 actual="$(sha256_of "$library")"
 [[ "$actual" == "$LIBRARY_SHA256" ]] || fail "sha256 of $LIBRARY is $actual, expected $LIBRARY_SHA256"
 
-mkdir -p "$LIB_DIR"
 install -m 0755 "$library" "$LIB_DIR/$LIBRARY"
-ln -sfn "$LIBRARY" "$LIB_DIR/libmujoco.so"
 licenses="$WORK_DIR/unpacked/mujoco-${MUJOCO_VERSION}.dist-info/licenses"
 install -m 0644 "$licenses/LICENSE" "$LIB_DIR/LICENSE"
 install -m 0644 "$licenses/LICENSES_THIRD_PARTY.md" "$LIB_DIR/LICENSES_THIRD_PARTY.md"
 
 echo "installed into $LIB_DIR:"
 echo "  $LIBRARY (sha256 $LIBRARY_SHA256)"
-echo "  libmujoco.so -> $LIBRARY"
+echo "  (beside the committed libmujoco.so, which points the linker at it)"
 echo "  LICENSE, LICENSES_THIRD_PARTY.md (MuJoCo's Apache-2.0 licence and its third-party notices)"
 echo "next: cargo test --release -p envs --features mujoco"

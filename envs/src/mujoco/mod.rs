@@ -5,8 +5,8 @@
 //! health and termination rules and reset noise. Parity tests replay episodes recorded from
 //! Gymnasium and match its observations exactly.
 //!
-//! What differs between the envs is a [`Task`]; [`MujocoEnv`] is the `Env` around one, and a
-//! [`Simulation`] is Gymnasium's `MujocoEnv` base class (one `MjData` over a shared `MjModel`).
+//! What differs between the envs is a `Task`; `MujocoEnv` is the `Env` around one, and a
+//! `Simulation` is Gymnasium's `MujocoEnv` base class (one `MjData` over a shared `MjModel`).
 //! The model of each id is compiled once per process and shared by every env of that id, so a
 //! vector env of N copies holds one model and N data.
 
@@ -38,15 +38,15 @@ use crate::seeding::{ResetRng, standard_normal, uniform};
 use crate::wrappers::TimeLimit;
 use simulation::Simulation;
 
-pub(crate) use ant::Ant;
-pub(crate) use half_cheetah::HalfCheetah;
-pub(crate) use hopper::Hopper;
-pub(crate) use humanoid::Humanoid;
-pub(crate) use inverted_double_pendulum::InvertedDoublePendulum;
-pub(crate) use inverted_pendulum::InvertedPendulum;
-pub(crate) use reacher::Reacher;
-pub(crate) use swimmer::Swimmer;
-pub(crate) use walker2d::Walker2d;
+use ant::Ant;
+use half_cheetah::HalfCheetah;
+use hopper::Hopper;
+use humanoid::Humanoid;
+use inverted_double_pendulum::InvertedDoublePendulum;
+use inverted_pendulum::InvertedPendulum;
+use reacher::Reacher;
+use swimmer::Swimmer;
+use walker2d::Walker2d;
 
 /// What one MuJoCo env adds to the shared machinery: Gymnasium's `reset_model`, `_get_obs` and
 /// `step` for its model.
@@ -85,7 +85,7 @@ pub(crate) trait Task: Sized + Send + 'static {
     fn step(&self, simulation: &mut Simulation, action: &[f32]) -> Step;
 }
 
-/// A MuJoCo env: a [`Task`] on its own [`Simulation`].
+/// A MuJoCo env: a `Task` on its own `Simulation`.
 pub(crate) struct MujocoEnv<T: Task> {
     task: T,
     simulation: Simulation,

@@ -27,18 +27,22 @@ pub(crate) fn ensure_runtime() -> Result<(), EnvError> {
 
 fn check_and_hook() -> Result<(), EnvError> {
     // SAFETY: `mj_version` only returns a constant of the loaded library.
-    let found = unsafe { mujoco_c::mj_version() };
-    if u32::try_from(found).ok() != Some(EXPECTED_VERSION) {
-        // mujoco-rs itself would panic on its first model load; we stop before it.
-        return Err(EnvError::MujocoVersion {
-            found: describe_version(found),
-            expected: describe_version(EXPECTED_VERSION as i32),
-        });
-    }
+    check_version(unsafe { mujoco_c::mj_version() })?;
     // SAFETY: no thread of this crate uses MuJoCo before `ensure_runtime` returns, and this runs
     // once (inside the `OnceLock`), so no other thread is inside MuJoCo while the hook changes.
     unsafe { mujoco_rs::logging::install_logging_hook() };
     Ok(())
+}
+
+/// mujoco-rs itself would panic on its first model load with another version; we stop before.
+fn check_version(found: i32) -> Result<(), EnvError> {
+    if u32::try_from(found).ok() == Some(EXPECTED_VERSION) {
+        return Ok(());
+    }
+    Err(EnvError::MujocoVersion {
+        found: describe_version(found),
+        expected: describe_version(EXPECTED_VERSION as i32),
+    })
 }
 
 /// `3017000` -> `3.17.0 (mj_version 3017000)`; MuJoCo 2.x numbered `2.2.2` as `222`.
@@ -118,6 +122,20 @@ mod tests {
     fn versions_are_described_in_both_numberings() {
         assert_eq!(describe_version(3017000), "3.17.0 (mj_version 3017000)");
         assert_eq!(describe_version(222), "2.2.2 (mj_version 222)");
+    }
+
+    #[test]
+    fn another_mujoco_version_is_an_error_that_says_how_to_fix_it() {
+        // Debian's libmujoco 2.2.2 reports 222.
+        let message = check_version(222).unwrap_err().to_string();
+        assert!(
+            message.contains("version 2.2.2 (mj_version 222)")
+                && message.contains("needs 3.17.0")
+                && message.contains("scripts/setup_mujoco.sh"),
+            "{message}"
+        );
+        assert!(check_version(3018000).is_err());
+        assert_eq!(check_version(3017000), Ok(()));
     }
 
     #[test]
