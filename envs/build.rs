@@ -70,6 +70,7 @@ fn main() {
     let rpath = format!("-Wl,-rpath,{}", link_dir.display());
     println!("cargo::rustc-link-arg-tests={rpath}");
     println!("cargo::rustc-link-arg-benches={rpath}");
+    println!("cargo::rustc-link-arg-examples={rpath}");
 }
 
 /// Whether `dir` is the workspace's `.mujoco/lib`, where `.cargo/config.toml` points.
