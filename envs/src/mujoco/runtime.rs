@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 use mujoco_rs::mujoco_c;
 use mujoco_rs::prelude::MjModel;
@@ -68,12 +68,8 @@ pub(crate) fn bundled_model(
     file_name: &'static str,
     xml: &'static str,
 ) -> Result<Arc<MjModel>, EnvError> {
-    static MODELS: OnceLock<Mutex<HashMap<&'static str, Arc<MjModel>>>> = OnceLock::new();
     ensure_runtime()?;
-    let mut models = MODELS
-        .get_or_init(Mutex::default)
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let mut models = loaded_models();
     if let Some(model) = models.get(file_name) {
         return Ok(Arc::clone(model));
     }
@@ -88,6 +84,16 @@ pub(crate) fn bundled_model(
     let model = Arc::new(model);
     models.insert(file_name, Arc::clone(&model));
     Ok(model)
+}
+
+/// The bundled models loaded so far. Holding the guard also serialises every model load of this
+/// crate: MuJoCo's XML loader keeps global state (the last loaded spec).
+fn loaded_models() -> MutexGuard<'static, HashMap<&'static str, Arc<MjModel>>> {
+    static MODELS: OnceLock<Mutex<HashMap<&'static str, Arc<MjModel>>>> = OnceLock::new();
+    MODELS
+        .get_or_init(Mutex::default)
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// A model from a file, like Gymnasium's `xml_file=` argument. Not cached.
@@ -109,6 +115,7 @@ pub(crate) fn model_from_file(env_id: &str, path: &Path) -> Result<Arc<MjModel>,
         };
         return Err(error(reason.to_owned()));
     }
+    let _serialised = loaded_models();
     MjModel::from_xml(path)
         .map(Arc::new)
         .map_err(|load_error| error(load_error.to_string()))
