@@ -12,6 +12,14 @@ use rand_chacha::ChaCha8Rng;
 
 const VECTOR_ENVS: usize = 8;
 
+/// The classic-control ids (one-dimensional actions). The MuJoCo envs have their own benchmark
+/// against Python Gymnasium: `envs/scripts/bench_mujoco.sh`.
+fn classic_ids() -> impl Iterator<Item = &'static str> {
+    registered_ids()
+        .into_iter()
+        .filter(|id| !envs::registry::MUJOCO_IDS.contains(id))
+}
+
 /// A fixed cycle of uniform actions in [-2, 2], so that action generation is not measured.
 fn action_cycle(len: usize) -> Vec<f32> {
     let mut rng = ChaCha8Rng::seed_from_u64(0);
@@ -22,7 +30,7 @@ fn single_env(c: &mut Criterion) {
     let mut group = c.benchmark_group("single_env");
     group.throughput(Throughput::Elements(1));
     let actions = action_cycle(4096);
-    for id in registered_ids() {
+    for id in classic_ids() {
         let mut env = make(id).unwrap();
         env.reset(Some(0));
         let mut t = 0;
@@ -44,7 +52,7 @@ fn vector_env(c: &mut Criterion) {
     let mut group = c.benchmark_group("vector_env_8");
     group.throughput(Throughput::Elements(VECTOR_ENVS as u64));
     let actions = action_cycle(4096 + VECTOR_ENVS);
-    for id in registered_ids() {
+    for id in classic_ids() {
         for threads in [1, 2] {
             let mut vector = VectorEnv::make(id, VECTOR_ENVS)
                 .unwrap()

@@ -6,6 +6,7 @@ use rand::Rng;
 use serde::{Deserialize, Serialize};
 
 use crate::error::EnvError;
+use crate::seeding::standard_normal;
 
 /// A single environment, mirroring `gymnasium.Env`.
 ///
@@ -142,13 +143,6 @@ impl BoxSpace {
             })
             .collect()
     }
-}
-
-/// Box-Muller, to avoid a `rand_distr` dependency for one rarely used case.
-fn standard_normal(rng: &mut impl Rng) -> f64 {
-    let u1: f64 = 1.0 - rng.random::<f64>(); // (0, 1], so the log is finite
-    let u2: f64 = rng.random();
-    (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
 }
 
 /// Rejects actions of the wrong length or with a NaN/infinite component. Every env and every

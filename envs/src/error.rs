@@ -67,6 +67,33 @@ pub enum EnvError {
     /// A bad wrapper or vector-env setting, or statistics of the wrong shape.
     #[error("{0}")]
     InvalidArgument(String),
+
+    /// A MuJoCo id in a build without the `mujoco` feature.
+    #[error(
+        "`{id}` is a MuJoCo env, and this build has no MuJoCo: run scripts/setup_mujoco.sh once, \
+         then build with `--features mujoco` (e.g. `cargo run --release --features mujoco -- ...`)"
+    )]
+    MujocoNotBuilt { id: String },
+
+    /// The MuJoCo library loaded at run time is not the one the bindings and fixtures are for.
+    #[error(
+        "the MuJoCo library loaded at run time is version {found}, but ordergrad needs {expected} \
+         (mujoco-rs 7.0.0's bindings and the parity fixtures are for it); run \
+         scripts/setup_mujoco.sh, unset any MUJOCO_DYNAMIC_LINK_DIR or LD_LIBRARY_PATH that points \
+         at another MuJoCo, and rebuild"
+    )]
+    MujocoVersion { found: String, expected: String },
+
+    /// A MuJoCo model that cannot be loaded or does not have what its env reads.
+    #[error("{env_id}: cannot load the MuJoCo model {model}: {reason}; {hint}")]
+    MujocoModel {
+        env_id: String,
+        /// The file (or the bundled model's name).
+        model: String,
+        reason: String,
+        /// How to fix it.
+        hint: String,
+    },
 }
 
 fn did_you_mean(suggestion: &Option<String>) -> String {

@@ -6,6 +6,8 @@
 //!   as `gymnasium.make` does; [`registered_ids`] lists the ids.
 //! - [`classic`]: `Pendulum-v1` and `MountainCarContinuous-v0`, matching Gymnasium 1.4.0
 //!   step for step (checked against recorded fixtures in `tests/`).
+//! - `mujoco` (cargo feature `mujoco`): Gymnasium's nine MuJoCo v5 envs (`HalfCheetah-v5`, ...)
+//!   on MuJoCo 3.17.0, also checked against fixtures; `make` knows their ids.
 //! - [`wrappers`]: TimeLimit, ClipAction, RescaleAction, NormalizeObservation,
 //!   NormalizeReward, RecordEpisodeStatistics.
 //! - [`VectorEnv`]: N envs stepped as a batch with same-step autoreset.
@@ -15,6 +17,8 @@ pub mod classic;
 pub mod env;
 pub mod error;
 mod initial_state;
+#[cfg(feature = "mujoco")]
+pub mod mujoco;
 pub mod registry;
 pub mod rollout;
 mod seeding;

@@ -15,8 +15,9 @@ pub struct EnvSpec {
     pub reward_threshold: Option<f64>,
     /// The JSON `Env::reset_to_state` accepts, for messages and `--help`.
     pub initial_state_shape: &'static str,
-    /// Builds the bare env, without the time limit.
-    pub make_unwrapped: fn() -> Box<dyn Env>,
+    /// Builds the bare env, without the time limit. Fails only for MuJoCo envs (a library of
+    /// the wrong version).
+    pub make_unwrapped: fn() -> Result<Box<dyn Env>, EnvError>,
 }
 
 const CLASSIC_CONTROL: &[EnvSpec] = &[
@@ -25,21 +26,37 @@ const CLASSIC_CONTROL: &[EnvSpec] = &[
         max_episode_steps: Some(pendulum::MAX_EPISODE_STEPS),
         reward_threshold: None,
         initial_state_shape: pendulum::INIT_STATE_SHAPE,
-        make_unwrapped: || Box::new(Pendulum::new()),
+        make_unwrapped: || Ok(Box::new(Pendulum::new())),
     },
     EnvSpec {
         id: mountain_car_continuous::ID,
         max_episode_steps: Some(mountain_car_continuous::MAX_EPISODE_STEPS),
         reward_threshold: Some(90.0),
         initial_state_shape: mountain_car_continuous::INIT_STATE_SHAPE,
-        make_unwrapped: || Box::new(MountainCarContinuous::new()),
+        make_unwrapped: || Ok(Box::new(MountainCarContinuous::new())),
     },
 ];
 
-/// Every registered spec. The MuJoCo ids (HalfCheetah-v5, ...) join here behind
-/// `#[cfg(feature = "mujoco")]`, chained after `CLASSIC_CONTROL`.
+/// Gymnasium's MuJoCo v5 ids, registered only with the `mujoco` feature. Known here in every
+/// build so that asking for one without the feature says how to get it.
+pub const MUJOCO_IDS: &[&str] = &[
+    "HalfCheetah-v5",
+    "Hopper-v5",
+    "Walker2d-v5",
+    "Ant-v5",
+    "InvertedPendulum-v5",
+    "InvertedDoublePendulum-v5",
+    "Reacher-v5",
+    "Swimmer-v5",
+    "Humanoid-v5",
+];
+
+/// Every registered spec: classic control, then (with the `mujoco` feature) the MuJoCo v5 envs.
 pub fn specs() -> impl Iterator<Item = &'static EnvSpec> {
-    CLASSIC_CONTROL.iter()
+    let specs = CLASSIC_CONTROL.iter();
+    #[cfg(feature = "mujoco")]
+    let specs = specs.chain(crate::mujoco::SPECS);
+    specs
 }
 
 /// The ids `make` accepts, in registration order.
@@ -56,7 +73,7 @@ pub fn spec(id: &str) -> Result<&'static EnvSpec, EnvError> {
 /// `gymnasium.make(id)`: the env wrapped in its registered `TimeLimit`.
 pub fn make(id: &str) -> Result<Box<dyn Env>, EnvError> {
     let spec = spec(id)?;
-    let env = (spec.make_unwrapped)();
+    let env = (spec.make_unwrapped)()?;
     Ok(match spec.max_episode_steps {
         Some(limit) => Box::new(TimeLimit::new(env, limit)?),
         None => env,
@@ -64,6 +81,9 @@ pub fn make(id: &str) -> Result<Box<dyn Env>, EnvError> {
 }
 
 fn unknown_id(id: &str) -> EnvError {
+    if MUJOCO_IDS.contains(&id) {
+        return EnvError::MujocoNotBuilt { id: id.to_owned() };
+    }
     // `Pendulum-v0` -> `Pendulum-v1`: same name, another version.
     let name = |id: &str| {
         id.rsplit_once("-v")
@@ -97,6 +117,16 @@ mod tests {
     fn unknown_version_suggests_the_registered_one() {
         let message = make("pendulum-v0").err().unwrap().to_string();
         assert!(message.contains("did you mean `Pendulum-v1`"), "{message}");
+    }
+
+    #[cfg(not(feature = "mujoco"))]
+    #[test]
+    fn mujoco_id_without_the_feature_says_how_to_get_it() {
+        let message = make("HalfCheetah-v5").err().unwrap().to_string();
+        assert!(
+            message.contains("scripts/setup_mujoco.sh") && message.contains("--features mujoco"),
+            "{message}"
+        );
     }
 
     #[test]

@@ -29,3 +29,11 @@ pub(crate) fn uniform(rng: &mut ChaCha8Rng, low: f64, high: f64) -> f64 {
     use rand::Rng;
     low + (high - low) * rng.random::<f64>()
 }
+
+/// A standard normal draw (Box-Muller), for NumPy's `standard_normal` in reset noise and for
+/// sampling unbounded spaces; avoids a `rand_distr` dependency.
+pub(crate) fn standard_normal(rng: &mut impl rand::Rng) -> f64 {
+    let u1: f64 = 1.0 - rng.random::<f64>(); // (0, 1], so the log is finite
+    let u2: f64 = rng.random();
+    (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
+}

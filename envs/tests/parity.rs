@@ -1,15 +1,29 @@
 //! Replays episodes recorded from Gymnasium 1.4.0 (`scripts/record_fixtures.py`) and checks
-//! that our envs reproduce them: observations and rewards within 1e-6, flags equal at every
-//! step. The recorded state after reset is injected; NumPy's random stream is not reproduced.
+//! that our envs reproduce them, flags equal at every step: classic control within 1e-6
+//! (observations and rewards), MuJoCo (feature `mujoco`, MuJoCo 3.17.0) with observations
+//! within 1e-9 and rewards within 1e-6. The recorded state after reset is injected; NumPy's
+//! random stream is not reproduced.
 
 use std::path::PathBuf;
 
 use envs::{Env, make, rollout};
 use serde::Deserialize;
-use serde_json::json;
+use serde_json::{Value, json};
 
 /// The contract's tolerance for observations and rewards.
 const TOLERANCE: f64 = 1e-6;
+
+/// How close a replay must come, per quantity.
+#[derive(Debug, Clone, Copy)]
+struct Tolerances {
+    observation: f64,
+    reward: f64,
+}
+
+const CLASSIC: Tolerances = Tolerances {
+    observation: TOLERANCE,
+    reward: TOLERANCE,
+};
 
 #[derive(Deserialize)]
 struct Fixture {
@@ -22,7 +36,9 @@ struct Fixture {
 struct Episode {
     name: String,
     seed: u64,
-    initial_state: Vec<f64>,
+    /// `[numbers]` for classic control (`{"state": [...]}` in `reset_to_state`), or
+    /// `{"qpos": [...], "qvel": [...]}` for MuJoCo.
+    initial_state: Value,
     actions: Vec<Vec<f32>>,
     observations: Vec<Vec<f64>>,
     rewards: Vec<f64>,
@@ -53,16 +69,27 @@ struct Deviation {
     steps: usize,
 }
 
+impl Episode {
+    /// The recorded start state as `reset_to_state` takes it.
+    fn initial_state_json(&self) -> Value {
+        match &self.initial_state {
+            Value::Array(_) => json!({ "state": self.initial_state }),
+            state => state.clone(),
+        }
+    }
+}
+
 fn replay(fixture: &Fixture) -> Deviation {
+    replay_within(fixture, CLASSIC)
+}
+
+fn replay_within(fixture: &Fixture, tolerances: Tolerances) -> Deviation {
     let mut deviation = Deviation::default();
     for episode in &fixture.episodes {
         let context = |step: usize| format!("{} / {} / step {step}", fixture.env_id, episode.name);
         let mut env = make(&fixture.env_id).unwrap();
         let (observation, _) = env
-            .reset_to_state(
-                Some(episode.seed),
-                &json!({ "state": episode.initial_state }),
-            )
+            .reset_to_state(Some(episode.seed), &episode.initial_state_json())
             .unwrap();
         deviation.observation = deviation.observation.max(max_abs_difference(
             &observation,
@@ -77,14 +104,14 @@ fn replay(fixture: &Fixture) -> Deviation {
                 max_abs_difference(&step.observation, expected_observation, &context(t + 1));
             let reward_error = (step.reward - episode.rewards[t]).abs();
             assert!(
-                observation_error <= TOLERANCE,
+                observation_error <= tolerances.observation,
                 "{}: observation {:?}, Gymnasium {:?}",
                 context(t + 1),
                 step.observation,
                 expected_observation
             );
             assert!(
-                reward_error <= TOLERANCE,
+                reward_error <= tolerances.reward,
                 "{}: reward {}, Gymnasium {}",
                 context(t + 1),
                 step.reward,
@@ -171,7 +198,7 @@ fn rollout_reproduces_a_fixture_episode() {
         &fixture.env_id,
         &actions,
         Some(episode.seed),
-        Some(&json!({ "state": episode.initial_state })),
+        Some(&episode.initial_state_json()),
     )
     .unwrap();
     assert_eq!(trajectory.terminated, episode.terminated);
@@ -179,5 +206,134 @@ fn rollout_reproduces_a_fixture_episode() {
     assert_eq!(trajectory.observations.len(), episode.observations.len());
     for (ours, theirs) in trajectory.observations.iter().zip(&episode.observations) {
         assert!(max_abs_difference(ours, theirs, &episode.name) <= TOLERANCE);
+    }
+}
+
+/// MuJoCo v5: the nine envs replay Gymnasium 1.4.0 on MuJoCo 3.17.0.
+#[cfg(feature = "mujoco")]
+mod mujoco {
+    use super::*;
+
+    /// Observations: the contract allows 1e-9; the same MuJoCo build gives exactly 0.
+    const MUJOCO: Tolerances = Tolerances {
+        observation: 1e-9,
+        reward: TOLERANCE,
+    };
+
+    /// Replays a fixture, checks what it must cover, and returns the deviations.
+    fn replay_mujoco(file: &str) -> (Fixture, Deviation) {
+        let fixture = load(file);
+        let deviation = replay_within(&fixture, MUJOCO);
+        assert!(fixture.episodes.len() >= 4, "{file}: several seeds");
+        (fixture, deviation)
+    }
+
+    fn ends_by(fixture: &Fixture, flag: fn(&Episode) -> &Vec<bool>) -> bool {
+        fixture
+            .episodes
+            .iter()
+            .any(|episode| *flag(episode).last().unwrap())
+    }
+
+    fn terminates(fixture: &Fixture) -> bool {
+        ends_by(fixture, |episode| &episode.terminated)
+    }
+
+    const FIXTURES: [&str; 9] = [
+        "half_cheetah-v5.json",
+        "hopper-v5.json",
+        "walker2d-v5.json",
+        "ant-v5.json",
+        "inverted_pendulum-v5.json",
+        "inverted_double_pendulum-v5.json",
+        "reacher-v5.json",
+        "swimmer-v5.json",
+        "humanoid-v5.json",
+    ];
+
+    /// The same MuJoCo library and the NumPy reductions copied in `envs::mujoco` give exact
+    /// observations and rewards on the platform the fixtures were recorded on.
+    #[cfg(all(target_os = "linux", target_env = "gnu", target_arch = "x86_64"))]
+    #[test]
+    fn mujoco_envs_match_gymnasium_bit_for_bit_on_linux() {
+        let mut steps = 0;
+        for file in FIXTURES {
+            let deviation = replay_within(&load(file), MUJOCO);
+            assert_eq!(
+                (deviation.observation, deviation.reward),
+                (0.0, 0.0),
+                "{file}"
+            );
+            steps += deviation.steps;
+        }
+        eprintln!("{steps} MuJoCo steps replayed exactly");
+    }
+
+    #[test]
+    fn half_cheetah_matches_gymnasium() {
+        let (_, deviation) = replay_mujoco("half_cheetah-v5.json");
+        assert!(deviation.steps >= 500);
+    }
+
+    #[test]
+    fn hopper_matches_gymnasium() {
+        let (fixture, deviation) = replay_mujoco("hopper-v5.json");
+        assert!(terminates(&fixture));
+        assert!(deviation.steps >= 100);
+    }
+
+    #[test]
+    fn walker2d_matches_gymnasium() {
+        let (fixture, deviation) = replay_mujoco("walker2d-v5.json");
+        assert!(terminates(&fixture));
+        assert!(deviation.steps >= 100);
+    }
+
+    #[test]
+    fn ant_matches_gymnasium() {
+        let (fixture, deviation) = replay_mujoco("ant-v5.json");
+        assert!(terminates(&fixture));
+        assert!(deviation.steps >= 200);
+    }
+
+    #[test]
+    fn inverted_pendulum_matches_gymnasium() {
+        let (fixture, deviation) = replay_mujoco("inverted_pendulum-v5.json");
+        assert!(terminates(&fixture));
+        assert!(
+            ends_by(&fixture, |episode| &episode.truncated),
+            "a fixture must reach the 1000-step limit"
+        );
+        assert!(deviation.steps >= 1000);
+    }
+
+    #[test]
+    fn inverted_double_pendulum_matches_gymnasium() {
+        let (fixture, deviation) = replay_mujoco("inverted_double_pendulum-v5.json");
+        assert!(terminates(&fixture));
+        assert!(deviation.steps >= 600);
+    }
+
+    #[test]
+    fn reacher_matches_gymnasium() {
+        let (fixture, deviation) = replay_mujoco("reacher-v5.json");
+        assert!(
+            ends_by(&fixture, |episode| &episode.truncated),
+            "a fixture must reach the 50-step limit"
+        );
+        assert!(deviation.steps >= 200);
+    }
+
+    #[test]
+    fn swimmer_matches_gymnasium() {
+        let (_, deviation) = replay_mujoco("swimmer-v5.json");
+        assert!(deviation.steps >= 500);
+    }
+
+    #[test]
+    fn humanoid_matches_gymnasium() {
+        let (fixture, deviation) = replay_mujoco("humanoid-v5.json");
+        assert!(terminates(&fixture));
+        assert!(deviation.steps >= 100);
     }
 }

@@ -81,10 +81,17 @@ fn envs_reject_nan_and_wrong_length_actions() {
     for id in envs::registered_ids() {
         let mut env = make(id).unwrap();
         env.reset(Some(0));
-        let nan = env.step(&[f32::NAN]).unwrap_err().to_string();
-        assert!(nan.contains("action[0] is NaN"), "{nan}");
-        let long = env.step(&[0.0, 0.0]).unwrap_err().to_string();
-        assert!(long.contains("2 components, expected 1"), "{long}");
+        let dim = env.action_space().dim();
+        let mut action = vec![0.0; dim];
+        action[dim - 1] = f32::NAN;
+        let nan = env.step(&action).unwrap_err().to_string();
+        assert!(
+            nan.contains(&format!("action[{}] is NaN", dim - 1)),
+            "{nan}"
+        );
+        let long = env.step(&vec![0.0; dim + 1]).unwrap_err().to_string();
+        let expected = format!("{} components, expected {dim}", dim + 1);
+        assert!(long.contains(&expected), "{long}");
     }
 }
 
@@ -282,16 +289,17 @@ fn record_episode_statistics_reports_return_and_length_at_episode_end() {
 }
 
 #[test]
-fn cleanrl_wrapper_stack_runs_on_both_envs() {
+fn cleanrl_wrapper_stack_runs_on_every_env() {
     for id in envs::registered_ids() {
         let env = RecordEpisodeStatistics::new(make(id).unwrap());
         let env = ClipAction::new(env);
         let env = NormalizeObservation::new(env);
         let mut env = NormalizeReward::new(env, 0.99).unwrap();
         env.reset(Some(1));
+        let action = vec![3.0; env.action_space().dim()];
         let mut episodes = 0;
         for _ in 0..1200 {
-            let step = env.step(&[3.0]).unwrap();
+            let step = env.step(&action).unwrap();
             assert!(step.observation.iter().all(|x| x.abs() <= 10.0));
             assert!(step.reward.abs() <= 10.0);
             if step.is_done() {

@@ -6,7 +6,7 @@ use clap::Args;
 
 #[derive(Debug, Args)]
 pub struct RolloutArgs {
-    /// Environment id, e.g. Pendulum-v1.
+    /// Environment id, e.g. Pendulum-v1 (or HalfCheetah-v5, ... in a build with --features mujoco).
     #[arg(long)]
     env: String,
     /// JSON array of actions ([[0.5], [-1.0], ...] or [0.5, -1.0] for 1-D actions); - for stdin.
@@ -16,7 +16,8 @@ pub struct RolloutArgs {
     #[arg(long)]
     seed: Option<u64>,
     /// State injected after the reset, e.g. '{"state": [3.0, 0.5]}' for Pendulum-v1
-    /// ([theta, thetadot]) or MountainCarContinuous-v0 ([position, velocity]).
+    /// ([theta, thetadot]) or MountainCarContinuous-v0 ([position, velocity]); MuJoCo envs take
+    /// '{"qpos": [...], "qvel": [...]}' (nq and nv numbers).
     #[arg(long)]
     init_state: Option<String>,
 }
