@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
+use crate::dsac::DsacConfig;
 use crate::logging::RunLoggerOptions;
 use crate::ppo::PpoConfig;
 use crate::remac::RemacConfig;
@@ -32,14 +33,26 @@ pub enum ConfigError {
 #[serde(rename_all = "lowercase")]
 pub enum AgentKind {
     Sac,
+    /// Distributional SAC: the objective acts on the critic's return distribution.
+    Dsac,
+    /// The objective acts on the policy's own action samples.
     Remac,
+    /// The objective acts on groups of episode returns.
     Ppo,
 }
 
 impl AgentKind {
+    pub const ALL: [AgentKind; 4] = [
+        AgentKind::Sac,
+        AgentKind::Dsac,
+        AgentKind::Remac,
+        AgentKind::Ppo,
+    ];
+
     pub fn name(self) -> &'static str {
         match self {
             AgentKind::Sac => "sac",
+            AgentKind::Dsac => "dsac",
             AgentKind::Remac => "remac",
             AgentKind::Ppo => "ppo",
         }
@@ -62,7 +75,7 @@ pub enum DeviceKind {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TrainConfig {
-    /// Which agent trains: "sac", "remac" or "ppo".
+    /// Which agent trains: "sac", "dsac", "remac" or "ppo".
     pub agent: AgentKind,
     /// Gymnasium id of the environment, e.g. "Pendulum-v1".
     pub env: String,
@@ -77,6 +90,9 @@ pub struct TrainConfig {
     /// Settings of the SAC agent (used when `agent = "sac"`).
     #[serde(default)]
     pub sac: SacConfig,
+    /// Settings of distributional SAC (used when `agent = "dsac"`).
+    #[serde(default)]
+    pub dsac: DsacConfig,
     /// Settings of the ReMAC agent (used when `agent = "remac"`).
     #[serde(default)]
     pub remac: RemacConfig,
@@ -185,6 +201,7 @@ impl TrainConfig {
         }
         match self.agent {
             AgentKind::Sac => self.sac.validate(),
+            AgentKind::Dsac => self.dsac.validate(),
             AgentKind::Remac => self.remac.validate(),
             AgentKind::Ppo => self.ppo.validate(),
         }
@@ -195,7 +212,7 @@ impl TrainConfig {
     pub fn resolved(&self) -> toml::Table {
         let mut table =
             toml::Table::try_from(self).expect("a TrainConfig always serialises to TOML");
-        for agent in [AgentKind::Sac, AgentKind::Remac, AgentKind::Ppo] {
+        for agent in AgentKind::ALL {
             if agent != self.agent {
                 table.remove(agent.name());
             }

@@ -1,7 +1,8 @@
 //! The critic half that SAC and ReMAC share: twin Q networks (clipped double Q) regressed onto
 //! r + gamma (1 - terminated) (min_i Q'_i(s', a') - alpha log pi(a'|s')), a' ~ pi(.|s'), with
 //! Polyak-averaged target networks. The agents differ only in the entropy term of the target and
-//! in the scale of the loss, which are arguments here.
+//! in the scale of the loss, which are arguments here. Distributional SAC keeps the networks,
+//! targets, optimiser and checkpoints here but writes its own (quantile) loss, see `dsac.rs`.
 
 use std::path::Path;
 
@@ -32,14 +33,16 @@ pub struct TwinCritics<B: AutodiffBackend> {
 }
 
 impl<B: AutodiffBackend> TwinCritics<B> {
+    /// Twin critics of `outputs` values each (see [`TwinQ::new`]).
     pub fn new(
         obs_dim: usize,
         action_dim: usize,
         hidden: usize,
+        outputs: usize,
         adam_epsilon: f32,
         device: &B::Device,
     ) -> Self {
-        let online = TwinQ::new(obs_dim, action_dim, hidden, device);
+        let online = TwinQ::new(obs_dim, action_dim, hidden, outputs, device);
         Self {
             targets: online.valid(),
             online,
@@ -83,15 +86,20 @@ impl<B: AutodiffBackend> TwinCritics<B> {
         let qf1_loss = (qf1.clone() - next_q.clone()).powi_scalar(2).mean() * loss_scale;
         let qf2_loss = (qf2.clone() - next_q).powi_scalar(2).mean() * loss_scale;
         let qf_loss = qf1_loss.clone() + qf2_loss.clone();
-        let grads = GradientsParams::from_grads(qf_loss.backward(), &self.online);
-        self.online = self
-            .optimizer
-            .step(learning_rate, self.online.clone(), grads);
+        self.descend(qf_loss.clone(), learning_rate);
         metrics.record("losses/qf1_values", || host::scalar(qf1.mean()));
         metrics.record("losses/qf2_values", || host::scalar(qf2.mean()));
         metrics.record("losses/qf1_loss", || host::scalar(qf1_loss));
         metrics.record("losses/qf2_loss", || host::scalar(qf2_loss));
         metrics.record("losses/qf_loss", || host::scalar(qf_loss) / 2.0);
+    }
+
+    /// One Adam step of the online critics on `loss`.
+    pub fn descend(&mut self, loss: Tensor<B, 1>, learning_rate: f64) {
+        let grads = GradientsParams::from_grads(loss.backward(), &self.online);
+        self.online = self
+            .optimizer
+            .step(learning_rate, self.online.clone(), grads);
     }
 
     /// Polyak averaging of the targets towards the online critics.

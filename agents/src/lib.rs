@@ -1,4 +1,4 @@
-//! The agents of ordergrad (SAC, ReMAC and PPO on Burn), their shared training
+//! The agents of ordergrad (SAC, distributional SAC, ReMAC and PPO on Burn), their shared training
 //! machinery, and the `ordergrad` command line. Everything here is generic over the Burn
 //! backend; the concrete backend is chosen once, in `cli::backend`.
 
@@ -7,6 +7,8 @@ pub mod checkpoint_file;
 pub mod cli;
 pub mod config;
 pub mod critic;
+pub mod dsac;
+pub mod entropy;
 pub mod evaluation;
 pub mod grad_clip;
 pub mod host;
@@ -16,6 +18,7 @@ pub mod nets;
 pub mod off_policy;
 pub mod on_policy;
 pub mod ppo;
+pub mod quantile;
 pub mod remac;
 pub mod replay;
 pub mod rollout;

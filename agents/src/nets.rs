@@ -143,7 +143,8 @@ impl<B: Backend> GaussianActor<B> {
     }
 }
 
-/// CleanRL's soft Q network: (obs, action) -> 256 -> 256 (ReLU) -> Q.
+/// CleanRL's soft Q network: (obs, action) -> 256 -> 256 (ReLU) -> Q. With `outputs` > 1 it is
+/// a quantile critic: the outputs are the return's quantiles at the midpoints (2i + 1) / 2N.
 #[derive(Module, Debug)]
 pub struct QNetwork<B: Backend> {
     fc1: Linear<B>,
@@ -152,15 +153,21 @@ pub struct QNetwork<B: Backend> {
 }
 
 impl<B: Backend> QNetwork<B> {
-    pub fn new(obs_dim: usize, action_dim: usize, hidden: usize, device: &B::Device) -> Self {
+    pub fn new(
+        obs_dim: usize,
+        action_dim: usize,
+        hidden: usize,
+        outputs: usize,
+        device: &B::Device,
+    ) -> Self {
         Self {
             fc1: LinearConfig::new(obs_dim + action_dim, hidden).init(device),
             fc2: LinearConfig::new(hidden, hidden).init(device),
-            fc3: LinearConfig::new(hidden, 1).init(device),
+            fc3: LinearConfig::new(hidden, outputs).init(device),
         }
     }
 
-    /// Q(s, a) as [batch, 1].
+    /// Q(s, a) as [batch, outputs].
     pub fn forward(&self, obs: Tensor<B, 2>, actions: Tensor<B, 2>) -> Tensor<B, 2> {
         let input = Tensor::cat(vec![obs, actions], 1);
         let hidden = relu(self.fc2.forward(relu(self.fc1.forward(input))));
@@ -185,14 +192,21 @@ pub struct TwinQ<B: Backend> {
 }
 
 impl<B: Backend> TwinQ<B> {
-    pub fn new(obs_dim: usize, action_dim: usize, hidden: usize, device: &B::Device) -> Self {
+    /// Two networks of `outputs` values each (1 for a scalar critic, N atoms for a quantile one).
+    pub fn new(
+        obs_dim: usize,
+        action_dim: usize,
+        hidden: usize,
+        outputs: usize,
+        device: &B::Device,
+    ) -> Self {
         Self {
-            q1: QNetwork::new(obs_dim, action_dim, hidden, device),
-            q2: QNetwork::new(obs_dim, action_dim, hidden, device),
+            q1: QNetwork::new(obs_dim, action_dim, hidden, outputs, device),
+            q2: QNetwork::new(obs_dim, action_dim, hidden, outputs, device),
         }
     }
 
-    /// (Q1(s, a), Q2(s, a)), each [batch, 1].
+    /// (Q1(s, a), Q2(s, a)), each [batch, outputs].
     pub fn forward(
         &self,
         obs: Tensor<B, 2>,
@@ -204,7 +218,8 @@ impl<B: Backend> TwinQ<B> {
         )
     }
 
-    /// min(Q1, Q2)(s, a), [batch, 1].
+    /// min(Q1, Q2)(s, a), [batch, outputs]: for quantile critics, the smaller of the two
+    /// critics' values of each atom.
     pub fn min(&self, obs: Tensor<B, 2>, actions: Tensor<B, 2>) -> Tensor<B, 2> {
         let (q1, q2) = self.forward(obs, actions);
         q1.min_pair(q2)

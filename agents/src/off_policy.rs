@@ -1,4 +1,4 @@
-//! The training loop that SAC and ReMAC share, in CleanRL's order: act (uniformly random before
+//! The training loop that SAC, distributional SAC and ReMAC share, in CleanRL's order: act (uniformly random before
 //! `learning_starts`), step the env, store the transition, sample a batch, update, log, and
 //! checkpoint at episode ends.
 
@@ -34,7 +34,7 @@ pub struct OffPolicySettings {
 }
 
 impl OffPolicySettings {
-    /// Checks the settings of config table `table` ("sac", "remac").
+    /// Checks the settings of config table `table` ("sac", "dsac", "remac").
     pub fn validate(&self, table: &str) -> Result<(), ConfigError> {
         let key = |name: &str| format!("{table}.{name}");
         let positive_counts = [
@@ -96,7 +96,7 @@ impl Spaces {
     }
 }
 
-/// An agent that learns from a replay buffer. Implemented by SAC and ReMAC.
+/// An agent that learns from a replay buffer. Implemented by SAC, distributional SAC and ReMAC.
 pub trait OffPolicyAgent: Sized {
     fn settings(&self) -> OffPolicySettings;
     /// One action for one observation: a policy sample, or the deterministic action.

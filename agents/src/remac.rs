@@ -181,7 +181,7 @@ impl<B: AutodiffBackend> Remac<B> {
         let (obs_dim, action_dim, hidden) =
             (spaces.obs_dim, spaces.bounds.dim(), config.hidden_size);
         // The critics are built before the actor: Burn draws initial weights in that order.
-        let critics = TwinCritics::new(obs_dim, action_dim, hidden, 1e-8, device);
+        let critics = TwinCritics::new(obs_dim, action_dim, hidden, 1, 1e-8, device);
         let plan = config
             .rank_plan()
             .expect("RemacConfig is validated before use");

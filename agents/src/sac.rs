@@ -6,7 +6,7 @@
 
 use std::path::Path;
 
-use burn::module::{AutodiffModule, Param};
+use burn::module::AutodiffModule;
 use burn::optim::adaptor::OptimizerAdaptor;
 use burn::optim::{Adam, AdamConfig, GradientsParams, Optimizer};
 use burn::prelude::*;
@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 use crate::checkpoint::{load_record, save_record};
 use crate::config::{ConfigError, invalid};
 use crate::critic::{CriticTarget, TwinCritics};
+use crate::entropy::EntropyTuning;
 use crate::host;
 use crate::metrics::Metrics;
 use crate::nets::{ActionBounds, GaussianActor};
@@ -97,24 +98,6 @@ impl SacConfig {
     }
 }
 
-/// log(alpha) as a module of its own, so that it has its own Adam state.
-#[derive(Module, Debug)]
-pub struct EntropyCoefficient<B: Backend> {
-    log_alpha: Param<Tensor<B, 1>>,
-}
-
-impl<B: Backend> EntropyCoefficient<B> {
-    fn new(alpha: f64, device: &B::Device) -> Self {
-        Self {
-            log_alpha: Param::from_tensor(Tensor::from_floats([alpha.ln() as f32], device)),
-        }
-    }
-
-    fn alpha(&self) -> Tensor<B, 1> {
-        self.log_alpha.val().exp()
-    }
-}
-
 pub struct Sac<B: AutodiffBackend> {
     config: SacConfig,
     bounds: ActionBounds,
@@ -122,36 +105,32 @@ pub struct Sac<B: AutodiffBackend> {
     device: B::Device,
     actor: GaussianActor<B>,
     critics: TwinCritics<B>,
-    entropy: EntropyCoefficient<B>,
+    entropy: EntropyTuning<B>,
     actor_optimizer: OptimizerAdaptor<Adam, GaussianActor<B>, B>,
-    entropy_optimizer: OptimizerAdaptor<Adam, EntropyCoefficient<B>, B>,
-    /// alpha as a plain number, refreshed after each alpha step (CleanRL's `alpha`).
-    alpha: f32,
-    /// -|A|, the entropy the tuning aims at.
-    target_entropy: f32,
 }
 
 /// PyTorch's Adam epsilon, which CleanRL uses (Burn's default is 1e-5).
-const TORCH_ADAM_EPSILON: f32 = 1e-8;
+pub const TORCH_ADAM_EPSILON: f32 = 1e-8;
 
 impl<B: AutodiffBackend> Sac<B> {
     pub fn new(config: SacConfig, spaces: Spaces, device: &B::Device) -> Self {
         let (obs_dim, action_dim, hidden) =
             (spaces.obs_dim, spaces.bounds.dim(), config.hidden_size);
         // The critics are built before the actor: Burn draws initial weights in that order.
-        let critics = TwinCritics::new(obs_dim, action_dim, hidden, TORCH_ADAM_EPSILON, device);
-        let initial_alpha = if config.autotune { 1.0 } else { config.alpha };
-        let adam = AdamConfig::new().with_epsilon(TORCH_ADAM_EPSILON);
+        let critics = TwinCritics::new(obs_dim, action_dim, hidden, 1, TORCH_ADAM_EPSILON, device);
         Self {
             bounds: spaces.bounds.clone(),
             device: device.clone(),
             actor: GaussianActor::new(obs_dim, action_dim, hidden, device),
             critics,
-            entropy: EntropyCoefficient::new(initial_alpha, device),
-            actor_optimizer: adam.init(),
-            entropy_optimizer: adam.init(),
-            alpha: initial_alpha as f32,
-            target_entropy: -(action_dim as f32),
+            entropy: EntropyTuning::new(
+                config.autotune,
+                config.alpha,
+                action_dim,
+                TORCH_ADAM_EPSILON,
+                device,
+            ),
+            actor_optimizer: AdamConfig::new().with_epsilon(TORCH_ADAM_EPSILON).init(),
             spaces,
             config,
         }
@@ -180,7 +159,7 @@ impl<B: AutodiffBackend> OffPolicyAgent for Sac<B> {
         // Soft target: r + gamma (1 - terminated) (min_i Q'_i(s', a') - alpha log pi(a'|s')).
         let target = CriticTarget {
             gamma: config.gamma,
-            entropy_coefficient: Some(self.alpha),
+            entropy_coefficient: Some(self.entropy.alpha()),
         };
         let actor = self.actor.valid();
         self.critics.step(
@@ -206,7 +185,7 @@ impl<B: AutodiffBackend> OffPolicyAgent for Sac<B> {
                 let noise = host::standard_normal(rng, n, action_dim, device);
                 let policy = self.actor.sample(obs.clone(), noise, &self.bounds);
                 let q_policy = frozen_critics.min(obs.clone(), policy.actions);
-                let actor_loss = (policy.log_prob.clone() * self.alpha - q_policy).mean();
+                let actor_loss = (policy.log_prob.clone() * self.entropy.alpha() - q_policy).mean();
                 let mut grads = actor_loss.backward();
                 let actor_grads = GradientsParams::from_module(&mut grads, &self.actor);
                 self.actor =
@@ -215,60 +194,39 @@ impl<B: AutodiffBackend> OffPolicyAgent for Sac<B> {
                 metrics.record("losses/actor_loss", || host::scalar(actor_loss));
                 metrics.record("charts/entropy", || -host::scalar(policy.log_prob.mean()));
 
-                if config.autotune {
-                    let noise = host::standard_normal(rng, n, action_dim, device);
-                    let log_prob = self
-                        .actor
-                        .valid()
-                        .sample(obs.clone().inner(), noise, &self.bounds)
-                        .log_prob;
-                    let entropy_gap = Tensor::<B, 2>::from_inner(log_prob + self.target_entropy);
-                    let alpha_loss =
-                        (self.entropy.alpha().unsqueeze::<2>().neg() * entropy_gap).mean();
-                    let grads = GradientsParams::from_grads(alpha_loss.backward(), &self.entropy);
-                    self.entropy =
-                        self.entropy_optimizer
-                            .step(config.q_lr, self.entropy.clone(), grads);
-                    self.alpha = host::scalar(self.entropy.alpha()) as f32;
-                    metrics.record("losses/alpha_loss", || host::scalar(alpha_loss));
-                }
+                self.entropy.step(
+                    &self.actor,
+                    obs.clone(),
+                    &self.bounds,
+                    config.q_lr,
+                    rng,
+                    &mut metrics,
+                );
             }
         }
 
         if step.is_multiple_of(config.target_network_frequency) {
             self.critics.soft_update(config.tau);
         }
-        metrics.record("losses/alpha", || self.alpha as f64);
+        metrics.record("losses/alpha", || self.entropy.alpha() as f64);
         metrics
     }
 
     fn save(&self, dir: &Path) -> anyhow::Result<()> {
         save_record(dir, "actor", self.actor.clone().into_record())?;
         self.critics.save(dir)?;
-        save_record(dir, "entropy", self.entropy.clone().into_record())?;
-        save_record(dir, "actor_optimizer", self.actor_optimizer.to_record())?;
-        save_record(dir, "entropy_optimizer", self.entropy_optimizer.to_record())?;
-        Ok(())
+        self.entropy.save(dir)?;
+        save_record(dir, "actor_optimizer", self.actor_optimizer.to_record())
     }
 
     fn load(mut self, dir: &Path) -> anyhow::Result<Self> {
         let device = self.device.clone();
         self.actor = self.actor.load_record(load_record(dir, "actor", &device)?);
         self.critics = self.critics.load(dir, &device)?;
-        self.entropy = self
-            .entropy
-            .load_record(load_record(dir, "entropy", &device)?);
+        self.entropy = self.entropy.load(dir, &device)?;
         self.actor_optimizer =
             self.actor_optimizer
                 .load_record(load_record(dir, "actor_optimizer", &device)?);
-        self.entropy_optimizer =
-            self.entropy_optimizer
-                .load_record(load_record(dir, "entropy_optimizer", &device)?);
-        self.alpha = if self.config.autotune {
-            host::scalar(self.entropy.alpha()) as f32
-        } else {
-            self.config.alpha as f32
-        };
         Ok(self)
     }
 }

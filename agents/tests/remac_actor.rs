@@ -41,7 +41,7 @@ fn actor_gradient_matches_the_hand_computed_chain_rule() {
     let (n, samples, obs_dim) = (3, 8, 3);
     let bounds = ActionBounds::from_box(&[-2.0], &[2.0]);
     let actor = GaussianActor::<B>::new(obs_dim, 1, 16, &device);
-    let critics = TwinQ::<B>::new(obs_dim, 1, 16, &device);
+    let critics = TwinQ::<B>::new(obs_dim, 1, 16, 1, &device);
     for objective in ["max", "top:2", "cvar:0.25"] {
         let plan = RankPlan::new(&objective.parse::<Objective>().unwrap(), samples, 4).unwrap();
         let rank_weights = plan.rank_weights().to_vec();

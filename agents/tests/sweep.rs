@@ -1,7 +1,7 @@
-//! `ordergrad sweep` and `ordergrad report` as a user runs them: a real tiny local sweep (2 seeds
-//! x 2 grid values), re-running it (finished runs are skipped, an interrupted one resumes, a
-//! broken one is reported with its log), the report, the Slurm script without Slurm, and bad
-//! input with exit code 2.
+//! `ordergrad sweep`, `ordergrad report` and `ordergrad plot` as a user runs them: a real tiny
+//! local sweep (2 seeds x 2 grid values), re-running it (finished runs are skipped, an
+//! interrupted one resumes, a broken one is reported with its log), the report, the comparison
+//! plots, the Slurm script without Slurm, and bad input with exit code 2.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -122,6 +122,16 @@ fn a_local_sweep_runs_every_point_and_seed_resumes_and_reports() {
     assert!(out.join("report.md").is_file());
     assert!(out.join("plots/sac-tiny.png").is_file());
     assert!(out.join("plots/sac-tiny/sac.tau=0.02.png").is_file());
+    let compare = out.join("compare");
+    let plots = stdout(&succeed(&["plot", s(&out), "--out", s(&compare)]));
+    for figure in [
+        "Pendulum-v1__return.png",
+        "Pendulum-v1__cvar_0.1.png",
+        "Pendulum-v1__eval_returns.png",
+    ] {
+        assert!(plots.contains(figure), "{plots}");
+        assert!(compare.join(figure).is_file(), "{figure}");
+    }
 
     // Again: nothing runs.
     let eval_file = run_dir(&out, "sac.tau=0.005", 1).join("eval.json");
@@ -307,5 +317,7 @@ fn bad_sweeps_exit_with_2_before_anything_runs() {
     assert!(!out.exists(), "nothing was written");
 
     let missing = ordergrad(&["report", s(&dir)]);
+    assert_bad_input(&missing, &["sweep.json"]);
+    let missing = ordergrad(&["plot", s(&dir)]);
     assert_bad_input(&missing, &["sweep.json"]);
 }

@@ -36,11 +36,25 @@ fn scratch_dir(name: &str) -> PathBuf {
 
 const HIDDEN: usize = 16;
 
-/// A small, fast experiment: tiny networks, 200-step Pendulum episodes, checkpoints every 200.
+/// Atoms of distributional SAC's critics in the tests' configs (its default).
+const DSAC_ATOMS: usize = 25;
+
+/// The critics' outputs of `agent`.
+fn critic_outputs(agent: &str) -> usize {
+    if agent == "dsac" { DSAC_ATOMS } else { 1 }
+}
+
+/// A small, fast experiment: tiny networks, 200-step Pendulum episodes (the risky variant for
+/// distributional SAC), checkpoints every 200.
 fn write_config(dir: &Path, agent: &str) -> PathBuf {
     let path = dir.join(format!("{agent}.toml"));
+    let env = if agent == "dsac" {
+        "RiskyPendulum-v1"
+    } else {
+        "Pendulum-v1"
+    };
     let text = format!(
-        "agent = \"{agent}\"\nenv = \"Pendulum-v1\"\ntotal_steps = 600\nseed = 3\n\
+        "agent = \"{agent}\"\nenv = \"{env}\"\ntotal_steps = 600\nseed = 3\n\
          [{agent}]\nlearning_starts = 100\nbatch_size = 16\nhidden_size = {HIDDEN}\nbuffer_size = 10000\n\
          [checkpoint]\nevery = 200\n[logging]\nprogress = false\nlog_every = 50\n"
     );
@@ -71,7 +85,7 @@ fn values(module: &impl Module<Flex>) -> Vec<f32> {
 }
 
 /// Every network parameter of the checkpoint at `step`: actor, critics, target critics.
-fn checkpoint_parameters(run_dir: &Path, step: u64) -> Vec<Vec<f32>> {
+fn checkpoint_parameters(run_dir: &Path, step: u64, critic_outputs: usize) -> Vec<Vec<f32>> {
     let dir = run_dir.join(format!("checkpoints/step_{step:012}"));
     assert!(
         dir.join("COMPLETE").exists(),
@@ -81,16 +95,17 @@ fn checkpoint_parameters(run_dir: &Path, step: u64) -> Vec<Vec<f32>> {
     let device = Default::default();
     let actor = GaussianActor::<Flex>::new(3, 1, HIDDEN, &device)
         .load_record(load_record(&dir, "actor", &device).unwrap());
-    let critics = TwinQ::<Flex>::new(3, 1, HIDDEN, &device)
+    let critics = TwinQ::<Flex>::new(3, 1, HIDDEN, critic_outputs, &device)
         .load_record(load_record(&dir, "critics", &device).unwrap());
-    let targets = TwinQ::<Flex>::new(3, 1, HIDDEN, &device)
+    let targets = TwinQ::<Flex>::new(3, 1, HIDDEN, critic_outputs, &device)
         .load_record(load_record(&dir, "critic_targets", &device).unwrap());
     vec![values(&actor), values(&critics), values(&targets)]
 }
 
 #[test]
 fn a_stopped_and_resumed_run_ends_with_the_parameters_of_a_straight_run() {
-    for agent in ["sac", "remac"] {
+    for agent in ["sac", "remac", "dsac"] {
+        let outputs = critic_outputs(agent);
         let dir = scratch_dir(&format!("resume-{agent}"));
         let config = write_config(&dir, agent);
         let config = config.to_str().unwrap();
@@ -112,7 +127,7 @@ fn a_stopped_and_resumed_run_ends_with_the_parameters_of_a_straight_run() {
             "--run-dir",
             resumed.to_str().unwrap(),
         ]);
-        let halfway = checkpoint_parameters(&resumed, 400);
+        let halfway = checkpoint_parameters(&resumed, 400, outputs);
         succeed(&[
             "train",
             "--resume",
@@ -121,8 +136,8 @@ fn a_stopped_and_resumed_run_ends_with_the_parameters_of_a_straight_run() {
             "600",
         ]);
 
-        let expected = checkpoint_parameters(&straight, 600);
-        let actual = checkpoint_parameters(&resumed, 600);
+        let expected = checkpoint_parameters(&straight, 600, outputs);
+        let actual = checkpoint_parameters(&resumed, 600, outputs);
         for (part, (before, after)) in ["actor", "critics", "critic targets"]
             .iter()
             .zip(halfway.iter().zip(&actual))
@@ -227,9 +242,29 @@ fn training_logs_cleanrl_tags_and_eval_reports_the_return_distribution() {
     // CVaR_0.1 of 4 returns weights the worst one only; CVaR_0.25 is the worst one exactly.
     assert!((report["cvar_0.1"].as_f64().unwrap() - min).abs() < 1e-9);
     assert!((report["cvar_0.25"].as_f64().unwrap() - min).abs() < 1e-9);
+    assert!((report["cvar_0.05"].as_f64().unwrap() - min).abs() < 1e-9);
     for key in ["mean", "std", "max", "median"] {
         assert!(report[key].is_f64(), "{key}");
     }
+    // Lower empirical quantiles: the ceil(q * 4)-th smallest of the 4 returns.
+    let mut sorted = returns.clone();
+    sorted.sort_by(f64::total_cmp);
+    for (level, rank) in [
+        ("0.05", 1),
+        ("0.25", 1),
+        ("0.5", 2),
+        ("0.75", 3),
+        ("0.95", 4),
+    ] {
+        assert_eq!(
+            report["quantiles"][level].as_f64().unwrap(),
+            sorted[rank - 1],
+            "{level}"
+        );
+    }
+    // Pendulum-v1 has no stochastic penalty.
+    assert!(report["penalty_events"].is_null());
+    assert!(report["penalty_event_rate"].is_null());
     let again = succeed(&[
         "eval",
         "--run",

@@ -9,7 +9,8 @@
 //! - `mujoco` (cargo feature `mujoco`): Gymnasium's nine MuJoCo v5 envs (`HalfCheetah-v5`, ...)
 //!   on MuJoCo 3.17.0, also checked against fixtures; `make` knows their ids.
 //! - [`wrappers`]: TimeLimit, ClipAction, RescaleAction, NormalizeObservation,
-//!   NormalizeReward, RecordEpisodeStatistics.
+//!   NormalizeReward, RecordEpisodeStatistics, StochasticPenalty (risky tasks).
+//! - [`risky`]: `RiskyPendulum-v1` and (feature `mujoco`) `RiskyHalfCheetah-v5`.
 //! - [`VectorEnv`]: N envs stepped as a batch with same-step autoreset.
 //! - [`rollout()`]: replays a list of actions (the `ordergrad rollout` command).
 
@@ -20,6 +21,7 @@ mod initial_state;
 #[cfg(feature = "mujoco")]
 pub mod mujoco;
 pub mod registry;
+pub mod risky;
 pub mod rollout;
 mod seeding;
 pub mod vector;

@@ -51,12 +51,20 @@ pub const MUJOCO_IDS: &[&str] = &[
     "Humanoid-v5",
 ];
 
-/// Every registered spec: classic control, then (with the `mujoco` feature) the MuJoCo v5 envs.
+/// The risky variants (see `risky`), registered after the envs they wrap.
+const RISKY: &[EnvSpec] = &[
+    crate::risky::RISKY_PENDULUM,
+    #[cfg(feature = "mujoco")]
+    crate::risky::RISKY_HALF_CHEETAH,
+];
+
+/// Every registered spec: classic control, then (with the `mujoco` feature) the MuJoCo v5 envs,
+/// then the risky variants.
 pub fn specs() -> impl Iterator<Item = &'static EnvSpec> {
     let specs = CLASSIC_CONTROL.iter();
     #[cfg(feature = "mujoco")]
     let specs = specs.chain(crate::mujoco::SPECS);
-    specs
+    specs.chain(RISKY)
 }
 
 /// The ids `make` accepts, in registration order.
@@ -81,7 +89,7 @@ pub fn make(id: &str) -> Result<Box<dyn Env>, EnvError> {
 }
 
 fn unknown_id(id: &str) -> EnvError {
-    if MUJOCO_IDS.contains(&id) {
+    if MUJOCO_IDS.contains(&id) || id == crate::risky::RISKY_HALF_CHEETAH_ID {
         return EnvError::MujocoNotBuilt { id: id.to_owned() };
     }
     // `Pendulum-v0` -> `Pendulum-v1`: same name, another version.

@@ -37,7 +37,11 @@ fn the_nine_v5_ids_are_registered_after_classic_control() {
     let ids = registered_ids();
     assert_eq!(ids[..2], ["Pendulum-v1", "MountainCarContinuous-v0"]);
     let mujoco: Vec<&str> = V5.iter().map(|row| row.0).collect();
-    assert_eq!(ids[2..], mujoco);
+    assert_eq!(ids[2..2 + mujoco.len()], mujoco);
+    assert_eq!(
+        ids[2 + mujoco.len()..],
+        ["RiskyPendulum-v1", "RiskyHalfCheetah-v5"]
+    );
     assert_eq!(mujoco, envs::registry::MUJOCO_IDS);
 }
 
@@ -322,4 +326,42 @@ fn rollout_takes_qpos_and_qvel() {
             && message.contains(r#"{"qpos": [6 numbers], "qvel": [6 numbers]}"#),
         "{message}"
     );
+}
+
+#[test]
+fn risky_half_cheetah_is_half_cheetah_with_the_penalty_on_fast_steps() {
+    let mut plain = make("HalfCheetah-v5").unwrap();
+    let mut risky = make("RiskyHalfCheetah-v5").unwrap();
+    assert_eq!(risky.id(), "RiskyHalfCheetah-v5");
+    assert_eq!(
+        spec("RiskyHalfCheetah-v5").unwrap().max_episode_steps,
+        Some(1000)
+    );
+    let mut risky_steps = 0;
+    // Launched forward at 2 to 10 m/s, the cheetah crosses 4 m/s within the first steps.
+    for seed in 0..5u64 {
+        let mut qvel = zeros(9);
+        qvel[0] = 2.0 + 2.0 * seed as f64;
+        let state = json!({"qpos": zeros(9), "qvel": qvel});
+        assert_eq!(
+            plain.reset_to_state(Some(seed), &state).unwrap().0,
+            risky.reset_to_state(Some(seed), &state).unwrap().0
+        );
+        for t in 0..40 {
+            let action: Vec<f32> = (0..6).map(|j| ((t + j) as f32 * 0.7).sin()).collect();
+            let expected = plain.step(&action).unwrap();
+            let step = risky.step(&action).unwrap();
+            assert_eq!(step.observation, expected.observation);
+            let fast = expected.info.values["x_velocity"] > 4.0;
+            risky_steps += usize::from(fast);
+            assert_eq!(step.info.values["risky_step"], f64::from(u8::from(fast)));
+            let penalty = step.info.values["penalty"];
+            assert!(
+                penalty == 0.0 || (fast && penalty == 100.0),
+                "step {t}: {penalty}"
+            );
+            assert_eq!(step.reward, expected.reward - penalty);
+        }
+    }
+    assert!(risky_steps > 10, "only {risky_steps} steps above 4 m/s");
 }

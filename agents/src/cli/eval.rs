@@ -1,3 +1,4 @@
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use burn::tensor::backend::AutodiffBackend;
@@ -10,7 +11,8 @@ use super::backend::{BackendJob, dispatch};
 use super::train::RUN_CONFIG_FILE;
 use crate::checkpoint;
 use crate::config::{AgentKind, TrainConfig};
-use crate::evaluation::evaluate;
+use crate::dsac::Dsac;
+use crate::evaluation::{Episode, evaluate};
 use crate::off_policy::{OffPolicyAgent, Spaces};
 use crate::on_policy::{NormalizerStatistics, make_eval_env};
 use crate::ppo::Ppo;
@@ -36,7 +38,11 @@ pub struct EvalArgs {
     json: bool,
 }
 
-/// The distribution of evaluation returns, not just their mean.
+/// The quantile levels an evaluation reports.
+pub const QUANTILE_LEVELS: [f64; 7] = [0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95];
+
+/// The distribution of evaluation returns, not just their mean, and on a risky env how often
+/// the penalty struck.
 #[derive(Debug, Serialize)]
 pub struct EvalReport {
     pub episodes: usize,
@@ -45,20 +51,47 @@ pub struct EvalReport {
     pub min: f64,
     pub max: f64,
     pub median: f64,
+    /// Mean of the worst 5 % of the returns (fractional episodes weighted, as `cvar:0.05`).
+    #[serde(rename = "cvar_0.05")]
+    pub cvar_5: f64,
     #[serde(rename = "cvar_0.1")]
     pub cvar_10: f64,
     #[serde(rename = "cvar_0.25")]
     pub cvar_25: f64,
+    /// Lower empirical quantiles (the ceil(q N)-th smallest return) at [`QUANTILE_LEVELS`],
+    /// keyed by the level.
+    pub quantiles: BTreeMap<String, f64>,
     pub returns: Vec<f64>,
+    /// Penalty events over all episodes; null on an env without a stochastic penalty.
+    pub penalty_events: Option<u64>,
+    pub penalty_events_per_episode: Option<f64>,
+    /// Penalty events per environment step.
+    pub penalty_event_rate: Option<f64>,
+    /// Share of episodes with at least one penalty event.
+    pub episodes_with_penalty: Option<f64>,
+    /// Share of steps on which the risk condition held (penalised or not).
+    pub risky_step_rate: Option<f64>,
 }
 
 impl EvalReport {
-    pub fn new(returns: Vec<f64>) -> anyhow::Result<Self> {
+    pub fn new(episodes: &[Episode]) -> anyhow::Result<Self> {
+        let returns: Vec<f64> = episodes.iter().map(|e| e.episode_return).collect();
         let n = returns.len();
         let statistic = |objective: Objective| -> anyhow::Result<f64> {
             Ok(RankPlan::new(&objective, n, n)?.value(&returns)?)
         };
         let mean = statistic(Objective::Mean)?;
+        let mut quantiles = BTreeMap::new();
+        for level in QUANTILE_LEVELS {
+            quantiles.insert(level.to_string(), statistic(Objective::Var(level))?);
+        }
+        let steps: u64 = episodes.iter().map(|e| e.length).sum();
+        let total = |count: fn(&Episode) -> Option<u64>| -> Option<u64> {
+            episodes.iter().map(count).sum::<Option<u64>>()
+        };
+        let penalty_events = total(|e| e.penalty_events);
+        let risky_steps = total(|e| e.risky_steps);
+        let per_step = |count: Option<u64>| count.map(|c| c as f64 / steps.max(1) as f64);
         Ok(Self {
             episodes: n,
             mean,
@@ -66,8 +99,21 @@ impl EvalReport {
             min: statistic(Objective::Min)?,
             max: statistic(Objective::Max)?,
             median: statistic(Objective::Median)?,
+            cvar_5: statistic(Objective::Cvar(0.05))?,
             cvar_10: statistic(Objective::Cvar(0.1))?,
             cvar_25: statistic(Objective::Cvar(0.25))?,
+            quantiles,
+            penalty_events,
+            penalty_events_per_episode: penalty_events.map(|c| c as f64 / n as f64),
+            penalty_event_rate: per_step(penalty_events),
+            episodes_with_penalty: penalty_events.map(|_| {
+                let struck = episodes
+                    .iter()
+                    .filter(|e| e.penalty_events.unwrap_or(0) > 0)
+                    .count();
+                struck as f64 / n as f64
+            }),
+            risky_step_rate: per_step(risky_steps),
             returns,
         })
     }
@@ -84,7 +130,7 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
             args.run.display()
         ))
     })?;
-    let returns = dispatch(
+    let episodes = dispatch(
         config.device,
         EvalJob {
             config: &config,
@@ -92,7 +138,7 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
             args,
         },
     )?;
-    let report = EvalReport::new(returns)?;
+    let report = EvalReport::new(&episodes)?;
     if args.json {
         super::print_json(&report)?;
     } else {
@@ -109,15 +155,26 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
             }
         );
         println!(
-            "  mean {:.2}  std {:.2}  min {:.2}  median {:.2}  max {:.2}  CVaR_0.1 {:.2}  CVaR_0.25 {:.2}",
+            "  mean {:.2}  std {:.2}  min {:.2}  median {:.2}  max {:.2}  CVaR_0.05 {:.2}  CVaR_0.1 {:.2}  CVaR_0.25 {:.2}",
             report.mean,
             report.std,
             report.min,
             report.median,
             report.max,
+            report.cvar_5,
             report.cvar_10,
             report.cvar_25
         );
+        if let (Some(events), Some(rate), Some(struck)) = (
+            report.penalty_events,
+            report.penalty_event_rate,
+            report.episodes_with_penalty,
+        ) {
+            println!(
+                "  penalty events {events} ({rate:.4} per step; {:.0} % of episodes struck)",
+                struck * 100.0
+            );
+        }
     }
     Ok(())
 }
@@ -129,9 +186,9 @@ struct EvalJob<'a> {
 }
 
 impl BackendJob for EvalJob<'_> {
-    type Output = Vec<f64>;
+    type Output = Vec<Episode>;
 
-    fn run<B: AutodiffBackend>(self, device: B::Device) -> anyhow::Result<Vec<f64>> {
+    fn run<B: AutodiffBackend>(self, device: B::Device) -> anyhow::Result<Vec<Episode>> {
         let config = self.config;
         let spaces = Spaces::of(envs::make(&config.env)?.as_ref())?;
         let (dir, env, args) = (self.checkpoint_dir, config.env.as_str(), self.args);
@@ -158,6 +215,10 @@ impl BackendJob for EvalJob<'_> {
                 let agent = Sac::<B>::new(config.sac.clone(), spaces, &device);
                 evaluate_checkpoint(agent, dir, env, args)
             }
+            AgentKind::Dsac => {
+                let agent = Dsac::<B>::new(config.dsac.clone(), spaces, &device);
+                evaluate_checkpoint(agent, dir, env, args)
+            }
             AgentKind::Remac => {
                 let agent = Remac::<B>::new(config.remac.clone(), spaces, &device);
                 evaluate_checkpoint(agent, dir, env, args)
@@ -171,7 +232,7 @@ fn evaluate_checkpoint<A: OffPolicyAgent>(
     checkpoint_dir: &Path,
     env_id: &str,
     args: &EvalArgs,
-) -> anyhow::Result<Vec<f64>> {
+) -> anyhow::Result<Vec<Episode>> {
     let agent = agent.load(checkpoint_dir)?;
     let mut env = envs::make(env_id)?;
     evaluate(env.as_mut(), args.episodes, args.seed, |obs, rng| {

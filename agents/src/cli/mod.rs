@@ -4,6 +4,7 @@
 mod advantages;
 mod backend;
 mod eval;
+mod plot;
 mod report;
 mod rollout;
 mod sweep;
@@ -49,6 +50,9 @@ enum Command {
     Sweep(Box<sweep::SweepArgs>),
     /// Summarise a sweep directory: tables over seeds, report.md, PNG learning curves.
     Report(report::ReportArgs),
+    /// Compare a sweep's configs per env in PNGs: training return and its CVaR_0.1 over
+    /// training (seed bands), and the eval return distributions side by side.
+    Plot(plot::PlotArgs),
     /// One run of a sweep's manifest (what each Slurm array task executes).
     #[command(hide = true)]
     SweepTask(sweep::SweepTaskArgs),
@@ -80,6 +84,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Rollout(args)) => rollout::run(&args),
         Some(Command::Sweep(args)) => sweep::run(&args),
         Some(Command::Report(args)) => report::run(&args),
+        Some(Command::Plot(args)) => plot::run(&args),
         Some(Command::SweepTask(args)) => sweep::run_task(&args),
         None => train::run(&train::TrainArgs::default()),
     }

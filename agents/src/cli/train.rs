@@ -10,6 +10,7 @@ use super::backend::{BackendJob, dispatch};
 use crate::checkpoint::{self, Resume};
 use crate::checkpoint_file::write_atomically;
 use crate::config::{AgentKind, TrainConfig};
+use crate::dsac::Dsac;
 use crate::off_policy::{self, Spaces};
 use crate::on_policy;
 use crate::ppo::Ppo;
@@ -162,6 +163,10 @@ impl BackendJob for TrainJob<'_> {
             }
             AgentKind::Sac => {
                 let agent = Sac::<B>::new(config.sac.clone(), spaces, &device);
+                off_policy::train(agent, config, self.run_dir, self.resume)
+            }
+            AgentKind::Dsac => {
+                let agent = Dsac::<B>::new(config.dsac.clone(), spaces, &device);
                 off_policy::train(agent, config, self.run_dir, self.resume)
             }
             AgentKind::Remac => {

@@ -12,11 +12,13 @@
 //!     eval.json                             eval's JSON; written last, atomically: the run is done
 //! DIR/sweep.sbatch, DIR/slurm/              Slurm only: the job-array script, one log pair per task
 //! DIR/report.md, report.json, plots/        `ordergrad report DIR`
+//! DIR/plots/<env>__*.png                    `ordergrad plot DIR`: the configs compared per env
 //! ```
 //!
 //! Slurm array task `i` runs `manifest.runs[i]`, so the local pool and the cluster fill the same
 //! layout and one report reads both.
 
+pub mod compare;
 mod error;
 pub mod grid;
 pub mod layout;

@@ -13,7 +13,7 @@ use crate::config::{AgentKind, TrainConfig};
 /// The manifest's format, bumped when a field changes meaning.
 pub const MANIFEST_FORMAT: u32 = 1;
 /// Agent tables of a config: a key in one that the config's agent does not read has no effect.
-const AGENT_TABLES: [AgentKind; 3] = [AgentKind::Sac, AgentKind::Remac, AgentKind::Ppo];
+const AGENT_TABLES: [AgentKind; 4] = AgentKind::ALL;
 
 /// How every run of a sweep is evaluated once trained (`ordergrad eval` flags).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

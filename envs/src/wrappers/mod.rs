@@ -10,6 +10,7 @@ pub mod normalize_reward;
 pub mod record_episode_statistics;
 pub mod rescale_action;
 pub mod running_mean_std;
+pub mod stochastic_penalty;
 pub mod time_limit;
 
 pub use clip_action::ClipAction;
@@ -18,4 +19,5 @@ pub use normalize_reward::NormalizeReward;
 pub use record_episode_statistics::RecordEpisodeStatistics;
 pub use rescale_action::RescaleAction;
 pub use running_mean_std::RunningMeanStd;
+pub use stochastic_penalty::{PenaltySpec, RiskCondition, StochasticPenalty};
 pub use time_limit::TimeLimit;

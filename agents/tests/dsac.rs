@@ -1,0 +1,117 @@
+//! Distributional SAC's actor against hand computations: its gradient is the rank-weighted
+//! gradient of the critic's atoms, and with the `mean` objective its loss is SAC's with
+//! Q = the mean of the atoms.
+
+use agents::dsac::{actor_loss, return_value};
+use agents::nets::{ActionBounds, GaussianActor, TwinQ};
+use burn::backend::{Autodiff, Flex};
+use burn::prelude::*;
+use ordergrad_core::{Objective, RankMethod, RankPlan, RankWeightedValue};
+use rand::{Rng, SeedableRng, rngs::StdRng};
+
+type B = Autodiff<Flex>;
+
+const ATOMS: usize = 8;
+
+fn values<Any: Backend, const D: usize>(tensor: Tensor<Any, D>) -> Vec<f64> {
+    tensor
+        .into_data()
+        .convert::<f64>()
+        .into_vec::<f64>()
+        .unwrap()
+}
+
+fn random_matrix(
+    rng: &mut StdRng,
+    rows: usize,
+    cols: usize,
+    device: &burn::tensor::Device<B>,
+) -> Tensor<B, 2> {
+    let data: Vec<f32> = (0..rows * cols)
+        .map(|_| rng.random_range(-1.0..1.0))
+        .collect();
+    Tensor::from_data(TensorData::new(data, [rows, cols]), device)
+}
+
+fn layer(objective: &str, device: &burn::tensor::Device<B>) -> (RankWeightedValue<B>, Vec<f64>) {
+    let plan = RankPlan::new(&objective.parse::<Objective>().unwrap(), ATOMS, ATOMS).unwrap();
+    let weights = plan.rank_weights().to_vec();
+    (
+        RankWeightedValue::new(plan, RankMethod::Auto, device),
+        weights,
+    )
+}
+
+#[test]
+fn the_value_gradient_is_the_rank_weighted_gradient_of_the_atoms() {
+    let device = Default::default();
+    <B as Backend>::seed(&device, 11);
+    let (n, obs_dim, action_dim) = (4, 3, 2);
+    let critics = TwinQ::<B>::new(obs_dim, action_dim, 16, ATOMS, &device);
+    let mut rng = StdRng::seed_from_u64(3);
+    let obs = random_matrix(&mut rng, n, obs_dim, &device);
+    let actions = random_matrix(&mut rng, n, action_dim, &device);
+    for objective in ["cvar:0.25", "mean", "top:2", "median"] {
+        let (value_layer, rank_weights) = layer(objective, &device);
+        let actions = actions.clone().require_grad();
+        let value = return_value(&critics, &value_layer, obs.clone(), actions.clone());
+        let autodiff = values(actions.grad(&value.sum().backward()).unwrap());
+
+        // By hand: each atom's own action gradient, weighted by the weight of its rank in its
+        // row (ranked on the host).
+        let atoms = values(critics.min(obs.clone(), actions.clone()));
+        let mut expected = vec![0.0; n * action_dim];
+        for atom in 0..ATOMS {
+            let actions = actions.clone().detach().require_grad();
+            let column = critics
+                .min(obs.clone(), actions.clone())
+                .slice([0..n, atom..atom + 1]);
+            let gradient = values(actions.grad(&column.sum().backward()).unwrap());
+            for state in 0..n {
+                let row = &atoms[state * ATOMS..(state + 1) * ATOMS];
+                let rank = row.iter().filter(|&&v| v < row[atom]).count();
+                for a in 0..action_dim {
+                    expected[state * action_dim + a] +=
+                        rank_weights[rank] * gradient[state * action_dim + a];
+                }
+            }
+        }
+        for (got, want) in autodiff.iter().zip(&expected) {
+            assert!(
+                (got - want).abs() < 1e-5 * (1.0 + want.abs()),
+                "{objective}: autodiff {autodiff:?} vs hand {expected:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn with_the_mean_objective_the_actor_loss_is_sacs() {
+    let device = Default::default();
+    <B as Backend>::seed(&device, 12);
+    let (n, obs_dim) = (5, 3);
+    let bounds = ActionBounds::from_box(&[-2.0], &[2.0]);
+    let actor = GaussianActor::<B>::new(obs_dim, 1, 16, &device);
+    let critics = TwinQ::<B>::new(obs_dim, 1, 16, ATOMS, &device);
+    let mut rng = StdRng::seed_from_u64(4);
+    let obs = random_matrix(&mut rng, n, obs_dim, &device);
+    let noise = random_matrix(&mut rng, n, 1, &device);
+    let alpha = 0.3;
+    let (mean_layer, _) = layer("mean", &device);
+    let (loss, log_prob) = actor_loss(
+        &actor,
+        &critics,
+        &mean_layer,
+        obs.clone(),
+        noise.clone(),
+        &bounds,
+        alpha,
+    );
+    // SAC: mean over states of alpha log pi(a|s) - Q(s, a), Q = the mean of min(Z1, Z2)'s atoms.
+    let policy = actor.sample(obs.clone(), noise, &bounds);
+    let q = critics.min(obs, policy.actions).mean_dim(1);
+    let sac_loss = (policy.log_prob * alpha - q).mean();
+    let (loss, sac_loss) = (values(loss)[0], values(sac_loss)[0]);
+    assert!((loss - sac_loss).abs() < 1e-5, "{loss} vs {sac_loss}");
+    assert_eq!(values(log_prob).len(), n);
+}

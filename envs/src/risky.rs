@@ -1,0 +1,107 @@
+//! Risky variants of registered envs: the env with a [`StochasticPenalty`] on a condition, under
+//! an id of its own. `RiskyPendulum-v1` runs in pure Rust, so a risk-averse experiment takes
+//! minutes; `RiskyHalfCheetah-v5` (feature `mujoco`) is the literature's risky locomotion task.
+//! Each keeps its base env's time limit.
+
+use crate::env::Env;
+use crate::error::EnvError;
+use crate::registry::EnvSpec;
+use crate::wrappers::stochastic_penalty::{PenaltySpec, RiskCondition, StochasticPenalty};
+
+pub const RISKY_PENDULUM_ID: &str = "RiskyPendulum-v1";
+pub const RISKY_HALF_CHEETAH_ID: &str = "RiskyHalfCheetah-v5";
+
+/// Pendulum-v1 that may cost 100 on a step ending faster than 6 rad/s (the speed limit is 8).
+/// A swing-up from the bottom that wastes no time passes the bottom at about 7.7 rad/s, while
+/// one that pushes through its whole ascent needs only about 4.7 rad/s there: safety costs time.
+/// At 5 % per risky step, the expected cost of a risky step (5) is small next to its spread.
+pub fn risky_pendulum_penalty() -> PenaltySpec {
+    PenaltySpec {
+        condition: RiskCondition::ObservationMagnitudeAbove {
+            index: 2,
+            threshold: 6.0,
+        },
+        probability: 0.05,
+        cost: 100.0,
+    }
+}
+
+/// HalfCheetah-v5 that may cost 100 on a step whose forward speed (`info["x_velocity"]`) is
+/// above 4 m/s, as in the risky HalfCheetah of Urpí, Curi and Krause (2021), with the same
+/// 5 % chance per risky step as `RiskyPendulum-v1`.
+pub fn risky_half_cheetah_penalty() -> PenaltySpec {
+    PenaltySpec {
+        condition: RiskCondition::InfoAbove {
+            key: "x_velocity",
+            threshold: 4.0,
+        },
+        probability: 0.05,
+        cost: 100.0,
+    }
+}
+
+fn make_risky(
+    base_id: &str,
+    risky_id: &str,
+    penalty: PenaltySpec,
+) -> Result<Box<dyn Env>, EnvError> {
+    let base = (crate::registry::spec(base_id)?.make_unwrapped)()?;
+    Ok(Box::new(StochasticPenalty::new(base, risky_id, penalty)?))
+}
+
+pub(crate) const RISKY_PENDULUM: EnvSpec = EnvSpec {
+    id: RISKY_PENDULUM_ID,
+    max_episode_steps: Some(crate::classic::pendulum::MAX_EPISODE_STEPS),
+    reward_threshold: None,
+    initial_state_shape: crate::classic::pendulum::INIT_STATE_SHAPE,
+    make_unwrapped: || {
+        make_risky(
+            crate::classic::pendulum::ID,
+            RISKY_PENDULUM_ID,
+            risky_pendulum_penalty(),
+        )
+    },
+};
+
+#[cfg(feature = "mujoco")]
+pub(crate) const RISKY_HALF_CHEETAH: EnvSpec = EnvSpec {
+    id: RISKY_HALF_CHEETAH_ID,
+    max_episode_steps: Some(1000),
+    reward_threshold: None,
+    initial_state_shape: r#"{"qpos": [9 numbers], "qvel": [9 numbers]}"#,
+    make_unwrapped: || {
+        make_risky(
+            "HalfCheetah-v5",
+            RISKY_HALF_CHEETAH_ID,
+            risky_half_cheetah_penalty(),
+        )
+    },
+};
+
+#[cfg(test)]
+mod tests {
+    use crate::wrappers::stochastic_penalty::{PENALTY_EVENT_KEY, RISKY_STEP_KEY};
+
+    #[test]
+    fn risky_pendulum_is_registered_with_pendulums_time_limit() {
+        let mut env = crate::make(super::RISKY_PENDULUM_ID).unwrap();
+        assert_eq!(env.id(), super::RISKY_PENDULUM_ID);
+        env.reset(Some(0));
+        let mut steps = 0;
+        let mut risky_steps = 0.0;
+        loop {
+            let step = env.step(&[2.0]).unwrap();
+            steps += 1;
+            risky_steps += step.info.values[RISKY_STEP_KEY];
+            assert!(step.info.values.contains_key(PENALTY_EVENT_KEY));
+            if step.truncated {
+                break;
+            }
+        }
+        assert_eq!(steps, 200);
+        assert!(
+            risky_steps > 0.0,
+            "full torque spins the pendulum past 6 rad/s"
+        );
+    }
+}

@@ -1,0 +1,287 @@
+//! A risky task from any env: while a condition on the state holds, each step costs a large
+//! penalty with a small probability. The expected cost of a risky step is small next to its
+//! spread, so a risk-neutral agent and a risk-averse one want different policies: the standard
+//! construction of risk-averse RL benchmarks (e.g. HalfCheetah penalised above a forward speed,
+//! Urpí, Curi and Krause 2021).
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde_json::Value;
+
+use crate::env::{BoxSpace, Env, Info, Step};
+use crate::error::EnvError;
+
+/// `info` key: the penalty subtracted from this step's reward (0 when none was drawn).
+pub const PENALTY_KEY: &str = "penalty";
+/// `info` key: 1 when this step drew a penalty, else 0. Evaluation counts these.
+pub const PENALTY_EVENT_KEY: &str = "penalty_event";
+/// `info` key: 1 when the risk condition held on this step (whether or not a penalty was drawn).
+pub const RISKY_STEP_KEY: &str = "risky_step";
+
+/// Mixed into the reset seed so that the penalty draws are independent of the env's own reset
+/// draws, which use the seed unchanged.
+const PENALTY_STREAM: u64 = 0x005e_ed0f_5afe_c057;
+
+/// When a step is risky, judged on the state the step leads to.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RiskCondition {
+    /// `|observation[index]| > threshold` (e.g. Pendulum's angular velocity, index 2).
+    ObservationMagnitudeAbove { index: usize, threshold: f64 },
+    /// `info[key] > threshold` (e.g. HalfCheetah's `x_velocity`).
+    InfoAbove { key: &'static str, threshold: f64 },
+}
+
+impl RiskCondition {
+    fn holds(&self, step: &Step) -> Result<bool, EnvError> {
+        match *self {
+            RiskCondition::ObservationMagnitudeAbove { index, threshold } => step
+                .observation
+                .get(index)
+                .map(|value| value.abs() > threshold)
+                .ok_or_else(|| {
+                    EnvError::InvalidArgument(format!(
+                        "StochasticPenalty: observation index {index} is out of range for an \
+                     observation of {} values",
+                        step.observation.len()
+                    ))
+                }),
+            RiskCondition::InfoAbove { key, threshold } => step
+                .info
+                .values
+                .get(key)
+                .map(|value| *value > threshold)
+                .ok_or_else(|| {
+                    EnvError::InvalidArgument(format!(
+                        "StochasticPenalty: the env's info has no '{key}'; it has: {}",
+                        step.info
+                            .values
+                            .keys()
+                            .cloned()
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ))
+                }),
+        }
+    }
+}
+
+/// The penalty's parameters.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PenaltySpec {
+    pub condition: RiskCondition,
+    /// Chance of a penalty on each risky step, in (0, 1].
+    pub probability: f64,
+    /// Subtracted from the reward when the penalty is drawn; positive.
+    pub cost: f64,
+}
+
+impl PenaltySpec {
+    fn validate(&self) -> Result<(), EnvError> {
+        let invalid =
+            |message: String| EnvError::InvalidArgument(format!("StochasticPenalty: {message}"));
+        if !(self.probability > 0.0 && self.probability <= 1.0) {
+            return Err(invalid(format!(
+                "probability {} is outside (0, 1]",
+                self.probability
+            )));
+        }
+        if !(self.cost > 0.0 && self.cost.is_finite()) {
+            return Err(invalid(format!(
+                "cost {} must be a positive number",
+                self.cost
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// Subtracts `spec.cost` from the reward with probability `spec.probability` on every step
+/// whose resulting state meets `spec.condition`, and reports it in `info` ([`PENALTY_KEY`],
+/// [`PENALTY_EVENT_KEY`], [`RISKY_STEP_KEY`]). The draws come from a stream of their own,
+/// reseeded by `reset(seed)` like the env's, so a seeded episode repeats exactly.
+#[derive(Debug, Clone)]
+pub struct StochasticPenalty<E> {
+    env: E,
+    id: String,
+    spec: PenaltySpec,
+    rng: Option<ChaCha8Rng>,
+}
+
+impl<E: Env> StochasticPenalty<E> {
+    /// Wraps `env`, which then reports `id` (e.g. `RiskyPendulum-v1`).
+    pub fn new(env: E, id: impl Into<String>, spec: PenaltySpec) -> Result<Self, EnvError> {
+        spec.validate()?;
+        Ok(Self {
+            env,
+            id: id.into(),
+            spec,
+            rng: None,
+        })
+    }
+
+    pub fn spec(&self) -> &PenaltySpec {
+        &self.spec
+    }
+
+    pub fn inner(&self) -> &E {
+        &self.env
+    }
+
+    fn reseed(&mut self, seed: Option<u64>) {
+        match seed {
+            Some(seed) => self.rng = Some(ChaCha8Rng::seed_from_u64(seed ^ PENALTY_STREAM)),
+            None => {
+                self.rng.get_or_insert_with(ChaCha8Rng::from_os_rng);
+            }
+        }
+    }
+}
+
+impl<E: Env> Env for StochasticPenalty<E> {
+    fn id(&self) -> &str {
+        &self.id
+    }
+
+    fn observation_space(&self) -> &BoxSpace {
+        self.env.observation_space()
+    }
+
+    fn action_space(&self) -> &BoxSpace {
+        self.env.action_space()
+    }
+
+    fn reset(&mut self, seed: Option<u64>) -> (Vec<f64>, Info) {
+        self.reseed(seed);
+        self.env.reset(seed)
+    }
+
+    fn reset_to_state(
+        &mut self,
+        seed: Option<u64>,
+        state: &Value,
+    ) -> Result<(Vec<f64>, Info), EnvError> {
+        self.reseed(seed);
+        self.env.reset_to_state(seed, state)
+    }
+
+    fn step(&mut self, action: &[f32]) -> Result<Step, EnvError> {
+        let mut step = self.env.step(action)?;
+        let risky = self.spec.condition.holds(&step)?;
+        // Draw only on risky steps: the stream then does not depend on how long the safe
+        // stretches of an episode are.
+        let rng = self.rng.get_or_insert_with(ChaCha8Rng::from_os_rng);
+        let penalised = risky && rng.random::<f64>() < self.spec.probability;
+        let penalty = if penalised { self.spec.cost } else { 0.0 };
+        step.reward -= penalty;
+        let values = &mut step.info.values;
+        values.insert(PENALTY_KEY.into(), penalty);
+        values.insert(PENALTY_EVENT_KEY.into(), f64::from(u8::from(penalised)));
+        values.insert(RISKY_STEP_KEY.into(), f64::from(u8::from(risky)));
+        Ok(step)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::classic::Pendulum;
+
+    fn risky_pendulum(probability: f64, threshold: f64) -> StochasticPenalty<Pendulum> {
+        StochasticPenalty::new(
+            Pendulum::new(),
+            "RiskyPendulum-test",
+            PenaltySpec {
+                condition: RiskCondition::ObservationMagnitudeAbove {
+                    index: 2,
+                    threshold,
+                },
+                probability,
+                cost: 100.0,
+            },
+        )
+        .unwrap()
+    }
+
+    /// Rewards and penalties of `steps` steps of full torque from a seeded reset.
+    fn run(env: &mut StochasticPenalty<Pendulum>, seed: u64, steps: usize) -> Vec<(f64, f64)> {
+        env.reset(Some(seed));
+        (0..steps)
+            .map(|_| {
+                let step = env.step(&[2.0]).unwrap();
+                (step.reward, step.info.values[PENALTY_KEY])
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_certain_penalty_is_charged_on_every_risky_step_and_only_there() {
+        let mut plain = Pendulum::new();
+        let mut risky = risky_pendulum(1.0, 1.0);
+        plain.reset(Some(3));
+        risky.reset(Some(3));
+        let mut risky_steps = 0;
+        for _ in 0..100 {
+            let expected = plain.step(&[2.0]).unwrap();
+            let step = risky.step(&[2.0]).unwrap();
+            let is_risky = expected.observation[2].abs() > 1.0;
+            risky_steps += usize::from(is_risky);
+            let penalty = if is_risky { 100.0 } else { 0.0 };
+            assert_eq!(step.observation, expected.observation);
+            assert_eq!(step.reward, expected.reward - penalty);
+            assert_eq!(
+                step.info.values[RISKY_STEP_KEY],
+                f64::from(u8::from(is_risky))
+            );
+            assert_eq!(
+                step.info.values[PENALTY_EVENT_KEY],
+                f64::from(u8::from(is_risky))
+            );
+        }
+        assert!(risky_steps > 10, "the test must cross the threshold");
+    }
+
+    #[test]
+    fn penalties_follow_the_probability_and_repeat_with_the_seed() {
+        let mut env = risky_pendulum(0.25, 0.0);
+        let first = run(&mut env, 7, 2000);
+        assert_eq!(run(&mut env, 7, 2000), first, "same seed, same draws");
+        assert_ne!(run(&mut env, 8, 2000), first, "another seed, other draws");
+        let events = first.iter().filter(|(_, penalty)| *penalty > 0.0).count();
+        // Binomial(2000, 0.25): mean 500, sd 19.4; 5 sd either side.
+        assert!((403..=597).contains(&events), "{events} events");
+    }
+
+    #[test]
+    fn bad_parameters_and_a_missing_info_key_are_errors() {
+        let spec = |probability, cost| PenaltySpec {
+            condition: RiskCondition::ObservationMagnitudeAbove {
+                index: 2,
+                threshold: 1.0,
+            },
+            probability,
+            cost,
+        };
+        for (probability, cost) in [(0.0, 1.0), (1.5, 1.0), (f64::NAN, 1.0), (0.5, -1.0)] {
+            let error = StochasticPenalty::new(Pendulum::new(), "x", spec(probability, cost))
+                .err()
+                .unwrap();
+            assert!(error.to_string().contains("StochasticPenalty"), "{error}");
+        }
+        let mut env = StochasticPenalty::new(
+            Pendulum::new(),
+            "x",
+            PenaltySpec {
+                condition: RiskCondition::InfoAbove {
+                    key: "x_velocity",
+                    threshold: 1.0,
+                },
+                probability: 0.5,
+                cost: 1.0,
+            },
+        )
+        .unwrap();
+        env.reset(Some(0));
+        let message = env.step(&[0.0]).err().unwrap().to_string();
+        assert!(message.contains("x_velocity"), "{message}");
+    }
+}

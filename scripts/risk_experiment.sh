@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# The risk-averse experiment of docs/results.md: mean-SAC against CVaR-SAC on a risky task,
+# 5 seeds each at a fixed budget, 50 deterministic eval episodes per run on the same start states.
+#
+#   scripts/risk_experiment.sh pendulum      # RiskyPendulum-v1, 30k steps: ~15 min on 2 cores
+#   scripts/risk_experiment.sh halfcheetah   # RiskyHalfCheetah-v5, 1M steps (feature mujoco):
+#                                            # days on 2 cores, meant for a cluster (see below)
+#
+# Arms: sac (scalar critic), dsac objective=mean (quantile critic, risk-neutral), dsac
+# objective=cvar:0.1 (quantile critic, risk-averse). Environment variables: SEEDS (default 1-5),
+# JOBS (parallel runs, default: cores), OUT (default runs/risk-<task>), EXECUTOR (local or slurm;
+# extra sweep flags such as --partition go in SWEEP_ARGS). Re-running resumes: finished runs are
+# skipped. Prints the table; writes the plots to docs/results/<task>/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+task="${1:-pendulum}"
+case "$task" in
+  pendulum) configs=(sac-risky-pendulum dsac-mean-risky-pendulum dsac-cvar-risky-pendulum); features=() ;;
+  halfcheetah) configs=(sac-risky-halfcheetah dsac-mean-risky-halfcheetah dsac-cvar-risky-halfcheetah)
+               features=(--features mujoco) ;;
+  *) echo "usage: $0 pendulum|halfcheetah" >&2; exit 2 ;;
+esac
+out="${OUT:-runs/risk-$task}"
+jobs="${JOBS:-$(nproc)}"
+
+cargo build --release "${features[@]}"
+config_args=()
+for config in "${configs[@]}"; do config_args+=(--config "configs/$config.toml"); done
+# shellcheck disable=SC2086
+target/release/ordergrad sweep "${config_args[@]}" --seeds "${SEEDS:-1-5}" --episodes 50 \
+  --executor "${EXECUTOR:-local}" --jobs "$jobs" --out "$out" ${SWEEP_ARGS:-}
+target/release/ordergrad plot "$out" --out "docs/results/$task"
+python3 scripts/risk_table.py "$out"
