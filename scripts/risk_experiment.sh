@@ -10,15 +10,18 @@
 # objective=cvar:0.1 (quantile critic, risk-averse). Environment variables: SEEDS (default 1-5),
 # JOBS (parallel runs, default: cores), OUT (default runs/risk-<task>), EXECUTOR (local or slurm;
 # extra sweep flags such as --partition go in SWEEP_ARGS). Re-running resumes: finished runs are
-# skipped. Prints the table; writes the plots to docs/results/<task>/.
+# skipped. Prints the tables; writes the plots to docs/results/<task>/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 task="${1:-pendulum}"
+# fixed_start: a second evaluation of every run from one start state (100 episodes), where the
+# returns spread only by the penalty draws: the risk the CVaR agent is asked to avoid.
 case "$task" in
-  pendulum) configs=(sac-risky-pendulum dsac-mean-risky-pendulum dsac-cvar-risky-pendulum); features=() ;;
+  pendulum) configs=(sac-risky-pendulum dsac-mean-risky-pendulum dsac-cvar-risky-pendulum); features=()
+            fixed_start='{"state": [3.14159, 0.0]}' ;;  # hanging down at rest
   halfcheetah) configs=(sac-risky-halfcheetah dsac-mean-risky-halfcheetah dsac-cvar-risky-halfcheetah)
-               features=(--features mujoco) ;;
+               features=(--features mujoco); fixed_start='' ;;
   *) echo "usage: $0 pendulum|halfcheetah" >&2; exit 2 ;;
 esac
 out="${OUT:-runs/risk-$task}"
@@ -30,5 +33,13 @@ for config in "${configs[@]}"; do config_args+=(--config "configs/$config.toml")
 # shellcheck disable=SC2086
 target/release/ordergrad sweep "${config_args[@]}" --seeds "${SEEDS:-1-5}" --episodes 50 \
   --executor "${EXECUTOR:-local}" --jobs "$jobs" --out "$out" ${SWEEP_ARGS:-}
+if [ -n "$fixed_start" ]; then
+  for eval in "$out"/*/*/seed_*/eval.json; do
+    run="$(dirname "$eval")"
+    [ -f "$run/eval_fixed_start.json" ] && continue
+    target/release/ordergrad eval --run "$run" --episodes 100 --init-state "$fixed_start" --json \
+      > "$run/eval_fixed_start.json.tmp" && mv "$run/eval_fixed_start.json.tmp" "$run/eval_fixed_start.json"
+  done
+fi
 target/release/ordergrad plot "$out" --out "docs/results/$task"
 python3 scripts/risk_table.py "$out"

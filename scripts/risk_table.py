@@ -2,10 +2,11 @@
 """The risk experiment's table, from a sweep directory of `ordergrad sweep`.
 
 Reads DIR/sweep.json and every finished run's eval.json (the output of `ordergrad eval --json`)
-and prints a Markdown table, one row per config: the mean +- sample std (n - 1) over seeds of
+and prints a Markdown table, one row per config (then the same for eval_fixed_start.json, the
+evaluation from one fixed start state, where there is one): the mean +- sample std (n - 1) over seeds of
 each seed's mean eval return, CVaR_0.1 and CVaR_0.05 of eval return, median, penalty events per
-episode and share of episodes struck by at least one penalty; then CVaR_0.1 of all seeds'
-episodes pooled. Standard library only.
+episode, share of episodes struck by at least one penalty and steps in the risky region per
+episode; then CVaR_0.1 of all seeds' episodes pooled. Standard library only.
 
     python3 scripts/risk_table.py runs/risk-pendulum
 """
@@ -38,37 +39,31 @@ def lower_tail_mean(values, beta):
     return total / taken
 
 
-def main():
-    if len(sys.argv) != 2:
-        sys.exit("usage: risk_table.py SWEEP_DIR")
-    root = Path(sys.argv[1])
-    manifest = json.loads((root / "sweep.json").read_text())
+def table(root, manifest, eval_name):
     rows = {}
     for run in manifest["runs"]:
         row = rows.setdefault(run["config"], {"runs": 0, "evals": []})
         row["runs"] += 1
-        eval_file = root / run["run_dir"] / "eval.json"
+        eval_file = root / run["run_dir"] / eval_name
         if eval_file.exists():
             row["evals"].append((run["seed"], json.loads(eval_file.read_text())))
-    episodes = manifest["eval"]["episodes"]
-    print(
-        f"Eval: {episodes} deterministic episodes per seed, the same start states for every run; "
-        "mean ± sample std over seeds.\n"
-    )
+    if not any(row["evals"] for row in rows.values()):
+        return False
     print(
         "| config | seeds | mean return | CVaR_0.1 | CVaR_0.05 | median | penalty events / episode "
-        "| episodes with a penalty | CVaR_0.1, all episodes pooled |"
+        "| episodes with a penalty | risky steps / episode | CVaR_0.1, all episodes pooled |"
     )
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for config, row in rows.items():
         evals = [e for _, e in row["evals"]]
         column = lambda key: [e[key] for e in evals if e.get(key) is not None]
         pooled = [r for e in evals for r in e["returns"]]
         if not pooled:
-            print(f"| {config} | 0/{row['runs']} | - | - | - | - | - | - | - |")
+            print(f"| {config} | 0/{row['runs']} | - | - | - | - | - | - | - | - |")
             continue
         penalties = column("penalty_events_per_episode")
         struck = [100.0 * share for share in column("episodes_with_penalty")]
+        risky = column("risky_steps_per_episode")
         cells = [
             config,
             f"{len(evals)}/{row['runs']}",
@@ -78,6 +73,7 @@ def main():
             mean_std(column("median")),
             mean_std(penalties, 3),
             f"{mean_std(struck)} %" if struck else "-",
+            mean_std(risky, 2),
             f"{lower_tail_mean(pooled, 0.1):.1f}",
         ]
         print("| " + " | ".join(cells) + " |")
@@ -89,6 +85,27 @@ def main():
             for seed, e in sorted(row["evals"], key=lambda item: item[0])
         ]
         print(f"- {config}: " + "; ".join(seeds))
+    return True
+
+
+def main():
+    if len(sys.argv) != 2:
+        sys.exit("usage: risk_table.py SWEEP_DIR")
+    root = Path(sys.argv[1])
+    manifest = json.loads((root / "sweep.json").read_text())
+    episodes = manifest["eval"]["episodes"]
+    print(
+        f"### Random starts: {episodes} deterministic episodes per seed, the same start states "
+        "for every run; mean ± sample std over seeds\n"
+    )
+    table(root, manifest, "eval.json")
+    print()
+    print(
+        "### Fixed start (eval_fixed_start.json): 100 deterministic episodes per seed from one "
+        "state; only the penalty draws differ between episodes\n"
+    )
+    if not table(root, manifest, "eval_fixed_start.json"):
+        print("(none)")
 
 
 if __name__ == "__main__":

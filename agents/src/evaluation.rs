@@ -19,19 +19,27 @@ pub struct Episode {
     pub risky_steps: Option<u64>,
 }
 
-/// `episodes` full episodes in `env`, episode i reset with seed `seed + i`; `act` maps an
-/// observation to an action, drawing any policy noise from the RNG it is given (seeded with
-/// `seed`, so a stochastic evaluation repeats too).
+/// `episodes` full episodes in `env`, episode i reset with seed `seed + i` (and, with
+/// `initial_state`, then put into that state: the spread of the returns is then the env's and
+/// the policy's randomness alone, not the start's); `act` maps an observation to an action,
+/// drawing any policy noise from the RNG it is given (seeded with `seed`, so a stochastic
+/// evaluation repeats too).
 pub fn evaluate(
     env: &mut dyn Env,
     episodes: usize,
     seed: u64,
+    initial_state: Option<&serde_json::Value>,
     mut act: impl FnMut(&[f32], &mut ChaCha8Rng) -> Vec<f32>,
 ) -> anyhow::Result<Vec<Episode>> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     (0..episodes as u64)
         .map(|episode| {
-            let mut obs = to_f32(&env.reset(Some(seed + episode)).0);
+            let episode_seed = Some(seed + episode);
+            let start = match initial_state {
+                Some(state) => env.reset_to_state(episode_seed, state)?.0,
+                None => env.reset(episode_seed).0,
+            };
+            let mut obs = to_f32(&start);
             let mut result = Episode {
                 episode_return: 0.0,
                 length: 0,

@@ -277,6 +277,31 @@ fn training_logs_cleanrl_tags_and_eval_reports_the_return_distribution() {
         output.stdout, again.stdout,
         "deterministic evaluation is reproducible"
     );
+    // From one fixed state, a deterministic policy on a deterministic env repeats its episode.
+    let fixed = succeed(&[
+        "eval",
+        "--run",
+        run.to_str().unwrap(),
+        "--episodes",
+        "3",
+        "--init-state",
+        r#"{"state": [3.14159, 0.0]}"#,
+        "--json",
+    ]);
+    let fixed: serde_json::Value = serde_json::from_slice(&fixed.stdout).unwrap();
+    let fixed_returns = fixed["returns"].as_array().unwrap();
+    assert!(
+        fixed_returns.iter().all(|r| r == &fixed_returns[0]),
+        "{fixed}"
+    );
+    assert_ne!(
+        fixed_returns[0].as_f64().unwrap(),
+        returns[0],
+        "the start was injected"
+    );
+    let bad = ordergrad(&["eval", "--run", run.to_str().unwrap(), "--init-state", "{"]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("--init-state"));
     std::fs::remove_dir_all(&dir).unwrap();
 }
 

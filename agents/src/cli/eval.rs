@@ -33,6 +33,11 @@ pub struct EvalArgs {
     /// Sample actions from the policy instead of taking its deterministic action.
     #[arg(long)]
     stochastic: bool,
+    /// Start every episode from this state (after the seeded reset), e.g. '{"state": [3.14159,
+    /// 0.0]}' for Pendulum-v1 hanging at rest; see `ordergrad rollout --help` for each env's
+    /// form. The returns then spread only by the env's and the policy's randomness.
+    #[arg(long, value_name = "JSON")]
+    init_state: Option<String>,
     /// Print the result as JSON on stdout.
     #[arg(long)]
     json: bool,
@@ -71,6 +76,7 @@ pub struct EvalReport {
     pub episodes_with_penalty: Option<f64>,
     /// Share of steps on which the risk condition held (penalised or not).
     pub risky_step_rate: Option<f64>,
+    pub risky_steps_per_episode: Option<f64>,
 }
 
 impl EvalReport {
@@ -114,6 +120,7 @@ impl EvalReport {
                 struck as f64 / n as f64
             }),
             risky_step_rate: per_step(risky_steps),
+            risky_steps_per_episode: risky_steps.map(|c| c as f64 / n as f64),
             returns,
         })
     }
@@ -130,11 +137,18 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
             args.run.display()
         ))
     })?;
+    let initial_state = args
+        .init_state
+        .as_deref()
+        .map(serde_json::from_str::<serde_json::Value>)
+        .transpose()
+        .map_err(|error| BadInput(format!("--init-state is not valid JSON: {error}")))?;
     let episodes = dispatch(
         config.device,
         EvalJob {
             config: &config,
             checkpoint_dir: &checkpoint.checkpoint_dir,
+            initial_state: initial_state.as_ref(),
             args,
         },
     )?;
@@ -182,6 +196,7 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
 struct EvalJob<'a> {
     config: &'a TrainConfig,
     checkpoint_dir: &'a Path,
+    initial_state: Option<&'a serde_json::Value>,
     args: &'a EvalArgs,
 }
 
@@ -192,6 +207,7 @@ impl BackendJob for EvalJob<'_> {
         let config = self.config;
         let spaces = Spaces::of(envs::make(&config.env)?.as_ref())?;
         let (dir, env, args) = (self.checkpoint_dir, config.env.as_str(), self.args);
+        let initial_state = self.initial_state;
         match config.agent {
             AgentKind::Ppo => {
                 let agent = Ppo::<B>::new(
@@ -203,25 +219,31 @@ impl BackendJob for EvalJob<'_> {
                 .load(dir)?;
                 let statistics = NormalizerStatistics::load(dir)?;
                 let mut env = make_eval_env(env, &config.ppo, &statistics)?;
-                evaluate(env.as_mut(), args.episodes, args.seed, |obs, rng| {
-                    if args.stochastic {
-                        agent.act(obs, 1, rng).actions
-                    } else {
-                        agent.mean_action(obs, 1)
-                    }
-                })
+                evaluate(
+                    env.as_mut(),
+                    args.episodes,
+                    args.seed,
+                    initial_state,
+                    |obs, rng| {
+                        if args.stochastic {
+                            agent.act(obs, 1, rng).actions
+                        } else {
+                            agent.mean_action(obs, 1)
+                        }
+                    },
+                )
             }
             AgentKind::Sac => {
                 let agent = Sac::<B>::new(config.sac.clone(), spaces, &device);
-                evaluate_checkpoint(agent, dir, env, args)
+                evaluate_checkpoint(agent, dir, env, initial_state, args)
             }
             AgentKind::Dsac => {
                 let agent = Dsac::<B>::new(config.dsac.clone(), spaces, &device);
-                evaluate_checkpoint(agent, dir, env, args)
+                evaluate_checkpoint(agent, dir, env, initial_state, args)
             }
             AgentKind::Remac => {
                 let agent = Remac::<B>::new(config.remac.clone(), spaces, &device);
-                evaluate_checkpoint(agent, dir, env, args)
+                evaluate_checkpoint(agent, dir, env, initial_state, args)
             }
         }
     }
@@ -231,11 +253,16 @@ fn evaluate_checkpoint<A: OffPolicyAgent>(
     agent: A,
     checkpoint_dir: &Path,
     env_id: &str,
+    initial_state: Option<&serde_json::Value>,
     args: &EvalArgs,
 ) -> anyhow::Result<Vec<Episode>> {
     let agent = agent.load(checkpoint_dir)?;
     let mut env = envs::make(env_id)?;
-    evaluate(env.as_mut(), args.episodes, args.seed, |obs, rng| {
-        agent.act(obs, !args.stochastic, rng)
-    })
+    evaluate(
+        env.as_mut(),
+        args.episodes,
+        args.seed,
+        initial_state,
+        |obs, rng| agent.act(obs, !args.stochastic, rng),
+    )
 }
