@@ -7,6 +7,7 @@ use std::time::Instant;
 
 use anyhow::Context;
 use envs::Env;
+use envs::wrappers::stochastic_penalty::PENALTY_EVENT_KEY;
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
@@ -17,6 +18,9 @@ use crate::logging::{InterruptFlag, RunLogger};
 use crate::metrics::Metrics;
 use crate::nets::ActionBounds;
 use crate::replay::{Batch, ReplayBuffer, Transition};
+
+/// Penalty events of each finished episode, logged on risky envs (`envs::risky`).
+pub const EPISODIC_PENALTY_EVENTS_TAG: &str = "charts/episodic_penalty_events";
 
 /// What the loop needs to know about an agent's off-policy settings.
 #[derive(Debug, Clone)]
@@ -150,6 +154,8 @@ pub fn train<A: OffPolicyAgent>(
     let mut next_checkpoint = (state.next_step / every + 1) * every;
     let mut obs: Option<Vec<f32>> = None;
     let (mut episode_return, mut episode_length) = (0.0f64, 0u64);
+    // Penalty events of the episode on a risky env (None on others).
+    let mut episode_penalties: Option<f64> = None;
     let mut batch = Batch::default();
     let (start_time, start_step) = (Instant::now(), state.next_step);
 
@@ -184,8 +190,14 @@ pub fn train<A: OffPolicyAgent>(
         });
         episode_return += outcome.reward;
         episode_length += 1;
+        if let Some(&event) = outcome.info.values.get(PENALTY_EVENT_KEY) {
+            *episode_penalties.get_or_insert(0.0) += event;
+        }
         if outcome.terminated || outcome.truncated {
             logger.episode(step, episode_return, episode_length)?;
+            if let Some(penalties) = episode_penalties.take() {
+                logger.scalar(EPISODIC_PENALTY_EVENTS_TAG, penalties, step)?;
+            }
             (episode_return, episode_length) = (0.0, 0);
         } else {
             obs = Some(next_obs);

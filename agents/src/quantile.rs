@@ -15,8 +15,10 @@ pub fn quantile_midpoints(n: usize) -> Vec<f32> {
 /// The quantile Huber loss of atoms `atoms` ([batch, N], at levels `taus`, [N]) against target
 /// samples `targets` ([batch, M], treated as constants):
 ///
-///     1/batch sum_b sum_i 1/M sum_j |tau_i - 1{u_bij < 0}| * huber_kappa(u_bij) / kappa,
-///     u_bij = targets_bj - atoms_bi,
+/// ```text
+/// 1/batch sum_b sum_i 1/M sum_j |tau_i - 1{u_bij < 0}| * huber_kappa(u_bij) / kappa,
+/// u_bij = targets_bj - atoms_bi,
+/// ```
 ///
 /// where huber_kappa(u) = u^2 / 2 for |u| <= kappa and kappa (|u| - kappa / 2) beyond. Sum over
 /// atoms and mean over target samples, as QR-DQN; `kappa` > 0.

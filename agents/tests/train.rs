@@ -127,6 +127,13 @@ fn a_stopped_and_resumed_run_ends_with_the_parameters_of_a_straight_run() {
             "--run-dir",
             resumed.to_str().unwrap(),
         ]);
+        // Only the risky env reports penalty events, and then each episode logs its count.
+        let metrics = std::fs::read_to_string(straight.join("metrics.jsonl")).unwrap();
+        assert_eq!(
+            metrics.matches("charts/episodic_penalty_events").count(),
+            if agent == "dsac" { 3 } else { 0 },
+            "{agent}"
+        );
         let halfway = checkpoint_parameters(&resumed, 400, outputs);
         succeed(&[
             "train",
