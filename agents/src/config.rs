@@ -59,16 +59,36 @@ impl AgentKind {
     }
 }
 
-/// Where the numbers are computed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+/// Where the numbers are computed (`crate::backend` maps each to a Burn backend).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum DeviceKind {
     /// Burn's Flex backend on the CPU.
     #[default]
     Cpu,
+    /// Burn's CUDA backend on NVIDIA GPU 0 (cargo feature `cuda`).
     Cuda,
+    /// Burn's WGPU backend on the platform's graphics API (cargo feature `wgpu`).
     Wgpu,
+    /// Burn's WGPU backend, on Vulkan only (cargo feature `wgpu`).
     Vulkan,
+}
+
+impl DeviceKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            DeviceKind::Cpu => "cpu",
+            DeviceKind::Cuda => "cuda",
+            DeviceKind::Wgpu => "wgpu",
+            DeviceKind::Vulkan => "vulkan",
+        }
+    }
+}
+
+impl std::fmt::Display for DeviceKind {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str(self.name())
+    }
 }
 
 /// A whole experiment.

@@ -1,7 +1,8 @@
 //! The agents of ordergrad (SAC, distributional SAC, ReMAC and PPO on Burn), their shared training
 //! machinery, and the `ordergrad` command line. Everything here is generic over the Burn
-//! backend; the concrete backend is chosen once, in `cli::backend`.
+//! backend; the concrete backend is chosen once, in `backend`.
 
+pub mod backend;
 pub mod checkpoint;
 pub mod checkpoint_file;
 pub mod cli;

@@ -70,10 +70,10 @@ pub struct ActionSample<B: Backend> {
 impl<B: Backend> GaussianActor<B> {
     pub fn new(obs_dim: usize, action_dim: usize, hidden: usize, device: &B::Device) -> Self {
         Self {
-            fc1: LinearConfig::new(obs_dim, hidden).init(device),
-            fc2: LinearConfig::new(hidden, hidden).init(device),
-            fc_mean: LinearConfig::new(hidden, action_dim).init(device),
-            fc_log_std: LinearConfig::new(hidden, action_dim).init(device),
+            fc1: linear(obs_dim, hidden, device),
+            fc2: linear(hidden, hidden, device),
+            fc_mean: linear(hidden, action_dim, device),
+            fc_log_std: linear(hidden, action_dim, device),
         }
     }
 
@@ -161,9 +161,9 @@ impl<B: Backend> QNetwork<B> {
         device: &B::Device,
     ) -> Self {
         Self {
-            fc1: LinearConfig::new(obs_dim + action_dim, hidden).init(device),
-            fc2: LinearConfig::new(hidden, hidden).init(device),
-            fc3: LinearConfig::new(hidden, outputs).init(device),
+            fc1: linear(obs_dim + action_dim, hidden, device),
+            fc2: linear(hidden, hidden, device),
+            fc3: linear(hidden, outputs, device),
         }
     }
 
@@ -263,6 +263,24 @@ fn orthogonal_linear<B: Backend>(
         .with_initializer(Initializer::Orthogonal { gain })
         .init(device);
     linear.bias = Some(Param::from_tensor(Tensor::zeros([outputs], device)));
+    initialised(linear)
+}
+
+/// PyTorch's default `nn.Linear` (see the module doc).
+fn linear<B: Backend>(inputs: usize, outputs: usize, device: &B::Device) -> Linear<B> {
+    initialised(LinearConfig::new(inputs, outputs).init(device))
+}
+
+/// Draws the layer's initial values now. Burn 0.21 initialises a parameter lazily, at its first
+/// use, and a clone of a never-used parameter draws values of its own when it is used: a
+/// checkpoint (`clone().into_record()`) taken before the actor's first use saved other values
+/// than the run went on to train, and the backend's RNG was drawn in order of first use rather
+/// than of construction.
+fn initialised<B: Backend>(linear: Linear<B>) -> Linear<B> {
+    linear.weight.val();
+    if let Some(bias) = &linear.bias {
+        bias.val();
+    }
     linear
 }
 
@@ -346,11 +364,54 @@ pub struct ActorCritic<B: Backend> {
 
 impl<B: Backend> ActorCritic<B> {
     pub fn new(obs_dim: usize, action_dim: usize, hidden: usize, device: &B::Device) -> Self {
-        // CleanRL's Agent builds the critic first.
-        let critic = ValueNetwork::new(obs_dim, hidden, device);
+        // The actor's initial values are drawn first: the order the results in the README were
+        // measured with (Burn's RNG is not PyTorch's, so CleanRL's critic-first order would not
+        // give CleanRL's values anyway).
+        let actor = PpoActor::new(obs_dim, action_dim, hidden, device);
         Self {
-            actor: PpoActor::new(obs_dim, action_dim, hidden, device),
-            critic,
+            actor,
+            critic: ValueNetwork::new(obs_dim, hidden, device),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use burn::backend::Flex;
+
+    use super::*;
+
+    /// The values a never-used network's copy holds are the values the network itself uses.
+    #[test]
+    fn a_copy_of_a_new_network_holds_its_values() {
+        let device = Default::default();
+        let obs = Tensor::<Flex, 2>::from_floats([[0.5, -1.0, 2.0]], &device);
+        let actions = Tensor::<Flex, 2>::from_floats([[0.3]], &device);
+
+        let critic = QNetwork::<Flex>::new(3, 1, 8, 1, &device);
+        let copy =
+            QNetwork::<Flex>::new(3, 1, 8, 1, &device).load_record(critic.clone().into_record());
+        let (original, copied) = (
+            critic.forward(obs.clone(), actions.clone()),
+            copy.forward(obs.clone(), actions),
+        );
+        original.into_data().assert_eq(&copied.into_data(), true);
+
+        let actor = ActorCritic::<Flex>::new(3, 1, 8, &device);
+        let copy =
+            ActorCritic::<Flex>::new(3, 1, 8, &device).load_record(actor.clone().into_record());
+        actor
+            .critic
+            .forward(obs.clone())
+            .into_data()
+            .assert_eq(&copy.critic.forward(obs.clone()).into_data(), true);
+        let gaussian = GaussianActor::<Flex>::new(3, 1, 8, &device);
+        let copy = GaussianActor::<Flex>::new(3, 1, 8, &device)
+            .load_record(gaussian.clone().into_record());
+        gaussian
+            .forward(obs.clone())
+            .0
+            .into_data()
+            .assert_eq(&copy.forward(obs).0.into_data(), true);
     }
 }

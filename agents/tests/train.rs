@@ -338,7 +338,7 @@ fn bad_input_exits_with_code_2_and_names_the_problem() {
         ),
         (
             vec!["train", "--config", config, "--set", "device=cuda"],
-            "not available in this build",
+            "device 'cuda'",
         ),
         (
             vec![

@@ -7,10 +7,10 @@ use ordergrad_core::{Objective, RankPlan};
 use serde::Serialize;
 
 use super::BadInput;
-use super::backend::{BackendJob, dispatch};
 use super::train::RUN_CONFIG_FILE;
+use crate::backend::{BackendJob, dispatch};
 use crate::checkpoint;
-use crate::config::{AgentKind, TrainConfig};
+use crate::config::{AgentKind, DeviceKind, TrainConfig};
 use crate::dsac::Dsac;
 use crate::evaluation::{Episode, evaluate};
 use crate::off_policy::{OffPolicyAgent, Spaces};
@@ -33,6 +33,9 @@ pub struct EvalArgs {
     /// Sample actions from the policy instead of taking its deterministic action.
     #[arg(long)]
     stochastic: bool,
+    /// Evaluate on this device instead of the run's (checkpoints load on any backend).
+    #[arg(long, value_enum)]
+    device: Option<DeviceKind>,
     /// Start every episode from this state (after the seeded reset), e.g. '{"state": [3.14159,
     /// 0.0]}' for Pendulum-v1 hanging at rest; see `ordergrad rollout --help` for each env's
     /// form. The returns then spread only by the env's and the policy's randomness.
@@ -144,7 +147,7 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
         .transpose()
         .map_err(|error| BadInput(format!("--init-state is not valid JSON: {error}")))?;
     let episodes = dispatch(
-        config.device,
+        args.device.unwrap_or(config.device),
         EvalJob {
             config: &config,
             checkpoint_dir: &checkpoint.checkpoint_dir,

@@ -2,7 +2,7 @@
 //! `run` function. Output meant for programs is JSON on stdout; errors go to stderr.
 
 mod advantages;
-mod backend;
+mod devices;
 mod eval;
 mod plot;
 mod report;
@@ -53,6 +53,8 @@ enum Command {
     /// Compare a sweep's configs per env in PNGs: training return and its CVaR_0.1 over
     /// training (seed bands), and the eval return distributions side by side.
     Plot(plot::PlotArgs),
+    /// List the compute devices `--device` accepts: which this build has, and which are here.
+    Devices(devices::DevicesArgs),
     /// One run of a sweep's manifest (what each Slurm array task executes).
     #[command(hide = true)]
     SweepTask(sweep::SweepTaskArgs),
@@ -85,6 +87,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Sweep(args)) => sweep::run(&args),
         Some(Command::Report(args)) => report::run(&args),
         Some(Command::Plot(args)) => plot::run(&args),
+        Some(Command::Devices(args)) => devices::run(&args),
         Some(Command::SweepTask(args)) => sweep::run_task(&args),
         None => train::run(&train::TrainArgs::default()),
     }
@@ -96,6 +99,7 @@ fn is_bad_input(error: &anyhow::Error) -> bool {
             || cause.is::<ordergrad_core::OrderGradError>()
             || cause.is::<envs::EnvError>()
             || cause.is::<crate::config::ConfigError>()
+            || cause.is::<crate::backend::BackendError>()
             || cause
                 .downcast_ref::<crate::sweep::SweepError>()
                 .is_some_and(crate::sweep::SweepError::is_bad_input)

@@ -4,6 +4,8 @@ use anyhow::{Context, bail};
 use clap::{Args, ValueEnum};
 
 use super::BadInput;
+use crate::backend;
+use crate::config::{DeviceKind, TrainConfig};
 use crate::logging::InterruptFlag;
 use crate::sweep::layout::RunStatus;
 use crate::sweep::plan::{self, EvalSettings, Manifest, RunEntry, SweepRequest};
@@ -38,6 +40,9 @@ pub struct SweepArgs {
     /// Overrides every config's total_steps (the same as --set total_steps=N).
     #[arg(long)]
     total_steps: Option<u64>,
+    /// Overrides every config's device (the same as --set device=D).
+    #[arg(long, value_enum)]
+    device: Option<DeviceKind>,
     /// Sweep directory: run directories, logs, the manifest and the report go here. Running the
     /// same command again skips finished runs and continues interrupted ones.
     #[arg(long)]
@@ -105,6 +110,13 @@ pub struct SweepTaskArgs {
 pub fn run(args: &SweepArgs) -> anyhow::Result<()> {
     let request = request(args)?;
     let plan = plan::plan(&request)?;
+    // Local runs compute here, so their devices must be here; Slurm tasks find theirs on the
+    // compute nodes, which the submitting machine cannot see.
+    if args.executor == Executor::Local {
+        for point in &plan.point_configs {
+            backend::check(TrainConfig::parse(&point.text, &point.path, &[])?.device)?;
+        }
+    }
     let out = std::path::absolute(&args.out)
         .with_context(|| format!("resolving {}", args.out.display()))?;
     // Before anything is written: a machine without Slurm cannot submit.
@@ -140,6 +152,9 @@ fn request(args: &SweepArgs) -> anyhow::Result<SweepRequest> {
     let mut sets = args.sets.clone();
     if let Some(total_steps) = args.total_steps {
         sets.push(format!("total_steps={total_steps}"));
+    }
+    if let Some(device) = args.device {
+        sets.push(format!("device={device}"));
     }
     if args.jobs == Some(0) {
         return Err(BadInput("--jobs must be at least 1".into()).into());

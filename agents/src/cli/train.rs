@@ -6,10 +6,10 @@ use burn::tensor::backend::AutodiffBackend;
 use clap::Args;
 
 use super::BadInput;
-use super::backend::{BackendJob, dispatch};
+use crate::backend::{self, BackendJob, dispatch};
 use crate::checkpoint::{self, Resume};
 use crate::checkpoint_file::write_atomically;
-use crate::config::{AgentKind, TrainConfig};
+use crate::config::{AgentKind, DeviceKind, TrainConfig};
 use crate::dsac::Dsac;
 use crate::off_policy::{self, Spaces};
 use crate::on_policy;
@@ -34,6 +34,9 @@ pub struct TrainArgs {
     /// Overrides the config's `total_steps` (also to extend a resumed run).
     #[arg(long)]
     total_steps: Option<u64>,
+    /// Overrides the config's `device` (also when resuming: checkpoints load on any backend).
+    #[arg(long, value_enum)]
+    device: Option<DeviceKind>,
     /// Overrides one config key, e.g. --set sac.learning_starts=1000 (repeatable).
     #[arg(long = "set", value_name = "KEY=VALUE")]
     overrides: Vec<String>,
@@ -52,6 +55,9 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
     }
     if let Some(total_steps) = args.total_steps {
         overrides.push(format!("total_steps={total_steps}"));
+    }
+    if let Some(device) = args.device {
+        overrides.push(format!("device={device}"));
     }
 
     let (config, run_dir, resume) = match &args.resume {
@@ -102,14 +108,17 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
         }
     };
 
+    // Before the run directory exists, so that a missing GPU leaves nothing behind.
+    let device = backend::describe(config.device)?;
     std::fs::create_dir_all(&run_dir).with_context(|| format!("creating {}", run_dir.display()))?;
     write_atomically(&run_dir.join(RUN_CONFIG_FILE), config.to_toml().as_bytes())?;
     eprintln!(
-        "{} on {}, {} steps, seed {}: logging to {} (tensorboard --logdir {})",
+        "{} on {}, {} steps, seed {}, on {}: logging to {} (tensorboard --logdir {})",
         config.agent.name(),
         config.env,
         config.total_steps,
         config.seed,
+        device,
         run_dir.display(),
         run_dir.parent().unwrap_or(Path::new(".")).display()
     );

@@ -1,0 +1,274 @@
+//! The one place where a concrete Burn backend is named: the device a config or `--device`
+//! asks for is checked here, and [`dispatch`] runs a [`BackendJob`] on the matching backend.
+//! Everything below `BackendJob::run` is generic over `B: AutodiffBackend`.
+//!
+//! The GPU backends are cargo features of this crate (`wgpu`, `cuda`); the default build has
+//! the CPU only. Before any Burn code touches a GPU, [`check`] asks the driver whether a
+//! device is there, so that a missing GPU is an error that says what to do, not a panic
+//! deep inside CubeCL.
+
+use burn::backend::{Autodiff, Flex};
+use burn::tensor::backend::AutodiffBackend;
+
+use crate::config::DeviceKind;
+
+/// Work to run on whichever backend the config chose.
+pub trait BackendJob {
+    type Output;
+    fn run<B: AutodiffBackend>(self, device: B::Device) -> anyhow::Result<Self::Output>;
+}
+
+/// Why a device cannot be used.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum BackendError {
+    #[error(
+        "device '{device}' needs the `{feature}` cargo feature, which this build lacks (it has: \
+         {compiled}); rebuild with `cargo build --release --features agents/{feature}`"
+    )]
+    NotCompiled {
+        device: DeviceKind,
+        feature: &'static str,
+        compiled: String,
+    },
+    #[error("device '{device}' is not available on this machine: {reason}")]
+    Unavailable { device: DeviceKind, reason: String },
+}
+
+/// The devices this build can drive (whether or not one is present).
+pub fn compiled_devices() -> Vec<DeviceKind> {
+    let mut devices = vec![DeviceKind::Cpu];
+    if cfg!(feature = "cuda") {
+        devices.push(DeviceKind::Cuda);
+    }
+    if cfg!(feature = "wgpu") {
+        devices.extend([DeviceKind::Wgpu, DeviceKind::Vulkan]);
+    }
+    devices
+}
+
+/// Whether `device` can run here: compiled in and found by its driver. Cheap after the first
+/// call for a device (the answer is kept for the process).
+pub fn check(device: DeviceKind) -> Result<(), BackendError> {
+    let feature = match device {
+        DeviceKind::Cpu => return Ok(()),
+        DeviceKind::Cuda => "cuda",
+        DeviceKind::Wgpu | DeviceKind::Vulkan => "wgpu",
+    };
+    if !compiled_devices().contains(&device) {
+        return Err(BackendError::NotCompiled {
+            device,
+            feature,
+            compiled: compiled_devices()
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", "),
+        });
+    }
+    match device {
+        #[cfg(feature = "cuda")]
+        DeviceKind::Cuda => cuda::check(),
+        #[cfg(feature = "wgpu")]
+        DeviceKind::Wgpu | DeviceKind::Vulkan => wgpu_device::check(device),
+        _ => unreachable!("{device} is compiled in, so one of the arms above handles it"),
+    }
+}
+
+/// A one-line description of the device `device` resolves to (for logs), after [`check`].
+pub fn describe(device: DeviceKind) -> Result<String, BackendError> {
+    check(device)?;
+    Ok(match device {
+        #[cfg(feature = "cuda")]
+        DeviceKind::Cuda => cuda::describe(),
+        #[cfg(feature = "wgpu")]
+        DeviceKind::Wgpu | DeviceKind::Vulkan => wgpu_device::describe(device),
+        _ => "Burn's Flex backend on the CPU".to_string(),
+    })
+}
+
+/// Runs `job` on `device`'s backend, after [`check`].
+pub fn dispatch<J: BackendJob>(device: DeviceKind, job: J) -> anyhow::Result<J::Output> {
+    check(device)?;
+    match device {
+        DeviceKind::Cpu => job.run::<Autodiff<Flex>>(Default::default()),
+        #[cfg(feature = "cuda")]
+        DeviceKind::Cuda => job.run::<Autodiff<burn::backend::Cuda>>(cuda::device()),
+        #[cfg(feature = "wgpu")]
+        DeviceKind::Wgpu | DeviceKind::Vulkan => {
+            job.run::<Autodiff<burn::backend::Wgpu>>(wgpu_device::device(device)?)
+        }
+        #[allow(unreachable_patterns)]
+        _ => unreachable!("check() rejects devices that are not compiled in"),
+    }
+}
+
+#[cfg(feature = "cuda")]
+mod cuda {
+    //! CUDA through cudarc, which loads the driver (libcuda) and NVRTC (libnvrtc, CubeCL
+    //! compiles its kernels at run time) when first used: both are looked for here first.
+
+    use std::sync::OnceLock;
+
+    use burn::backend::cuda::CudaDevice;
+    use cudarc::driver::result as driver;
+
+    use super::BackendError;
+    use crate::config::DeviceKind;
+
+    fn probe() -> Result<String, String> {
+        // SAFETY: these only try to open the shared libraries by name.
+        if !unsafe { cudarc::driver::sys::is_culib_present() } {
+            return Err("the NVIDIA driver library libcuda.so was not found".into());
+        }
+        if !unsafe { cudarc::nvrtc::sys::is_culib_present() } {
+            return Err(
+                "libnvrtc.so (NVRTC, which compiles the CUDA kernels at run time) was not \
+                 found; it comes with the CUDA toolkit or the `nvidia-cuda-nvrtc` wheel, on \
+                 the library path"
+                    .into(),
+            );
+        }
+        driver::init().map_err(|error| format!("the CUDA driver failed to start: {error}"))?;
+        let count = driver::device::get_count()
+            .map_err(|error| format!("the CUDA driver cannot count devices: {error}"))?;
+        if count < 1 {
+            return Err("the CUDA driver reports no device".into());
+        }
+        let device = driver::device::get(0)
+            .map_err(|error| format!("the CUDA driver cannot open device 0: {error}"))?;
+        let name = driver::device::get_name(device).unwrap_or_else(|_| "unnamed".into());
+        Ok(format!("CUDA device 0 of {count}: {name}"))
+    }
+
+    fn probed() -> &'static Result<String, String> {
+        static PROBE: OnceLock<Result<String, String>> = OnceLock::new();
+        PROBE.get_or_init(probe)
+    }
+
+    pub fn check() -> Result<(), BackendError> {
+        probed()
+            .as_ref()
+            .map(|_| ())
+            .map_err(|reason| BackendError::Unavailable {
+                device: DeviceKind::Cuda,
+                reason: reason.clone(),
+            })
+    }
+
+    pub fn describe() -> String {
+        probed().clone().unwrap_or_default()
+    }
+
+    pub fn device() -> CudaDevice {
+        CudaDevice::default()
+    }
+}
+
+#[cfg(feature = "wgpu")]
+mod wgpu_device {
+    //! WGPU: `wgpu` lets wgpu pick the platform's graphics API (Vulkan on Linux and Windows,
+    //! Metal on macOS), `vulkan` insists on Vulkan. Burn's runtime for the default device is
+    //! set up once per process, on the first request.
+
+    use std::sync::{Mutex, OnceLock};
+
+    use burn::backend::wgpu::graphics::{AutoGraphicsApi, GraphicsApi, Vulkan};
+    use burn::backend::wgpu::{RuntimeOptions, WgpuDevice, init_setup};
+
+    use super::BackendError;
+    use crate::config::DeviceKind;
+
+    fn graphics_backend(device: DeviceKind) -> wgpu::Backend {
+        match device {
+            DeviceKind::Vulkan => Vulkan::backend(),
+            _ => AutoGraphicsApi::backend(),
+        }
+    }
+
+    /// The adapter wgpu would give Burn for `backend`, asked the same way CubeCL asks.
+    fn probe(backend: wgpu::Backend) -> Result<String, String> {
+        let instance = wgpu::Instance::new(wgpu::InstanceDescriptor {
+            backends: backend.into(),
+            ..wgpu::InstanceDescriptor::new_without_display_handle()
+        });
+        let adapter = futures_lite::future::block_on(instance.request_adapter(
+            &wgpu::RequestAdapterOptions {
+                power_preference: wgpu::PowerPreference::HighPerformance,
+                force_fallback_adapter: false,
+                compatible_surface: None,
+            },
+        ))
+        .map_err(|error| {
+            format!(
+                "wgpu found no {backend:?} adapter ({error}); install the GPU's {backend:?} \
+                 driver (on Debian or Ubuntu without a GPU, `apt-get install \
+                 mesa-vulkan-drivers` gives a slow software device)"
+            )
+        })?;
+        let info = adapter.get_info();
+        Ok(format!(
+            "{} ({:?}, {:?}, driver {} {})",
+            info.name, info.device_type, info.backend, info.driver, info.driver_info
+        ))
+    }
+
+    fn probed(device: DeviceKind) -> &'static Result<String, String> {
+        static AUTO: OnceLock<Result<String, String>> = OnceLock::new();
+        static VULKAN: OnceLock<Result<String, String>> = OnceLock::new();
+        let backend = graphics_backend(device);
+        match device {
+            DeviceKind::Vulkan => VULKAN.get_or_init(|| probe(backend)),
+            _ => AUTO.get_or_init(|| probe(backend)),
+        }
+    }
+
+    pub fn check(device: DeviceKind) -> Result<(), BackendError> {
+        probed(device)
+            .as_ref()
+            .map(|_| ())
+            .map_err(|reason| BackendError::Unavailable {
+                device,
+                reason: reason.clone(),
+            })
+    }
+
+    pub fn describe(device: DeviceKind) -> String {
+        probed(device).clone().unwrap_or_default()
+    }
+
+    /// Burn's default WGPU device, its runtime started on `device`'s graphics API. One process
+    /// has one runtime for it, so a second, different API is an error (on Linux both names
+    /// mean Vulkan and share it).
+    pub fn device(device: DeviceKind) -> Result<WgpuDevice, BackendError> {
+        static STARTED: Mutex<Option<wgpu::Backend>> = Mutex::new(None);
+        let backend = graphics_backend(device);
+        let mut started = STARTED
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        match *started {
+            Some(running) if running == backend => {}
+            Some(running) => {
+                return Err(BackendError::Unavailable {
+                    device,
+                    reason: format!(
+                        "this process already runs WGPU on {running:?}, and one process \
+                         drives the default device through one graphics API"
+                    ),
+                });
+            }
+            None => {
+                let options = RuntimeOptions::default();
+                match device {
+                    DeviceKind::Vulkan => {
+                        init_setup::<Vulkan>(&WgpuDevice::DefaultDevice, options);
+                    }
+                    _ => {
+                        init_setup::<AutoGraphicsApi>(&WgpuDevice::DefaultDevice, options);
+                    }
+                }
+                *started = Some(backend);
+            }
+        }
+        Ok(WgpuDevice::DefaultDevice)
+    }
+}

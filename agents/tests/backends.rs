@@ -1,0 +1,344 @@
+//! The same numbers on every backend: the OrderGrad layer and a few updates of each agent run on
+//! the CPU backend and on each GPU backend of this build that finds a device, from the same
+//! parameters (saved on the CPU, loaded on the GPU), the same batches and the same host noise,
+//! and their outputs must agree.
+//!
+//! Tolerance: |gpu - cpu| <= 1e-3 * |cpu| + 1e-4 for every output. The backends sum in different
+//! orders in f32 (and the layer ranks by sorting on the CPU, pairwise on the GPU), which moves
+//! the 6th-7th significant digit of one update; four Adam steps keep that well inside 1e-3.
+//!
+//! A device that is not compiled in or not found is skipped with the reason printed; list it in
+//! `ORDERGRAD_REQUIRE_DEVICES` (e.g. `wgpu,cuda`) to make its absence a failure instead, as CI
+//! and scripts/gpu_check.sh do.
+
+use std::path::{Path, PathBuf};
+
+use agents::backend::{self, BackendJob};
+use agents::config::DeviceKind;
+use agents::dsac::{Dsac, DsacConfig};
+use agents::nets::ActionBounds;
+use agents::off_policy::{OffPolicyAgent, Spaces};
+use agents::ppo::{Ppo, PpoConfig};
+use agents::remac::{Remac, RemacConfig};
+use agents::replay::Batch;
+use agents::rollout::RolloutBatch;
+use agents::sac::{Sac, SacConfig};
+use burn::prelude::*;
+use burn::tensor::backend::AutodiffBackend;
+use ordergrad_core::{Objective, RankMethod, RankPlan, RankWeightedValue};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+const RELATIVE_TOLERANCE: f64 = 1e-3;
+const ABSOLUTE_TOLERANCE: f64 = 1e-4;
+const OBS_DIM: usize = 3;
+const ACTION_DIM: usize = 2;
+const HIDDEN: usize = 32;
+const BATCH: usize = 16;
+const UPDATES: u64 = 4;
+
+/// Outputs of one job: a name and a value for each.
+type Outputs = Vec<(String, f64)>;
+
+/// The GPU devices of this build that can run here; the others are skipped with a message, or
+/// fail the test when `ORDERGRAD_REQUIRE_DEVICES` names them.
+fn gpu_devices() -> Vec<DeviceKind> {
+    let required = std::env::var("ORDERGRAD_REQUIRE_DEVICES").unwrap_or_default();
+    let required: Vec<&str> = required.split(',').map(str::trim).collect();
+    [DeviceKind::Cuda, DeviceKind::Wgpu]
+        .into_iter()
+        .filter(|&device| match backend::describe(device) {
+            Ok(description) => {
+                eprintln!("comparing {device} ({description}) with cpu");
+                true
+            }
+            Err(error) if required.contains(&device.name()) => {
+                panic!("ORDERGRAD_REQUIRE_DEVICES names {device}, but: {error}")
+            }
+            Err(error) => {
+                eprintln!("SKIPPED {device}: {error}");
+                false
+            }
+        })
+        .collect()
+}
+
+fn assert_close(device: DeviceKind, cpu: &Outputs, gpu: &Outputs) {
+    assert_eq!(cpu.len(), gpu.len(), "{device}: different outputs");
+    let mut worst = 0.0f64;
+    for ((name, expected), (gpu_name, actual)) in cpu.iter().zip(gpu) {
+        assert_eq!(name, gpu_name);
+        let error = (actual - expected).abs();
+        assert!(
+            error <= RELATIVE_TOLERANCE * expected.abs() + ABSOLUTE_TOLERANCE,
+            "{device}: {name} is {actual} on {device} and {expected} on cpu"
+        );
+        worst = worst.max(error / (expected.abs() + ABSOLUTE_TOLERANCE / RELATIVE_TOLERANCE));
+    }
+    eprintln!(
+        "{device}: {} outputs agree, largest relative difference {worst:.2e}",
+        cpu.len()
+    );
+}
+
+/// Runs `job` on the CPU, then on each GPU device, and compares; `scratch` (the agents' initial
+/// parameters) is removed afterwards.
+fn compare(job: impl Fn() -> Job, scratch: Option<&Path>) {
+    let cpu = backend::dispatch(DeviceKind::Cpu, job()).unwrap();
+    assert!(!cpu.is_empty() && cpu.iter().all(|(_, value)| value.is_finite()));
+    for device in gpu_devices() {
+        let gpu = backend::dispatch(device, job()).unwrap();
+        assert_close(device, &cpu, &gpu);
+    }
+    if let Some(dir) = scratch {
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}
+
+fn scratch_dir(name: &str) -> PathBuf {
+    let dir =
+        std::env::temp_dir().join(format!("ordergrad-backends-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn uniform(rng: &mut ChaCha8Rng, len: usize, low: f32, high: f32) -> Vec<f32> {
+    (0..len).map(|_| rng.random_range(low..high)).collect()
+}
+
+fn replay_batch(seed: u64) -> Batch {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    Batch {
+        size: BATCH,
+        obs: uniform(&mut rng, BATCH * OBS_DIM, -1.0, 1.0),
+        actions: uniform(&mut rng, BATCH * ACTION_DIM, -2.0, 2.0),
+        rewards: uniform(&mut rng, BATCH, -3.0, 0.0),
+        next_obs: uniform(&mut rng, BATCH * OBS_DIM, -1.0, 1.0),
+        terminated: (0..BATCH).map(|i| (i % 5 == 0) as u8 as f32).collect(),
+    }
+}
+
+fn rollout_batch() -> RolloutBatch {
+    let mut rng = ChaCha8Rng::seed_from_u64(9);
+    let len = 4 * BATCH;
+    RolloutBatch {
+        obs: uniform(&mut rng, len * OBS_DIM, -1.0, 1.0),
+        actions: uniform(&mut rng, len * ACTION_DIM, -1.0, 1.0),
+        log_probs: uniform(&mut rng, len, -3.0, -1.0),
+        values: uniform(&mut rng, len, -1.0, 1.0),
+        advantages: uniform(&mut rng, len, -1.0, 1.0),
+        returns: uniform(&mut rng, len, -1.0, 1.0),
+    }
+}
+
+fn spaces() -> Spaces {
+    Spaces {
+        obs_dim: OBS_DIM,
+        bounds: ActionBounds::from_box(&[-2.0, -1.0], &[2.0, 1.0]),
+    }
+}
+
+/// What runs on each backend. The agent jobs start from the parameters in `init`: the CPU run
+/// writes them, the GPU runs load them.
+enum Job {
+    Layer,
+    Sac(PathBuf),
+    Dsac(PathBuf),
+    Remac(PathBuf),
+    Ppo(PathBuf),
+}
+
+impl BackendJob for Job {
+    type Output = Outputs;
+
+    fn run<B: AutodiffBackend>(self, device: B::Device) -> anyhow::Result<Outputs> {
+        Ok(match self {
+            Job::Layer => layer::<B>(&device),
+            Job::Sac(init) => {
+                let config = SacConfig {
+                    hidden_size: HIDDEN,
+                    batch_size: BATCH,
+                    ..SacConfig::default()
+                };
+                off_policy(Sac::<B>::new(config, spaces(), &device), &init)?
+            }
+            Job::Dsac(init) => {
+                let config = DsacConfig {
+                    hidden_size: HIDDEN,
+                    batch_size: BATCH,
+                    objective: "cvar:0.25".into(),
+                    num_quantiles: 8,
+                    ..DsacConfig::default()
+                };
+                off_policy(Dsac::<B>::new(config, spaces(), &device), &init)?
+            }
+            Job::Remac(init) => {
+                let config = RemacConfig {
+                    hidden_size: HIDDEN,
+                    batch_size: BATCH,
+                    ..RemacConfig::default()
+                };
+                off_policy(Remac::<B>::new(config, spaces(), &device), &init)?
+            }
+            Job::Ppo(init) => {
+                let config = PpoConfig {
+                    hidden_size: HIDDEN,
+                    num_minibatches: 2,
+                    update_epochs: 2,
+                    ..PpoConfig::default()
+                };
+                let mut ppo = Ppo::<B>::new(config, OBS_DIM, ACTION_DIM, &device);
+                ppo = start_from(ppo, &init, Ppo::save, Ppo::load)?;
+                let mut rng = ChaCha8Rng::seed_from_u64(5);
+                let batch = rollout_batch();
+                let mut outputs = Outputs::new();
+                for update in 0..2 {
+                    let metrics = ppo.update(&batch, 3e-4, &mut rng);
+                    push_metrics(&mut outputs, update, &metrics.values);
+                }
+                let obs = &batch.obs[..BATCH * OBS_DIM];
+                push_values(&mut outputs, "mean_action", &ppo.mean_action(obs, BATCH));
+                push_values(&mut outputs, "value", &ppo.values(obs, BATCH));
+                outputs
+            }
+        })
+    }
+}
+
+/// The CPU run (which comes first) saves its fresh parameters into `init`; the others load them.
+fn start_from<A>(
+    agent: A,
+    init: &Path,
+    save: impl Fn(&A, &Path) -> anyhow::Result<()>,
+    load: impl Fn(A, &Path) -> anyhow::Result<A>,
+) -> anyhow::Result<A> {
+    if init.join("saved").exists() {
+        load(agent, init)
+    } else {
+        save(&agent, init)?;
+        std::fs::write(init.join("saved"), b"")?;
+        Ok(agent)
+    }
+}
+
+/// `UPDATES` updates on fixed batches (the actor's every other one), then the policy's
+/// deterministic actions on a few observations.
+fn off_policy<A: OffPolicyAgent>(agent: A, init: &Path) -> anyhow::Result<Outputs> {
+    let mut agent = start_from(agent, init, A::save, A::load)?;
+    let mut rng = ChaCha8Rng::seed_from_u64(7);
+    let mut outputs = Outputs::new();
+    for step in 0..UPDATES {
+        let metrics = agent.update(step, &replay_batch(step), &mut rng, true);
+        push_metrics(&mut outputs, step, &metrics.values);
+    }
+    let batch = replay_batch(UPDATES);
+    for row in 0..4 {
+        let obs = &batch.obs[row * OBS_DIM..(row + 1) * OBS_DIM];
+        let action = agent.act(obs, true, &mut rng);
+        push_values(&mut outputs, &format!("action_{row}"), &action);
+    }
+    Ok(outputs)
+}
+
+fn push_metrics(outputs: &mut Outputs, update: u64, metrics: &[(&'static str, f64)]) {
+    outputs.extend(
+        metrics
+            .iter()
+            .map(|(tag, value)| (format!("update {update} {tag}"), *value)),
+    );
+}
+
+fn push_values(outputs: &mut Outputs, name: &str, values: &[f32]) {
+    outputs.extend(
+        values
+            .iter()
+            .enumerate()
+            .map(|(index, &value)| (format!("{name}[{index}]"), value as f64)),
+    );
+}
+
+/// Value and gradient of the layer for several objectives on random rows.
+fn layer<B: AutodiffBackend>(device: &B::Device) -> Outputs {
+    let (rows, n) = (6, 16);
+    let mut rng = ChaCha8Rng::seed_from_u64(3);
+    let data = uniform(&mut rng, rows * n, -5.0, 5.0);
+    let mut outputs = Outputs::new();
+    for objective in ["mean", "max", "cvar:0.25", "top:3", "median"] {
+        let plan = RankPlan::new(&objective.parse::<Objective>().unwrap(), n, n).unwrap();
+        let layer = RankWeightedValue::<B>::new(plan, RankMethod::Auto, device);
+        let values = Tensor::<B, 2>::from_data(TensorData::new(data.clone(), [rows, n]), device)
+            .require_grad();
+        let value = layer.forward(values.clone());
+        let gradient = values.grad(&value.clone().sum().backward()).unwrap();
+        push_values(&mut outputs, &format!("{objective} value"), &to_vec(value));
+        push_values(
+            &mut outputs,
+            &format!("{objective} gradient"),
+            &to_vec(gradient),
+        );
+    }
+    outputs
+}
+
+fn to_vec<Any: Backend, const D: usize>(tensor: Tensor<Any, D>) -> Vec<f32> {
+    tensor
+        .into_data()
+        .convert::<f32>()
+        .into_vec::<f32>()
+        .unwrap()
+}
+
+#[test]
+fn the_ordergrad_layer_agrees_across_backends() {
+    compare(|| Job::Layer, None);
+}
+
+#[test]
+fn a_sac_update_agrees_across_backends() {
+    let init = scratch_dir("sac");
+    compare(|| Job::Sac(init.clone()), Some(&init));
+}
+
+#[test]
+fn a_distributional_sac_update_agrees_across_backends() {
+    let init = scratch_dir("dsac");
+    compare(|| Job::Dsac(init.clone()), Some(&init));
+}
+
+#[test]
+fn a_remac_update_agrees_across_backends() {
+    let init = scratch_dir("remac");
+    compare(|| Job::Remac(init.clone()), Some(&init));
+}
+
+#[test]
+fn a_ppo_update_agrees_across_backends() {
+    let init = scratch_dir("ppo");
+    compare(|| Job::Ppo(init.clone()), Some(&init));
+}
+
+#[test]
+fn a_device_that_is_not_compiled_in_is_an_error_that_names_the_feature() {
+    for (device, feature) in [
+        (DeviceKind::Cuda, "cuda"),
+        (DeviceKind::Wgpu, "wgpu"),
+        (DeviceKind::Vulkan, "wgpu"),
+    ] {
+        match backend::check(device) {
+            Err(backend::BackendError::NotCompiled { .. }) => {
+                assert!(!backend::compiled_devices().contains(&device));
+                let message = backend::check(device).unwrap_err().to_string();
+                assert!(
+                    message.contains(&format!("--features agents/{feature}")),
+                    "{message}"
+                );
+            }
+            // Compiled in: present, or absent with the driver's reason.
+            Ok(()) | Err(backend::BackendError::Unavailable { .. }) => {
+                assert!(backend::compiled_devices().contains(&device));
+            }
+        }
+    }
+    assert!(backend::check(DeviceKind::Cpu).is_ok());
+}
