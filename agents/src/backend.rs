@@ -9,6 +9,7 @@
 
 use burn::backend::{Autodiff, Flex};
 use burn::tensor::backend::AutodiffBackend;
+use clap::ValueEnum;
 
 use crate::config::DeviceKind;
 
@@ -34,27 +35,59 @@ pub enum BackendError {
     Unavailable { device: DeviceKind, reason: String },
 }
 
+/// The cargo feature that builds `device` in; `None` for the CPU, which is always there.
+fn feature(device: DeviceKind) -> Option<&'static str> {
+    match device {
+        DeviceKind::Cpu => None,
+        DeviceKind::Cuda => Some("cuda"),
+        DeviceKind::Wgpu | DeviceKind::Vulkan => Some("wgpu"),
+    }
+}
+
+fn is_compiled(device: DeviceKind) -> bool {
+    match device {
+        DeviceKind::Cpu => true,
+        DeviceKind::Cuda => cfg!(feature = "cuda"),
+        DeviceKind::Wgpu | DeviceKind::Vulkan => cfg!(feature = "wgpu"),
+    }
+}
+
 /// The devices this build can drive (whether or not one is present).
 pub fn compiled_devices() -> Vec<DeviceKind> {
-    let mut devices = vec![DeviceKind::Cpu];
-    if cfg!(feature = "cuda") {
-        devices.push(DeviceKind::Cuda);
+    DeviceKind::value_variants()
+        .iter()
+        .copied()
+        .filter(|&device| is_compiled(device))
+        .collect()
+}
+
+/// What the driver said about `device`, asked once per process: a description of the device
+/// found, or why there is none. Only for compiled-in GPU devices.
+fn probed(device: DeviceKind) -> &'static Result<String, String> {
+    #[cfg(feature = "cuda")]
+    if device == DeviceKind::Cuda {
+        return cuda::probed();
     }
-    if cfg!(feature = "wgpu") {
-        devices.extend([DeviceKind::Wgpu, DeviceKind::Vulkan]);
+    #[cfg(feature = "wgpu")]
+    if matches!(device, DeviceKind::Wgpu | DeviceKind::Vulkan) {
+        return wgpu_device::probed(device);
     }
-    devices
+    unreachable!("{device} is not a compiled-in GPU device")
 }
 
 /// Whether `device` can run here: compiled in and found by its driver. Cheap after the first
 /// call for a device (the answer is kept for the process).
 pub fn check(device: DeviceKind) -> Result<(), BackendError> {
-    let feature = match device {
-        DeviceKind::Cpu => return Ok(()),
-        DeviceKind::Cuda => "cuda",
-        DeviceKind::Wgpu | DeviceKind::Vulkan => "wgpu",
+    describe(device).map(|_| ())
+}
+
+/// A one-line description of the device `device` resolves to (for logs), or why it cannot be
+/// used.
+pub fn describe(device: DeviceKind) -> Result<String, BackendError> {
+    let Some(feature) = feature(device) else {
+        return Ok("Burn's Flex backend on the CPU".to_string());
     };
-    if !compiled_devices().contains(&device) {
+    if !is_compiled(device) {
         return Err(BackendError::NotCompiled {
             device,
             feature,
@@ -65,25 +98,9 @@ pub fn check(device: DeviceKind) -> Result<(), BackendError> {
                 .join(", "),
         });
     }
-    match device {
-        #[cfg(feature = "cuda")]
-        DeviceKind::Cuda => cuda::check(),
-        #[cfg(feature = "wgpu")]
-        DeviceKind::Wgpu | DeviceKind::Vulkan => wgpu_device::check(device),
-        _ => unreachable!("{device} is compiled in, so one of the arms above handles it"),
-    }
-}
-
-/// A one-line description of the device `device` resolves to (for logs), after [`check`].
-pub fn describe(device: DeviceKind) -> Result<String, BackendError> {
-    check(device)?;
-    Ok(match device {
-        #[cfg(feature = "cuda")]
-        DeviceKind::Cuda => cuda::describe(),
-        #[cfg(feature = "wgpu")]
-        DeviceKind::Wgpu | DeviceKind::Vulkan => wgpu_device::describe(device),
-        _ => "Burn's Flex backend on the CPU".to_string(),
-    })
+    probed(device)
+        .clone()
+        .map_err(|reason| BackendError::Unavailable { device, reason })
 }
 
 /// Runs `job` on `device`'s backend, after [`check`].
@@ -112,9 +129,6 @@ mod cuda {
     use burn::backend::cuda::CudaDevice;
     use cudarc::driver::result as driver;
 
-    use super::BackendError;
-    use crate::config::DeviceKind;
-
     fn probe() -> Result<String, String> {
         // SAFETY: these only try to open the shared libraries by name.
         if !unsafe { cudarc::driver::sys::is_culib_present() } {
@@ -140,23 +154,9 @@ mod cuda {
         Ok(format!("CUDA device 0 of {count}: {name}"))
     }
 
-    fn probed() -> &'static Result<String, String> {
+    pub fn probed() -> &'static Result<String, String> {
         static PROBE: OnceLock<Result<String, String>> = OnceLock::new();
         PROBE.get_or_init(probe)
-    }
-
-    pub fn check() -> Result<(), BackendError> {
-        probed()
-            .as_ref()
-            .map(|_| ())
-            .map_err(|reason| BackendError::Unavailable {
-                device: DeviceKind::Cuda,
-                reason: reason.clone(),
-            })
-    }
-
-    pub fn describe() -> String {
-        probed().clone().unwrap_or_default()
     }
 
     pub fn device() -> CudaDevice {
@@ -212,7 +212,7 @@ mod wgpu_device {
         ))
     }
 
-    fn probed(device: DeviceKind) -> &'static Result<String, String> {
+    pub fn probed(device: DeviceKind) -> &'static Result<String, String> {
         static AUTO: OnceLock<Result<String, String>> = OnceLock::new();
         static VULKAN: OnceLock<Result<String, String>> = OnceLock::new();
         let backend = graphics_backend(device);
@@ -220,20 +220,6 @@ mod wgpu_device {
             DeviceKind::Vulkan => VULKAN.get_or_init(|| probe(backend)),
             _ => AUTO.get_or_init(|| probe(backend)),
         }
-    }
-
-    pub fn check(device: DeviceKind) -> Result<(), BackendError> {
-        probed(device)
-            .as_ref()
-            .map(|_| ())
-            .map_err(|reason| BackendError::Unavailable {
-                device,
-                reason: reason.clone(),
-            })
-    }
-
-    pub fn describe(device: DeviceKind) -> String {
-        probed(device).clone().unwrap_or_default()
     }
 
     /// Burn's default WGPU device, its runtime started on `device`'s graphics API. One process

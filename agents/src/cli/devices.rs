@@ -1,7 +1,7 @@
 use clap::{Args, ValueEnum};
 use serde::Serialize;
 
-use crate::backend::{self, BackendError};
+use crate::backend;
 use crate::config::DeviceKind;
 
 #[derive(Debug, Args)]
@@ -31,10 +31,7 @@ pub fn run(args: &DevicesArgs) -> anyhow::Result<()> {
             };
             DeviceStatus {
                 device,
-                compiled: !matches!(
-                    backend::check(device),
-                    Err(BackendError::NotCompiled { .. })
-                ),
+                compiled: backend::compiled_devices().contains(&device),
                 available,
                 detail,
             }
