@@ -11,11 +11,14 @@
 //! `ORDERGRAD_REQUIRE_DEVICES` (e.g. `wgpu,cuda`) to make its absence a failure instead, as CI
 //! and scripts/gpu_check.sh do.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 
 use agents::backend::{self, BackendJob};
 use agents::config::DeviceKind;
 use agents::dsac::{Dsac, DsacConfig};
+use agents::host::to_vec;
 use agents::nets::ActionBounds;
 use agents::off_policy::{OffPolicyAgent, Spaces};
 use agents::ppo::{Ppo, PpoConfig};
@@ -81,26 +84,21 @@ fn assert_close(device: DeviceKind, cpu: &Outputs, gpu: &Outputs) {
     );
 }
 
-/// Runs `job` on the CPU, then on each GPU device, and compares; `scratch` (the agents' initial
-/// parameters) is removed afterwards.
-fn compare(job: impl Fn() -> Job, scratch: Option<&Path>) {
+/// Runs `job` on the CPU, then on each GPU device, and compares.
+fn compare(job: impl Fn() -> Job) {
     let cpu = backend::dispatch(DeviceKind::Cpu, job()).unwrap();
     assert!(!cpu.is_empty() && cpu.iter().all(|(_, value)| value.is_finite()));
     for device in gpu_devices() {
         let gpu = backend::dispatch(device, job()).unwrap();
         assert_close(device, &cpu, &gpu);
     }
-    if let Some(dir) = scratch {
-        let _ = std::fs::remove_dir_all(dir);
-    }
 }
 
-fn scratch_dir(name: &str) -> PathBuf {
-    let dir =
-        std::env::temp_dir().join(format!("ordergrad-backends-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+/// [`compare`] for an agent job, whose initial parameters go through a scratch folder.
+fn compare_agent(name: &str, job: fn(PathBuf) -> Job) {
+    let init = common::scratch_dir("backends", name);
+    compare(|| job(init.clone()));
+    let _ = std::fs::remove_dir_all(&init);
 }
 
 fn uniform(rng: &mut ChaCha8Rng, len: usize, low: f32, high: f32) -> Vec<f32> {
@@ -281,41 +279,29 @@ fn layer<B: AutodiffBackend>(device: &B::Device) -> Outputs {
     outputs
 }
 
-fn to_vec<Any: Backend, const D: usize>(tensor: Tensor<Any, D>) -> Vec<f32> {
-    tensor
-        .into_data()
-        .convert::<f32>()
-        .into_vec::<f32>()
-        .unwrap()
-}
-
 #[test]
 fn the_ordergrad_layer_agrees_across_backends() {
-    compare(|| Job::Layer, None);
+    compare(|| Job::Layer);
 }
 
 #[test]
 fn a_sac_update_agrees_across_backends() {
-    let init = scratch_dir("sac");
-    compare(|| Job::Sac(init.clone()), Some(&init));
+    compare_agent("sac", Job::Sac);
 }
 
 #[test]
 fn a_distributional_sac_update_agrees_across_backends() {
-    let init = scratch_dir("dsac");
-    compare(|| Job::Dsac(init.clone()), Some(&init));
+    compare_agent("dsac", Job::Dsac);
 }
 
 #[test]
 fn a_remac_update_agrees_across_backends() {
-    let init = scratch_dir("remac");
-    compare(|| Job::Remac(init.clone()), Some(&init));
+    compare_agent("remac", Job::Remac);
 }
 
 #[test]
 fn a_ppo_update_agrees_across_backends() {
-    let init = scratch_dir("ppo");
-    compare(|| Job::Ppo(init.clone()), Some(&init));
+    compare_agent("ppo", Job::Ppo);
 }
 
 #[test]

@@ -2,6 +2,8 @@
 //! objective's diagnostics, normaliser statistics in checkpoints, resume, reproducibility, and
 //! clear errors for a bad objective.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -21,13 +23,6 @@ fn succeed(args: &[&str]) -> Output {
         String::from_utf8_lossy(&output.stderr)
     );
     output
-}
-
-fn scratch_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("ordergrad-ppo-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
 }
 
 /// A small, fast PPO experiment on Pendulum (200-step episodes): two envs, tiny networks.
@@ -87,7 +82,7 @@ fn eval_json(run: &Path) -> serde_json::Value {
 
 #[test]
 fn ppo_logs_cleanrl_tags_checkpoints_its_normalisers_and_repeats_exactly() {
-    let dir = scratch_dir("gae");
+    let dir = common::scratch_dir("ppo", "gae");
     let config = write_config(&dir, "");
     let (run, again) = (dir.join("run"), dir.join("again"));
     train(&config, &run, &[]);
@@ -142,7 +137,7 @@ fn ppo_logs_cleanrl_tags_checkpoints_its_normalisers_and_repeats_exactly() {
 
 #[test]
 fn a_resumed_ppo_run_continues_from_its_checkpoint() {
-    let dir = scratch_dir("resume");
+    let dir = common::scratch_dir("ppo", "resume");
     let config = write_config(&dir, "");
     let run = dir.join("run");
     train(&config, &run, &["--total-steps", "400"]);
@@ -169,7 +164,7 @@ fn a_resumed_ppo_run_continues_from_its_checkpoint() {
 
 #[test]
 fn the_cvar_objective_ranks_whole_episodes_and_logs_its_groups() {
-    let dir = scratch_dir("cvar");
+    let dir = common::scratch_dir("ppo", "cvar");
     let config = write_config(
         &dir,
         "objective = \"cvar:0.25\"\nk = 2\ngroup_size = 3\ngroups_per_update = 1\n",
@@ -202,7 +197,7 @@ fn the_cvar_objective_ranks_whole_episodes_and_logs_its_groups() {
 
 #[test]
 fn a_bad_objective_or_group_exits_with_code_2_and_names_the_key() {
-    let dir = scratch_dir("bad");
+    let dir = common::scratch_dir("ppo", "bad");
     let config = write_config(&dir, "");
     let config = config.to_str().unwrap();
     let cases = [

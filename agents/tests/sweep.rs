@@ -3,6 +3,8 @@
 //! interrupted one resumes, a broken one is reported with its log), the report, the comparison
 //! plots, the Slurm script without Slurm, and bad input with exit code 2.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -38,13 +40,6 @@ fn succeed(args: &[&str]) -> Output {
         stderr(&output)
     );
     output
-}
-
-fn scratch_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("ordergrad-sweep-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
 }
 
 /// SAC with 16-unit networks, 400 steps (two 200-step Pendulum episodes), checkpoints every 200:
@@ -91,7 +86,7 @@ fn run_dir(out: &Path, point: &str, seed: u64) -> PathBuf {
 
 #[test]
 fn a_local_sweep_runs_every_point_and_seed_resumes_and_reports() {
-    let dir = scratch_dir("local");
+    let dir = common::scratch_dir("sweep", "local");
     let config = write_config(&dir);
     let out = dir.join("out");
     let args = sweep_args(&config, &out);
@@ -192,7 +187,7 @@ fn a_local_sweep_runs_every_point_and_seed_resumes_and_reports() {
 
 #[test]
 fn the_slurm_executor_writes_a_job_array_whose_tasks_fill_the_same_layout() {
-    let dir = scratch_dir("slurm");
+    let dir = common::scratch_dir("sweep", "slurm");
     let config = write_config(&dir);
     let out = dir.join("out");
     // A stand-in for sbatch that records its arguments and answers like `sbatch --parsable`.
@@ -290,7 +285,7 @@ fn assert_bad_input(output: &Output, says: &[&str]) {
 
 #[test]
 fn bad_sweeps_exit_with_2_before_anything_runs() {
-    let dir = scratch_dir("bad");
+    let dir = common::scratch_dir("sweep", "bad");
     let config = write_config(&dir);
     let out = dir.join("out");
     let base = |extra: &[&'static str]| -> Vec<String> {

@@ -1,6 +1,8 @@
 //! `ordergrad train / eval / rollout` as a user runs them: resume equals an uninterrupted run,
 //! logs carry CleanRL's tags, eval reports the return distribution, bad input exits with 2.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -25,13 +27,6 @@ fn succeed(args: &[&str]) -> Output {
         String::from_utf8_lossy(&output.stderr)
     );
     output
-}
-
-fn scratch_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("ordergrad-test-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
 }
 
 const HIDDEN: usize = 16;
@@ -106,7 +101,7 @@ fn checkpoint_parameters(run_dir: &Path, step: u64, critic_outputs: usize) -> Ve
 fn a_stopped_and_resumed_run_ends_with_the_parameters_of_a_straight_run() {
     for agent in ["sac", "remac", "dsac"] {
         let outputs = critic_outputs(agent);
-        let dir = scratch_dir(&format!("resume-{agent}"));
+        let dir = common::scratch_dir("test", &format!("resume-{agent}"));
         let config = write_config(&dir, agent);
         let config = config.to_str().unwrap();
         let straight = dir.join("straight");
@@ -178,7 +173,7 @@ fn a_stopped_and_resumed_run_ends_with_the_parameters_of_a_straight_run() {
 
 #[test]
 fn training_logs_cleanrl_tags_and_eval_reports_the_return_distribution() {
-    let dir = scratch_dir("logs");
+    let dir = common::scratch_dir("test", "logs");
     let config = write_config(&dir, "sac");
     let run = dir.join("run");
     succeed(&[
@@ -314,7 +309,7 @@ fn training_logs_cleanrl_tags_and_eval_reports_the_return_distribution() {
 
 #[test]
 fn bad_input_exits_with_code_2_and_names_the_problem() {
-    let dir = scratch_dir("bad-input");
+    let dir = common::scratch_dir("test", "bad-input");
     let config = write_config(&dir, "sac");
     let config = config.to_str().unwrap();
     let empty_run = dir.join("empty");
@@ -393,7 +388,7 @@ fn bad_input_exits_with_code_2_and_names_the_problem() {
 
 #[test]
 fn rollout_prints_the_reset_observation_first() {
-    let dir = scratch_dir("rollout");
+    let dir = common::scratch_dir("test", "rollout");
     let actions = dir.join("actions.json");
     std::fs::write(&actions, "[[0.5], [-2.0], [1.0]]").unwrap();
     let output = succeed(&[
