@@ -16,7 +16,7 @@ use rand::Rng;
 use crate::checkpoint::{load_record, save_record};
 use crate::host;
 use crate::metrics::Metrics;
-use crate::nets::{ActionBounds, GaussianActor, TwinQ};
+use crate::nets::{ActionBounds, GaussianActor, QNetwork, TwinQ};
 use crate::replay::Batch;
 
 /// The target's shape: discount and entropy bonus.
@@ -29,7 +29,20 @@ pub struct CriticTarget {
 pub struct TwinCritics<B: AutodiffBackend> {
     pub online: TwinQ<B>,
     pub targets: TwinQ<B::InnerBackend>,
-    optimizer: OptimizerAdaptor<Adam, TwinQ<B>, B>,
+    /// One Adam per critic, so that each critic's whole step runs on a thread of its own. Adam
+    /// keeps its state per parameter, so this is the same optimiser as one over both.
+    optimizers: [CriticOptimizer<B>; 2],
+}
+
+type CriticOptimizer<B> = OptimizerAdaptor<Adam, QNetwork<B>, B>;
+
+/// Checkpoint records of the two critics' optimisers.
+const OPTIMIZER_RECORDS: [&str; 2] = ["critic1_optimizer", "critic2_optimizer"];
+
+/// One critic's output on the batch ([batch, outputs]) and its loss, from [`TwinCritics::regress`].
+pub struct CriticFit<B: Backend> {
+    pub values: Tensor<B, 2>,
+    pub loss: Tensor<B, 1>,
 }
 
 impl<B: AutodiffBackend> TwinCritics<B> {
@@ -43,10 +56,11 @@ impl<B: AutodiffBackend> TwinCritics<B> {
         device: &B::Device,
     ) -> Self {
         let online = TwinQ::new(obs_dim, action_dim, hidden, outputs, device);
+        let adam = AdamConfig::new().with_epsilon(adam_epsilon);
         Self {
             targets: online.valid(),
             online,
-            optimizer: AdamConfig::new().with_epsilon(adam_epsilon).init(),
+            optimizers: [adam.init(), adam.init()],
         }
     }
 
@@ -82,24 +96,35 @@ impl<B: AutodiffBackend> TwinCritics<B> {
             Tensor::<B, 2>::from_inner(rewards + not_terminated * next_value * target.gamma)
         };
 
-        let (qf1, qf2) = self.online.forward(obs, actions);
-        let qf1_loss = (qf1.clone() - next_q.clone()).powi_scalar(2).mean() * loss_scale;
-        let qf2_loss = (qf2.clone() - next_q).powi_scalar(2).mean() * loss_scale;
-        let qf_loss = qf1_loss.clone() + qf2_loss.clone();
-        self.descend(qf_loss.clone(), learning_rate);
-        metrics.record("losses/qf1_values", || host::scalar(qf1.mean()));
-        metrics.record("losses/qf2_values", || host::scalar(qf2.mean()));
-        metrics.record("losses/qf1_loss", || host::scalar(qf1_loss));
-        metrics.record("losses/qf2_loss", || host::scalar(qf2_loss));
-        metrics.record("losses/qf_loss", || host::scalar(qf_loss) / 2.0);
+        let fits = self.regress(obs, actions, learning_rate, |values| {
+            (values - next_q.clone()).powi_scalar(2).mean() * loss_scale
+        });
+        record_fits(fits, metrics);
     }
 
-    /// One Adam step of the online critics on `loss`.
-    pub fn descend(&mut self, loss: Tensor<B, 1>, learning_rate: f64) {
-        let grads = GradientsParams::from_grads(loss.backward(), &self.online);
-        self.online = self
-            .optimizer
-            .step(learning_rate, self.online.clone(), grads);
+    /// One Adam step of each online critic on `loss(Q_i(s, a))`, the two side by side (see
+    /// [`TwinQ::members_mut`]). The same as one step on the sum of the two losses.
+    pub fn regress(
+        &mut self,
+        obs: Tensor<B, 2>,
+        actions: Tensor<B, 2>,
+        learning_rate: f64,
+        loss: impl Fn(Tensor<B, 2>) -> Tensor<B, 1> + Sync,
+    ) -> [CriticFit<B>; 2] {
+        let fit = |critic: &mut QNetwork<B>, optimizer: &mut CriticOptimizer<B>| {
+            let values = critic.forward(obs.clone(), actions.clone());
+            let loss = loss(values.clone());
+            let grads = GradientsParams::from_grads(loss.backward(), critic);
+            *critic = optimizer.step(learning_rate, critic.clone(), grads);
+            CriticFit { values, loss }
+        };
+        let (first, second) = self.online.members_mut();
+        let [first_optimizer, second_optimizer] = &mut self.optimizers;
+        let (first, second) = rayon::join(
+            || fit(first, first_optimizer),
+            || fit(second, second_optimizer),
+        );
+        [first, second]
     }
 
     /// Polyak averaging of the targets towards the online critics.
@@ -111,7 +136,10 @@ impl<B: AutodiffBackend> TwinCritics<B> {
     pub fn save(&self, dir: &Path) -> anyhow::Result<()> {
         save_record(dir, "critics", self.online.clone().into_record())?;
         save_record(dir, "critic_targets", self.targets.clone().into_record())?;
-        save_record(dir, "critic_optimizer", self.optimizer.to_record())
+        for (name, optimizer) in OPTIMIZER_RECORDS.iter().zip(&self.optimizers) {
+            save_record(dir, name, optimizer.to_record())?;
+        }
+        Ok(())
     }
 
     pub fn load(mut self, dir: &Path, device: &B::Device) -> anyhow::Result<Self> {
@@ -121,9 +149,26 @@ impl<B: AutodiffBackend> TwinCritics<B> {
         self.targets = self
             .targets
             .load_record(load_record(dir, "critic_targets", device)?);
-        self.optimizer = self
-            .optimizer
-            .load_record(load_record(dir, "critic_optimizer", device)?);
+        let load_optimizer = |optimizer: CriticOptimizer<B>, name| -> anyhow::Result<_> {
+            Ok(optimizer.load_record(load_record(dir, name, device)?))
+        };
+        let [first, second] = self.optimizers;
+        self.optimizers = [
+            load_optimizer(first, OPTIMIZER_RECORDS[0])?,
+            load_optimizer(second, OPTIMIZER_RECORDS[1])?,
+        ];
         Ok(self)
     }
+}
+
+/// CleanRL's critic scalars: each critic's mean value and loss, and the mean of the two losses.
+pub fn record_fits<B: Backend>(fits: [CriticFit<B>; 2], metrics: &mut Metrics) {
+    let [first, second] = fits;
+    metrics.record("losses/qf1_values", || host::scalar(first.values.mean()));
+    metrics.record("losses/qf2_values", || host::scalar(second.values.mean()));
+    metrics.record("losses/qf1_loss", || host::scalar(first.loss.clone()));
+    metrics.record("losses/qf2_loss", || host::scalar(second.loss.clone()));
+    metrics.record("losses/qf_loss", || {
+        host::scalar(first.loss + second.loss) / 2.0
+    });
 }

@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::checkpoint::{load_record, save_record};
 use crate::config::{ConfigError, invalid};
-use crate::critic::TwinCritics;
+use crate::critic::{TwinCritics, record_fits};
 use crate::entropy::EntropyTuning;
 use crate::host;
 use crate::metrics::Metrics;
@@ -269,22 +269,14 @@ impl<B: AutodiffBackend> OffPolicyAgent for Dsac<B> {
             Tensor::<B, 2>::from_inner(rewards + not_terminated * next_atoms * config.gamma)
         };
         let kappa = config.huber_kappa as f32;
-        let (atoms1, atoms2) = self.critics.online.forward(obs.clone(), actions);
-        let qf1_loss = quantile_huber_loss(
-            atoms1.clone(),
-            target_atoms.clone(),
-            self.taus.clone(),
-            kappa,
-        );
-        let qf2_loss = quantile_huber_loss(atoms2.clone(), target_atoms, self.taus.clone(), kappa);
-        let qf_loss = qf1_loss.clone() + qf2_loss.clone();
-        self.critics.descend(qf_loss.clone(), config.q_lr);
+        let taus = &self.taus;
+        let fits = self
+            .critics
+            .regress(obs.clone(), actions, config.q_lr, |atoms| {
+                quantile_huber_loss(atoms, target_atoms.clone(), taus.clone(), kappa)
+            });
         // The mean of the atoms is the critic's Q estimate: CleanRL's qf*_values.
-        metrics.record("losses/qf1_values", || host::scalar(atoms1.mean()));
-        metrics.record("losses/qf2_values", || host::scalar(atoms2.mean()));
-        metrics.record("losses/qf1_loss", || host::scalar(qf1_loss));
-        metrics.record("losses/qf2_loss", || host::scalar(qf2_loss));
-        metrics.record("losses/qf_loss", || host::scalar(qf_loss) / 2.0);
+        record_fits(fits, &mut metrics);
 
         if step.is_multiple_of(config.policy_frequency) {
             // Gradients flow through the critics' inputs only (see sac.rs).
