@@ -19,8 +19,11 @@ What it measures
    L+3000); SPS_update = (T2 - T1) / (wall(T2) - wall(T1)). Start-up, model construction and the
    warm-up phase are the same in both runs, so they cancel. Both times include everything a
    training step does: the env step, the replay buffer insert and sample, the update, logging.
-   With --repeats R each wall time is the fastest of R runs (same seed, so the same work; the
-   fastest is the one least disturbed by other processes).
+   With --repeats R there are R rounds, each timing every program once per total (and the floor
+   once), so that a slow stretch of the machine (on a shared host it comes and goes) falls on all
+   of them alike; each wall time is the fastest of its R runs (same seed, so the same work; the
+   fastest is the one least disturbed), and the report adds each round's own ordergrad / SB3
+   ratio, which shows how far the machine moved the figures.
 
    Actor schedule. CleanRL uses policy_frequency = 2, but on every 2nd step it runs the actor (and
    alpha) update policy_frequency times "to compensate for the delay": on average one actor update
@@ -124,7 +127,8 @@ def parse_args(argv):
                         metavar=("D1", "D2"),
                         help="T1 = L + D1 and T2 = L + D2 (default 1000 3000)")
     parser.add_argument("--repeats", type=int, default=1,
-                        help="runs per (program, total); the fastest wall time is used (default 1)")
+                        help="rounds, each running every program once per total; the fastest "
+                             "wall time of each is used (default 1)")
     parser.add_argument("--seed", type=int, default=1, help="seed of every run (default 1)")
     parser.add_argument("--threads", type=int, default=2,
                         help="torch.set_num_threads, OPENBLAS/OMP threads for numpy, and "
@@ -203,22 +207,22 @@ def check_python_modules(programs):
 # Update-phase SPS by differencing two run lengths
 
 
-def update_phase_sps(time_run, learning_starts, update_steps, repeats):
-    """time_run(total_steps) -> wall seconds. Returns a dict with the walls and SPS."""
-    totals = [learning_starts + d for d in update_steps]
-    samples = {total: [] for total in totals}
-    for _ in range(repeats):  # interleaved, so that a slow stretch of the machine hits both
-        for total in totals:
-            samples[total].append(time_run(total))
-            print(f"    T = {total}: {samples[total][-1]:.2f} s", flush=True)
-    walls = {total: min(times) for total, times in samples.items()}
-    t1, t2 = totals
-    delta = walls[t2] - walls[t1]
-    if delta <= 0:
+def update_phase_sps(walls_by_total):
+    """{T: [wall seconds per round]} for the two totals -> SPS from the fastest wall of each."""
+    walls = {total: min(times) for total, times in walls_by_total.items()}
+    (t1, wall1), (t2, wall2) = sorted(walls.items())
+    if wall2 <= wall1:
         raise RuntimeError(f"wall({t2}) <= wall({t1}) ({walls}); the machine is too noisy, "
                            "use --repeats or longer --update-steps")
-    sps = (t2 - t1) / delta
+    sps = (t2 - t1) / (wall2 - wall1)
     return {"walls": walls, "sps": sps, "ms_per_step": 1000.0 / sps}
+
+
+def round_sps(walls_by_total, index):
+    """SPS of round `index` alone."""
+    (t1, walls1), (t2, walls2) = sorted(walls_by_total.items())
+    delta = walls2[index] - walls1[index]
+    return (t2 - t1) / delta if delta > 0 else float("nan")
 
 
 def ordergrad_environment(threads):
@@ -435,12 +439,17 @@ def format_report(results, floors, args, env_lines, load_before, load_after):
     d1, d2 = args.update_steps
     lines.append(f"- SPS (update phase) = (T2 - T1) / (wall(T2) - wall(T1)), L = "
                  f"{args.learning_starts}, T1 = {args.learning_starts + d1}, T2 = "
-                 f"{args.learning_starts + d2}, fastest of {args.repeats} run(s) each, seed "
+                 f"{args.learning_starts + d2}, fastest of {args.repeats} interleaved round(s), "
+                 f"seed "
                  f"{args.seed}. A program's ms per step is a whole training step: env, replay "
                  "buffer, update, logging (ordergrad: wall clock of the process).")
     for name, r in results.items():
         walls = ", ".join(f"wall({t}) = {w:.2f} s" for t, w in r["walls"].items())
         lines.append(f"- {name}: {walls}")
+    ratios = results.get("ordergrad", {}).get("round_ratios")
+    if ratios:
+        lines.append("- ordergrad SPS / SB3 SPS within each round: "
+                     + ", ".join(f"{ratio:.2f}" for ratio in ratios))
     if "sb3" in results:
         lines.append(f"- SB3: SAC('MlpPolicy', 'Pendulum-v1', net_arch=[256, 256], batch_size=256, "
                      f"buffer_size=1e6, train_freq=1, gradient_steps=1, target_update_interval=1, "
@@ -458,12 +467,13 @@ def format_report(results, floors, args, env_lines, load_before, load_after):
                      f"actor update {f['n_actor']} GEMMs {f['actor_ms']:.3f} ms, per env step "
                      f"{f['ms_per_step']:.3f} ms ({f['gflops']:.1f} GFLOP/s), float32, batch "
                      f"{BATCH}, hidden {HIDDEN}, smallest median of {FLOOR_BLOCKS} blocks of "
-                     f"{max(1, args.floor_iterations // FLOOR_BLOCKS)} iterations")
-    busy = max(load_before[0], load_after[0]) > 0.5 * (os.cpu_count() or 1)
-    if busy:
-        lines += ["", "**Warning**: the 1-minute load average exceeded half the cores; other "
-                  "processes shared the CPU and these timings are not trustworthy (the BLAS "
-                  "floor suffers most: its threads spin while waiting for each other)."]
+                     f"{max(1, args.floor_iterations // FLOOR_BLOCKS)} iterations, fastest "
+                     "round")
+    # Only the load before counts: the benchmark's own runs load all cores.
+    if load_before[0] > 0.5 * (os.cpu_count() or 1):
+        lines += ["", "**Warning**: the 1-minute load average before the start exceeded half the "
+                  "cores; other processes shared the CPU and these timings are not trustworthy "
+                  "(the BLAS floor suffers most: its threads spin while waiting for each other)."]
     lines += ["", f"Machine: {cpu_model()}, {'; '.join(env_lines)}; threads: torch/BLAS "
               f"{args.threads}. Load average (1, 5, 15 min) before {format_load(load_before)}, "
               f"after {format_load(load_after)}. "
@@ -475,24 +485,39 @@ def format_report(results, floors, args, env_lines, load_before, load_after):
 
 
 def measure(args):
-    results, floors = {}, {}
+    """--repeats rounds; each round times every requested program once (both totals) and the
+    floor once, so that a slow stretch of the machine (on a shared host it comes and goes) falls
+    on all of them alike. Each program keeps its fastest walls, the floor its fastest round."""
+    timers = {}
     if "ordergrad" in args.programs:
-        print("ordergrad:", flush=True)
         env = ordergrad_environment(args.threads)
-        results["ordergrad"] = update_phase_sps(
-            lambda t: time_ordergrad(args.binary, args.config, args.seed, args.learning_starts,
-                                     args.ordergrad_set, env, t),
-            args.learning_starts, args.update_steps, args.repeats)
+        timers["ordergrad"] = lambda t: time_ordergrad(
+            args.binary, args.config, args.seed, args.learning_starts, args.ordergrad_set, env, t)
     if "sb3" in args.programs:
-        print("SB3:", flush=True)
-        timer = make_sb3_timer(args.seed, args.learning_starts, args.sb3_learning_rate)
-        results["sb3"] = update_phase_sps(timer, args.learning_starts, args.update_steps,
-                                          args.repeats)
-    if "floor" in args.programs:
+        timers["sb3"] = make_sb3_timer(args.seed, args.learning_starts, args.sb3_learning_rate)
+    totals = [args.learning_starts + d for d in args.update_steps]
+    walls = {name: {total: [] for total in totals} for name in timers}
+    floor_rounds = {label: [] for label, _, _ in FLOOR_SIZES} if "floor" in args.programs else {}
+    for index in range(args.repeats):
+        print(f"round {index + 1} of {args.repeats}:", flush=True)
+        for name, timer in timers.items():
+            for total in totals:
+                walls[name][total].append(timer(total))
+                print(f"    {name} T = {total}: {walls[name][total][-1]:.2f} s", flush=True)
         for label, obs_dim, act_dim in FLOOR_SIZES:
-            print(f"floor {label}:", flush=True)
-            floors[label] = measure_floor(obs_dim, act_dim, args.actor_updates_per_step,
-                                          args.floor_iterations, args.seed)
+            if label in floor_rounds:
+                floor_rounds[label].append(measure_floor(
+                    obs_dim, act_dim, args.actor_updates_per_step, args.floor_iterations,
+                    args.seed))
+                print(f"    floor {label}: {floor_rounds[label][-1]['ms_per_step']:.3f} ms",
+                      flush=True)
+    results = {name: update_phase_sps(by_total) for name, by_total in walls.items()}
+    if {"ordergrad", "sb3"} <= results.keys():
+        results["ordergrad"]["round_ratios"] = [
+            round_sps(walls["ordergrad"], index) / round_sps(walls["sb3"], index)
+            for index in range(args.repeats)]
+    floors = {label: min(rounds, key=lambda f: f["ms_per_step"])
+              for label, rounds in floor_rounds.items()}
     return results, floors
 
 
