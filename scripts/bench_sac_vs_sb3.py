@@ -23,7 +23,7 @@ What it measures
    once), so that a slow stretch of the machine (on a shared host it comes and goes) falls on all
    of them alike; each wall time is the fastest of its R runs (same seed, so the same work; the
    fastest is the one least disturbed), and the report adds each round's own ordergrad / SB3
-   ratio, which shows how far the machine moved the figures.
+   ratio and ordergrad / floor ratio, which show how far the machine moved the figures.
 
    Actor schedule. CleanRL uses policy_frequency = 2, but on every 2nd step it runs the actor (and
    alpha) update policy_frequency times "to compensate for the delay": on average one actor update
@@ -450,6 +450,10 @@ def format_report(results, floors, args, env_lines, load_before, load_after):
     if ratios:
         lines.append("- ordergrad SPS / SB3 SPS within each round: "
                      + ", ".join(f"{ratio:.2f}" for ratio in ratios))
+    floor_ratios = results.get("ordergrad", {}).get("round_floor_ratios")
+    if floor_ratios:
+        lines.append("- ordergrad ms per step / Pendulum-v1 floor ms within each round: "
+                     + ", ".join(f"{ratio:.2f}" for ratio in floor_ratios))
     if "sb3" in results:
         lines.append(f"- SB3: SAC('MlpPolicy', 'Pendulum-v1', net_arch=[256, 256], batch_size=256, "
                      f"buffer_size=1e6, train_freq=1, gradient_steps=1, target_update_interval=1, "
@@ -515,6 +519,11 @@ def measure(args):
     if {"ordergrad", "sb3"} <= results.keys():
         results["ordergrad"]["round_ratios"] = [
             round_sps(walls["ordergrad"], index) / round_sps(walls["sb3"], index)
+            for index in range(args.repeats)]
+    if "ordergrad" in results and "Pendulum-v1" in floor_rounds:
+        results["ordergrad"]["round_floor_ratios"] = [
+            1000.0 / round_sps(walls["ordergrad"], index)
+            / floor_rounds["Pendulum-v1"][index]["ms_per_step"]
             for index in range(args.repeats)]
     floors = {label: min(rounds, key=lambda f: f["ms_per_step"])
               for label, rounds in floor_rounds.items()}
