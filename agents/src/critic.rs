@@ -6,7 +6,7 @@
 
 use std::path::Path;
 
-use burn::module::AutodiffModule;
+use burn::module::{AutodiffModule, list_param_ids};
 use burn::optim::adaptor::OptimizerAdaptor;
 use burn::optim::{Adam, AdamConfig, GradientsParams, Optimizer};
 use burn::prelude::*;
@@ -149,16 +149,48 @@ impl<B: AutodiffBackend> TwinCritics<B> {
         self.targets = self
             .targets
             .load_record(load_record(dir, "critic_targets", device)?);
-        let load_optimizer = |optimizer: CriticOptimizer<B>, name| -> anyhow::Result<_> {
-            Ok(optimizer.load_record(load_record(dir, name, device)?))
+        let records = if is_record(dir, COMBINED_RECORD) && !is_record(dir, OPTIMIZER_RECORDS[0]) {
+            self.split_combined_record(load_record(dir, COMBINED_RECORD, device)?)
+        } else {
+            [
+                load_record(dir, OPTIMIZER_RECORDS[0], device)?,
+                load_record(dir, OPTIMIZER_RECORDS[1], device)?,
+            ]
         };
         let [first, second] = self.optimizers;
+        let [first_record, second_record] = records;
         self.optimizers = [
-            load_optimizer(first, OPTIMIZER_RECORDS[0])?,
-            load_optimizer(second, OPTIMIZER_RECORDS[1])?,
+            first.load_record(first_record),
+            second.load_record(second_record),
         ];
         Ok(self)
     }
+
+    /// Each critic's part of an Adam record over both (see [`COMBINED_RECORD`]).
+    fn split_combined_record(
+        &mut self,
+        mut combined: OptimizerRecord<B>,
+    ) -> [OptimizerRecord<B>; 2] {
+        let (first, second) = self.online.members_mut();
+        [&*first, &*second].map(|critic| {
+            list_param_ids(critic)
+                .into_iter()
+                .filter_map(|id| Some((id, combined.remove(&id)?)))
+                .collect()
+        })
+    }
+}
+
+type OptimizerRecord<B> = <CriticOptimizer<B> as Optimizer<QNetwork<B>, B>>::Record;
+
+/// Checkpoints written before each critic had an Adam of its own hold both critics' Adam states
+/// in this one record. Adam's state is kept per parameter id, and the ids come back with the
+/// networks, so each critic takes its own parameters' states from it and such a run resumes
+/// exactly.
+const COMBINED_RECORD: &str = "critic_optimizer";
+
+fn is_record(dir: &Path, name: &str) -> bool {
+    dir.join(name).with_extension("bin").is_file()
 }
 
 /// CleanRL's critic scalars: each critic's mean value and loss, and the mean of the two losses.
@@ -171,4 +203,62 @@ pub fn record_fits<B: Backend>(fits: [CriticFit<B>; 2], metrics: &mut Metrics) {
     metrics.record("losses/qf_loss", || {
         host::scalar(first.loss + second.loss) / 2.0
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use burn::backend::{Autodiff, Flex};
+
+    use super::*;
+
+    type B = Autodiff<Flex>;
+
+    fn train_once(critics: &mut TwinCritics<B>, device: &Device<B>) -> [f32; 2] {
+        let obs = Tensor::<B, 2>::from_floats([[0.5, -1.0, 2.0], [0.1, 0.2, -0.3]], device);
+        let actions = Tensor::<B, 2>::from_floats([[0.3], [-0.7]], device);
+        let targets = Tensor::<B, 2>::from_floats([[1.0], [-2.0]], device);
+        critics
+            .regress(obs, actions, 1e-2, |values| {
+                (values - targets.clone()).powi_scalar(2).mean()
+            })
+            .map(|fit| fit.loss.into_scalar())
+    }
+
+    /// A checkpoint from before the critics had one Adam each resumes as if it had never stopped.
+    #[test]
+    fn a_combined_optimizer_record_resumes_both_critics() {
+        let device = Default::default();
+        let dir = std::env::temp_dir().join(format!("ordergrad-critic-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+
+        let mut critics = TwinCritics::<B>::new(3, 1, 8, 1, 1e-8, &device);
+        train_once(&mut critics, &device);
+        critics.save(&dir).unwrap();
+        let combined: OptimizerRecord<B> = critics
+            .optimizers
+            .iter()
+            .flat_map(|optimizer| optimizer.to_record())
+            .collect();
+        save_record(&dir, COMBINED_RECORD, combined).unwrap();
+        for name in OPTIMIZER_RECORDS {
+            std::fs::remove_file(dir.join(name).with_extension("bin")).unwrap();
+        }
+
+        let mut resumed = TwinCritics::<B>::new(3, 1, 8, 1, 1e-8, &device)
+            .load(&dir, &device)
+            .unwrap();
+        for (original, loaded) in critics.optimizers.iter().zip(&resumed.optimizers) {
+            assert_eq!(loaded.to_record().len(), original.to_record().len());
+        }
+        // A second Adam step moves each critic by its first and second moments: equal losses
+        // after it need the restored moments to be the original ones.
+        train_once(&mut critics, &device);
+        train_once(&mut resumed, &device);
+        assert_eq!(
+            train_once(&mut resumed, &device),
+            train_once(&mut critics, &device)
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }
