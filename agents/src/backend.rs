@@ -7,8 +7,10 @@
 //! device is there, so that a missing GPU is an error that says what to do, not a panic
 //! deep inside CubeCL.
 
+use std::any::TypeId;
+
 use burn::backend::{Autodiff, Flex};
-use burn::tensor::backend::AutodiffBackend;
+use burn::tensor::backend::{AutodiffBackend, Backend};
 use clap::ValueEnum;
 
 use crate::config::DeviceKind;
@@ -117,6 +119,35 @@ pub fn dispatch<J: BackendJob>(device: DeviceKind, job: J) -> anyhow::Result<J::
         #[allow(unreachable_patterns)]
         _ => unreachable!("check() rejects devices that are not compiled in"),
     }
+}
+
+/// Runs two independent computations on `B`: side by side on two threads of the rayon pool on
+/// the CPU backend, one after the other on a GPU. On the CPU one of SAC's 256-wide networks
+/// keeps only one core busy through its element-wise ops and hands each matmul's second half
+/// to the other core; two networks side by side fill both (see [`crate::nets::TwinQ::forward`]).
+/// A GPU runs each op's kernel in parallel already, and CubeCL gives each host thread a stream
+/// of its own: with the twin critics on two threads, SAC's actor loss on wgpu (lavapipe) came
+/// out wrong (`agents/tests/backends.rs`).
+pub fn side_by_side<B, RA, RB>(
+    first: impl FnOnce() -> RA + Send,
+    second: impl FnOnce() -> RB + Send,
+) -> (RA, RB)
+where
+    B: Backend,
+    RA: Send,
+    RB: Send,
+{
+    if is_cpu::<B>() {
+        rayon::join(first, second)
+    } else {
+        (first(), second())
+    }
+}
+
+/// Whether `B` is the CPU backend, with or without autodiff.
+fn is_cpu<B: Backend>() -> bool {
+    let backend = TypeId::of::<B>();
+    backend == TypeId::of::<Flex>() || backend == TypeId::of::<Autodiff<Flex>>()
 }
 
 #[cfg(feature = "cuda")]

@@ -102,8 +102,8 @@ impl<B: AutodiffBackend> TwinCritics<B> {
         record_fits(fits, metrics);
     }
 
-    /// One Adam step of each online critic on `loss(Q_i(s, a))`, the two side by side (see
-    /// [`TwinQ::members_mut`]). The same as one step on the sum of the two losses.
+    /// One Adam step of each online critic on `loss(Q_i(s, a))`, the two side by side on the
+    /// CPU (see [`TwinQ::members_mut`]). The same as one step on the sum of the two losses.
     pub fn regress(
         &mut self,
         obs: Tensor<B, 2>,
@@ -120,7 +120,7 @@ impl<B: AutodiffBackend> TwinCritics<B> {
         };
         let (first, second) = self.online.members_mut();
         let [first_optimizer, second_optimizer] = &mut self.optimizers;
-        let (first, second) = rayon::join(
+        let (first, second) = crate::backend::side_by_side::<B, _, _>(
             || fit(first, first_optimizer),
             || fit(second, second_optimizer),
         );

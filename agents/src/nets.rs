@@ -206,25 +206,26 @@ impl<B: Backend> TwinQ<B> {
         }
     }
 
-    /// (Q1(s, a), Q2(s, a)), each [batch, outputs]. The two networks run at once (see
-    /// [`TwinQ::members_mut`]).
+    /// (Q1(s, a), Q2(s, a)), each [batch, outputs]. On the CPU the two networks run at once
+    /// (see [`TwinQ::members_mut`]).
     pub fn forward(
         &self,
         obs: Tensor<B, 2>,
         actions: Tensor<B, 2>,
     ) -> (Tensor<B, 2>, Tensor<B, 2>) {
         let (obs_copy, actions_copy) = (obs.clone(), actions.clone());
-        rayon::join(
+        crate::backend::side_by_side::<B, _, _>(
             || self.q1.forward(obs_copy, actions_copy),
             || self.q2.forward(obs, actions),
         )
     }
 
-    /// The two networks, to train each on its own thread. At CleanRL's sizes one network keeps 2
-    /// CPU cores only half busy: its element-wise ops run on one thread, and each matmul hands
-    /// half its work to the other core and waits for it. The two networks are independent, so
-    /// side by side they fill both cores (a SAC step on 2 cores: 11.2 ms one after the other,
-    /// 7.7 ms side by side). Each computes exactly what it computes alone: same results.
+    /// The two networks, to train each on its own thread on the CPU. At CleanRL's sizes one
+    /// network keeps 2 CPU cores only half busy: its element-wise ops run on one thread, and
+    /// each matmul hands half its work to the other core and waits for it. The two networks are
+    /// independent, so side by side they fill both cores (a SAC step on 2 cores: 11.2 ms one
+    /// after the other, 7.7 ms side by side). Each computes exactly what it computes alone:
+    /// same results. See [`crate::backend::side_by_side`].
     pub fn members_mut(&mut self) -> (&mut QNetwork<B>, &mut QNetwork<B>) {
         (&mut self.q1, &mut self.q2)
     }
