@@ -440,8 +440,7 @@ def format_report(results, floors, args, env_lines, load_before, load_after):
     lines.append(f"- SPS (update phase) = (T2 - T1) / (wall(T2) - wall(T1)), L = "
                  f"{args.learning_starts}, T1 = {args.learning_starts + d1}, T2 = "
                  f"{args.learning_starts + d2}, fastest of {args.repeats} interleaved round(s), "
-                 f"seed "
-                 f"{args.seed}. A program's ms per step is a whole training step: env, replay "
+                 f"seed {args.seed}. A program's ms per step is a whole training step: env, replay "
                  "buffer, update, logging (ordergrad: wall clock of the process).")
     for name, r in results.items():
         walls = ", ".join(f"wall({t}) = {w:.2f} s" for t, w in r["walls"].items())

@@ -3,11 +3,11 @@
 //! counts only once its `COMPLETE` marker exists (see `checkpoint_file`), so a crash mid-write
 //! loses nothing older.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use burn::prelude::*;
-use burn::record::{BinFileRecorder, FullPrecisionSettings, Record, Recorder};
+use burn::record::{BinFileRecorder, FileRecorder, FullPrecisionSettings, Record, Recorder};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
@@ -102,6 +102,12 @@ pub fn load_record<B: Backend, R: Record<B>>(
     BinFileRecorder::<FullPrecisionSettings>::new()
         .load(dir.join(name), device)
         .with_context(|| format!("reading {name} from {}", dir.display()))
+}
+
+/// The file [`save_record`] writes for `name` in `dir`.
+pub fn record_file<B: Backend>(dir: &Path, name: &str) -> PathBuf {
+    let extension = <BinFileRecorder<FullPrecisionSettings> as FileRecorder<B>>::file_extension();
+    dir.join(name).with_extension(extension)
 }
 
 /// Writes a complete checkpoint for `state.next_step` under `run_dir/checkpoints/`:

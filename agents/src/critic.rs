@@ -13,7 +13,7 @@ use burn::prelude::*;
 use burn::tensor::backend::AutodiffBackend;
 use rand::Rng;
 
-use crate::checkpoint::{load_record, save_record};
+use crate::checkpoint::{load_record, record_file, save_record};
 use crate::host;
 use crate::metrics::Metrics;
 use crate::nets::{ActionBounds, GaussianActor, QNetwork, TwinQ};
@@ -149,7 +149,8 @@ impl<B: AutodiffBackend> TwinCritics<B> {
         self.targets = self
             .targets
             .load_record(load_record(dir, "critic_targets", device)?);
-        let records = if is_record(dir, COMBINED_RECORD) && !is_record(dir, OPTIMIZER_RECORDS[0]) {
+        let is_record = |name| record_file::<B>(dir, name).is_file();
+        let records = if is_record(COMBINED_RECORD) && !is_record(OPTIMIZER_RECORDS[0]) {
             self.split_combined_record(load_record(dir, COMBINED_RECORD, device)?)
         } else {
             [
@@ -167,12 +168,8 @@ impl<B: AutodiffBackend> TwinCritics<B> {
     }
 
     /// Each critic's part of an Adam record over both (see [`COMBINED_RECORD`]).
-    fn split_combined_record(
-        &mut self,
-        mut combined: OptimizerRecord<B>,
-    ) -> [OptimizerRecord<B>; 2] {
-        let (first, second) = self.online.members_mut();
-        [&*first, &*second].map(|critic| {
+    fn split_combined_record(&self, mut combined: OptimizerRecord<B>) -> [OptimizerRecord<B>; 2] {
+        self.online.members().map(|critic| {
             list_param_ids(critic)
                 .into_iter()
                 .filter_map(|id| Some((id, combined.remove(&id)?)))
@@ -188,10 +185,6 @@ type OptimizerRecord<B> = <CriticOptimizer<B> as Optimizer<QNetwork<B>, B>>::Rec
 /// networks, so each critic takes its own parameters' states from it and such a run resumes
 /// exactly.
 const COMBINED_RECORD: &str = "critic_optimizer";
-
-fn is_record(dir: &Path, name: &str) -> bool {
-    dir.join(name).with_extension("bin").is_file()
-}
 
 /// CleanRL's critic scalars: each critic's mean value and loss, and the mean of the two losses.
 pub fn record_fits<B: Backend>(fits: [CriticFit<B>; 2], metrics: &mut Metrics) {
@@ -242,7 +235,7 @@ mod tests {
             .collect();
         save_record(&dir, COMBINED_RECORD, combined).unwrap();
         for name in OPTIMIZER_RECORDS {
-            std::fs::remove_file(dir.join(name).with_extension("bin")).unwrap();
+            std::fs::remove_file(record_file::<B>(&dir, name)).unwrap();
         }
 
         let mut resumed = TwinCritics::<B>::new(3, 1, 8, 1, 1e-8, &device)

@@ -230,6 +230,11 @@ impl<B: Backend> TwinQ<B> {
         (&mut self.q1, &mut self.q2)
     }
 
+    /// The two networks, to read.
+    pub fn members(&self) -> [&QNetwork<B>; 2] {
+        [&self.q1, &self.q2]
+    }
+
     /// min(Q1, Q2)(s, a), [batch, outputs]: for quantile critics, the smaller of the two
     /// critics' values of each atom.
     pub fn min(&self, obs: Tensor<B, 2>, actions: Tensor<B, 2>) -> Tensor<B, 2> {
