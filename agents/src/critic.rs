@@ -7,12 +7,12 @@
 use std::path::Path;
 
 use burn::module::{AutodiffModule, list_param_ids};
-use burn::optim::adaptor::OptimizerAdaptor;
-use burn::optim::{Adam, AdamConfig, GradientsParams, Optimizer};
+use burn::optim::{GradientsParams, Optimizer};
 use burn::prelude::*;
 use burn::tensor::backend::AutodiffBackend;
 use rand::Rng;
 
+use crate::adam::{AdamOptimizer, adam};
 use crate::checkpoint::{load_record, record_file, save_record};
 use crate::host;
 use crate::metrics::Metrics;
@@ -34,7 +34,7 @@ pub struct TwinCritics<B: AutodiffBackend> {
     optimizers: [CriticOptimizer<B>; 2],
 }
 
-type CriticOptimizer<B> = OptimizerAdaptor<Adam, QNetwork<B>, B>;
+type CriticOptimizer<B> = AdamOptimizer<QNetwork<B>, B>;
 
 /// Checkpoint records of the two critics' optimisers.
 const OPTIMIZER_RECORDS: [&str; 2] = ["critic1_optimizer", "critic2_optimizer"];
@@ -56,11 +56,10 @@ impl<B: AutodiffBackend> TwinCritics<B> {
         device: &B::Device,
     ) -> Self {
         let online = TwinQ::new(obs_dim, action_dim, hidden, outputs, device);
-        let adam = AdamConfig::new().with_epsilon(adam_epsilon);
         Self {
             targets: online.valid(),
             online,
-            optimizers: [adam.init(), adam.init()],
+            optimizers: [adam(adam_epsilon), adam(adam_epsilon)],
         }
     }
 

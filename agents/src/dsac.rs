@@ -13,14 +13,14 @@
 use std::path::Path;
 
 use burn::module::AutodiffModule;
-use burn::optim::adaptor::OptimizerAdaptor;
-use burn::optim::{Adam, AdamConfig, GradientsParams, Optimizer};
+use burn::optim::{GradientsParams, Optimizer};
 use burn::prelude::*;
 use burn::tensor::backend::AutodiffBackend;
 use ordergrad_core::{Objective, RankMethod, RankPlan, RankWeightedValue};
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 
+use crate::adam::{AdamOptimizer, TORCH_ADAM_EPSILON, adam};
 use crate::checkpoint::{load_record, save_record};
 use crate::config::{ConfigError, invalid};
 use crate::critic::{TwinCritics, record_fits};
@@ -31,7 +31,6 @@ use crate::nets::{ActionBounds, GaussianActor, TwinQ};
 use crate::off_policy::{OffPolicyAgent, OffPolicySettings, Spaces};
 use crate::quantile::{quantile_huber_loss, quantile_midpoints};
 use crate::replay::Batch;
-use crate::sac::TORCH_ADAM_EPSILON;
 
 /// Distributional SAC's settings: SAC's (CleanRL's defaults) plus the return objective and the
 /// quantile critic.
@@ -191,7 +190,7 @@ pub struct Dsac<B: AutodiffBackend> {
     /// The objective over the N atoms.
     objective_value: RankWeightedValue<B>,
     entropy: EntropyTuning<B>,
-    actor_optimizer: OptimizerAdaptor<Adam, GaussianActor<B>, B>,
+    actor_optimizer: AdamOptimizer<GaussianActor<B>, B>,
 }
 
 impl<B: AutodiffBackend> Dsac<B> {
@@ -226,7 +225,7 @@ impl<B: AutodiffBackend> Dsac<B> {
                 TORCH_ADAM_EPSILON,
                 device,
             ),
-            actor_optimizer: AdamConfig::new().with_epsilon(TORCH_ADAM_EPSILON).init(),
+            actor_optimizer: adam(TORCH_ADAM_EPSILON),
             spaces,
             config,
         }

@@ -5,12 +5,12 @@
 use std::path::Path;
 
 use burn::module::{AutodiffModule, Param};
-use burn::optim::adaptor::OptimizerAdaptor;
-use burn::optim::{Adam, AdamConfig, GradientsParams, Optimizer};
+use burn::optim::{GradientsParams, Optimizer};
 use burn::prelude::*;
 use burn::tensor::backend::AutodiffBackend;
 use rand::Rng;
 
+use crate::adam::{AdamOptimizer, adam};
 use crate::checkpoint::{load_record, save_record};
 use crate::host;
 use crate::metrics::Metrics;
@@ -37,7 +37,7 @@ impl<B: Backend> EntropyCoefficient<B> {
 /// alpha, fixed or tuned.
 pub struct EntropyTuning<B: AutodiffBackend> {
     coefficient: EntropyCoefficient<B>,
-    optimizer: OptimizerAdaptor<Adam, EntropyCoefficient<B>, B>,
+    optimizer: AdamOptimizer<EntropyCoefficient<B>, B>,
     autotune: bool,
     /// alpha as a plain number, refreshed after each step (CleanRL's `alpha`).
     alpha: f32,
@@ -57,7 +57,7 @@ impl<B: AutodiffBackend> EntropyTuning<B> {
         let initial_alpha = if autotune { 1.0 } else { fixed_alpha };
         Self {
             coefficient: EntropyCoefficient::new(initial_alpha, device),
-            optimizer: AdamConfig::new().with_epsilon(adam_epsilon).init(),
+            optimizer: adam(adam_epsilon),
             autotune,
             alpha: initial_alpha as f32,
             target_entropy: -(action_dim as f32),

@@ -2,6 +2,7 @@
 //! machinery, and the `ordergrad` command line. Everything here is generic over the Burn
 //! backend; the concrete backend is chosen once, in `backend`.
 
+pub mod adam;
 pub mod backend;
 pub mod checkpoint;
 pub mod checkpoint_file;

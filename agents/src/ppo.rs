@@ -12,8 +12,7 @@
 use std::path::Path;
 
 use burn::module::AutodiffModule;
-use burn::optim::adaptor::OptimizerAdaptor;
-use burn::optim::{Adam, AdamConfig, GradientsParams, Optimizer};
+use burn::optim::{GradientsParams, Optimizer};
 use burn::prelude::*;
 use burn::tensor::backend::AutodiffBackend;
 use ordergrad_core::{Objective, RankPlan};
@@ -22,6 +21,7 @@ use rand::seq::SliceRandom;
 use rand_distr::StandardNormal;
 use serde::{Deserialize, Serialize};
 
+use crate::adam::{AdamOptimizer, adam};
 use crate::checkpoint::{load_record, save_record};
 use crate::config::{ConfigError, invalid};
 use crate::grad_clip::clip_global_norm;
@@ -218,16 +218,14 @@ pub struct Ppo<B: AutodiffBackend> {
     action_dim: usize,
     device: B::Device,
     model: ActorCritic<B>,
-    optimizer: OptimizerAdaptor<Adam, ActorCritic<B>, B>,
+    optimizer: AdamOptimizer<ActorCritic<B>, B>,
 }
 
 impl<B: AutodiffBackend> Ppo<B> {
     pub fn new(config: PpoConfig, obs_dim: usize, action_dim: usize, device: &B::Device) -> Self {
         Self {
             model: ActorCritic::new(obs_dim, action_dim, config.hidden_size, device),
-            optimizer: AdamConfig::new()
-                .with_epsilon(config.adam_epsilon as f32)
-                .init(),
+            optimizer: adam(config.adam_epsilon as f32),
             obs_dim,
             action_dim,
             device: device.clone(),

@@ -10,14 +10,14 @@
 use std::path::Path;
 
 use burn::module::AutodiffModule;
-use burn::optim::adaptor::OptimizerAdaptor;
-use burn::optim::{Adam, AdamConfig, GradientsParams, Optimizer};
+use burn::optim::{GradientsParams, Optimizer};
 use burn::prelude::*;
 use burn::tensor::backend::AutodiffBackend;
 use ordergrad_core::{Objective, RankMethod, RankPlan, RankWeightedValue};
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 
+use crate::adam::{AdamOptimizer, TORCH_ADAM_EPSILON, adam};
 use crate::checkpoint::{load_record, save_record};
 use crate::config::{ConfigError, invalid};
 use crate::critic::{CriticTarget, TwinCritics};
@@ -171,7 +171,7 @@ pub struct Remac<B: AutodiffBackend> {
     critics: TwinCritics<B>,
     /// The L-statistic of the B scores of each state.
     sample_value: RankWeightedValue<B>,
-    actor_optimizer: OptimizerAdaptor<Adam, GaussianActor<B>, B>,
+    actor_optimizer: AdamOptimizer<GaussianActor<B>, B>,
 }
 
 impl<B: AutodiffBackend> Remac<B> {
@@ -181,7 +181,7 @@ impl<B: AutodiffBackend> Remac<B> {
         let (obs_dim, action_dim, hidden) =
             (spaces.obs_dim, spaces.bounds.dim(), config.hidden_size);
         // The critics are built before the actor: Burn draws initial weights in that order.
-        let critics = TwinCritics::new(obs_dim, action_dim, hidden, 1, 1e-8, device);
+        let critics = TwinCritics::new(obs_dim, action_dim, hidden, 1, TORCH_ADAM_EPSILON, device);
         let plan = config
             .rank_plan()
             .expect("RemacConfig is validated before use");
@@ -191,9 +191,7 @@ impl<B: AutodiffBackend> Remac<B> {
             actor: GaussianActor::new(obs_dim, action_dim, hidden, device),
             critics,
             sample_value: RankWeightedValue::new(plan, RankMethod::Auto, device),
-            actor_optimizer: AdamConfig::new()
-                .with_epsilon(config.actor_adam_epsilon as f32)
-                .init(),
+            actor_optimizer: adam(config.actor_adam_epsilon as f32),
             spaces,
             config,
         }

@@ -7,13 +7,13 @@
 use std::path::Path;
 
 use burn::module::AutodiffModule;
-use burn::optim::adaptor::OptimizerAdaptor;
-use burn::optim::{Adam, AdamConfig, GradientsParams, Optimizer};
+use burn::optim::{GradientsParams, Optimizer};
 use burn::prelude::*;
 use burn::tensor::backend::AutodiffBackend;
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 
+use crate::adam::{AdamOptimizer, TORCH_ADAM_EPSILON, adam};
 use crate::checkpoint::{load_record, save_record};
 use crate::config::{ConfigError, invalid};
 use crate::critic::{CriticTarget, TwinCritics};
@@ -106,11 +106,8 @@ pub struct Sac<B: AutodiffBackend> {
     actor: GaussianActor<B>,
     critics: TwinCritics<B>,
     entropy: EntropyTuning<B>,
-    actor_optimizer: OptimizerAdaptor<Adam, GaussianActor<B>, B>,
+    actor_optimizer: AdamOptimizer<GaussianActor<B>, B>,
 }
-
-/// PyTorch's Adam epsilon, which CleanRL uses (Burn's default is 1e-5).
-pub const TORCH_ADAM_EPSILON: f32 = 1e-8;
 
 impl<B: AutodiffBackend> Sac<B> {
     pub fn new(config: SacConfig, spaces: Spaces, device: &B::Device) -> Self {
@@ -130,7 +127,7 @@ impl<B: AutodiffBackend> Sac<B> {
                 TORCH_ADAM_EPSILON,
                 device,
             ),
-            actor_optimizer: AdamConfig::new().with_epsilon(TORCH_ADAM_EPSILON).init(),
+            actor_optimizer: adam(TORCH_ADAM_EPSILON),
             spaces,
             config,
         }
