@@ -104,15 +104,19 @@ pub fn begin_checkpoint(run_dir: &Path, step: u64) -> Result<PathBuf, Checkpoint
 }
 
 /// Makes a checkpoint directory count: syncs everything in it to disk (Burn's recorders write
-/// with plain `File::create`, without fsync), then writes the `COMPLETE` marker atomically. Call
-/// it after the last file of the checkpoint is written.
-pub fn mark_checkpoint_complete(checkpoint_dir: &Path) -> Result<(), CheckpointFileError> {
+/// with plain `File::create`, without fsync), then writes the `COMPLETE` marker atomically with
+/// `manifest` (the files' sizes and checksums, see `checkpoint_manifest`) as its content. Call it
+/// after the last file of the checkpoint is written.
+pub fn mark_checkpoint_complete(
+    checkpoint_dir: &Path,
+    manifest: &[u8],
+) -> Result<(), CheckpointFileError> {
     sync_tree(checkpoint_dir)?;
     if let Some(checkpoints) = checkpoint_dir.parent() {
         // Makes the new step directory's own entry durable.
         sync_directory(checkpoints)?;
     }
-    write_atomically(&checkpoint_dir.join(COMPLETE_MARKER), b"")
+    write_atomically(&checkpoint_dir.join(COMPLETE_MARKER), manifest)
 }
 
 /// A checkpoint directory with its `COMPLETE` marker.
@@ -126,25 +130,57 @@ pub struct CompleteCheckpoint {
 pub fn complete_checkpoints(
     run_dir: &Path,
 ) -> Result<Vec<CompleteCheckpoint>, CheckpointFileError> {
+    Ok(step_dirs(run_dir)?
+        .into_iter()
+        .filter(|(_, dir)| dir.join(COMPLETE_MARKER).is_file())
+        .map(|(step, dir)| CompleteCheckpoint { step, dir })
+        .collect())
+}
+
+/// Every `step_*` directory of a run as (step, path), complete or not, oldest step first.
+pub fn step_dirs(run_dir: &Path) -> Result<Vec<(u64, PathBuf)>, CheckpointFileError> {
     let checkpoints = run_dir.join(CHECKPOINTS_DIR);
     let entries = match fs::read_dir(&checkpoints) {
         Ok(entries) => entries,
         Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
         Err(error) => return Err(io_error("list", &checkpoints)(error)),
     };
-    let mut complete = Vec::new();
+    let mut dirs = Vec::new();
     for entry in entries {
         let entry = entry.map_err(io_error("list", &checkpoints))?;
         let Some(step) = entry.file_name().to_str().and_then(parse_step_dir_name) else {
             continue;
         };
-        let dir = entry.path();
-        if dir.join(COMPLETE_MARKER).is_file() {
-            complete.push(CompleteCheckpoint { step, dir });
-        }
+        dirs.push((step, entry.path()));
     }
-    complete.sort_by_key(|checkpoint| checkpoint.step);
-    Ok(complete)
+    dirs.sort_by_key(|(step, _)| *step);
+    Ok(dirs)
+}
+
+/// Moves the checkpoint directory `dir` aside to `superseded-step_*` (a name the readers here
+/// ignore), for a run resumed from an earlier checkpoint: its later checkpoints belong to a
+/// history the resumed run replaces, and must not be picked up as its latest. Returns the new
+/// path.
+pub fn set_aside(dir: &Path) -> Result<PathBuf, CheckpointFileError> {
+    let (Some(parent), Some(name)) = (dir.parent(), dir.file_name()) else {
+        return Err(CheckpointFileError::NotAFilePath {
+            path: dir.to_path_buf(),
+        });
+    };
+    let name = name.to_string_lossy();
+    for attempt in 0u32.. {
+        let target = match attempt {
+            0 => parent.join(format!("superseded-{name}")),
+            n => parent.join(format!("superseded-{name}.{n}")),
+        };
+        if target.exists() {
+            continue;
+        }
+        fs::rename(dir, &target).map_err(io_error("move aside", dir))?;
+        sync_directory(parent)?;
+        return Ok(target);
+    }
+    unreachable!("u32 suffixes ran out while looking for a free name")
 }
 
 /// The checkpoint to resume from: the highest step whose directory is complete.

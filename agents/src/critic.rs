@@ -13,7 +13,7 @@ use burn::tensor::backend::AutodiffBackend;
 use rand::Rng;
 
 use crate::adam::{AdamOptimizer, adam};
-use crate::checkpoint::{load_record, record_file, save_record};
+use crate::checkpoint::{load_module, load_record, record_file, save_record};
 use crate::host;
 use crate::metrics::Metrics;
 use crate::nets::{ActionBounds, GaussianActor, QNetwork, TwinQ};
@@ -142,12 +142,8 @@ impl<B: AutodiffBackend> TwinCritics<B> {
     }
 
     pub fn load(mut self, dir: &Path, device: &B::Device) -> anyhow::Result<Self> {
-        self.online = self
-            .online
-            .load_record(load_record(dir, "critics", device)?);
-        self.targets = self
-            .targets
-            .load_record(load_record(dir, "critic_targets", device)?);
+        self.online = load_module(dir, "critics", self.online, device)?;
+        self.targets = load_module(dir, "critic_targets", self.targets, device)?;
         let is_record = |name| record_file::<B>(dir, name).is_file();
         let records = if is_record(COMBINED_RECORD) && !is_record(OPTIMIZER_RECORDS[0]) {
             self.split_combined_record(load_record(dir, COMBINED_RECORD, device)?)

@@ -11,7 +11,7 @@ use burn::tensor::backend::AutodiffBackend;
 use rand::Rng;
 
 use crate::adam::{AdamOptimizer, adam};
-use crate::checkpoint::{load_record, save_record};
+use crate::checkpoint::{load_module, load_record, save_record};
 use crate::host;
 use crate::metrics::Metrics;
 use crate::nets::{ActionBounds, GaussianActor};
@@ -100,9 +100,7 @@ impl<B: AutodiffBackend> EntropyTuning<B> {
     }
 
     pub fn load(mut self, dir: &Path, device: &B::Device) -> anyhow::Result<Self> {
-        self.coefficient = self
-            .coefficient
-            .load_record(load_record(dir, "entropy", device)?);
+        self.coefficient = load_module(dir, "entropy", self.coefficient, device)?;
         self.optimizer = self
             .optimizer
             .load_record(load_record(dir, "entropy_optimizer", device)?);

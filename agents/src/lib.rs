@@ -5,7 +5,9 @@
 pub mod adam;
 pub mod backend;
 pub mod checkpoint;
+pub mod checkpoint_error;
 pub mod checkpoint_file;
+pub mod checkpoint_manifest;
 pub mod cli;
 pub mod config;
 pub mod critic;
@@ -23,6 +25,8 @@ pub mod ppo;
 pub mod quantile;
 pub mod remac;
 pub mod replay;
+pub mod resume_config;
 pub mod rollout;
+pub mod run_lock;
 pub mod sac;
 pub mod sweep;

@@ -11,13 +11,13 @@ use envs::wrappers::stochastic_penalty::PENALTY_EVENT_KEY;
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
-use crate::checkpoint::{self, Resume, TrainingState};
+use crate::checkpoint::{self, Resume, RunRecord, TrainingState};
 use crate::config::{ConfigError, TrainConfig, invalid};
 use crate::host::to_f32;
 use crate::logging::{InterruptFlag, RunLogger};
 use crate::metrics::Metrics;
 use crate::nets::ActionBounds;
-use crate::replay::{Batch, ReplayBuffer, Transition};
+use crate::replay::{Batch, ReplayBuffer, ReplayShape, Transition};
 
 /// Penalty events of each finished episode, logged on risky envs (`envs::risky`).
 pub const EPISODIC_PENALTY_EVENTS_TAG: &str = "charts/episodic_penalty_events";
@@ -125,15 +125,30 @@ pub fn train<A: OffPolicyAgent>(
     let spaces = Spaces::of(env.as_ref())?;
     let action_dim = spaces.bounds.dim();
 
+    let replay_shape = ReplayShape {
+        capacity: settings.buffer_size,
+        obs_dim: spaces.obs_dim,
+        action_dim,
+    };
     let (mut state, mut buffer) = match resume {
         Some(Resume {
             checkpoint_dir,
             state,
+            ..
         }) => {
             agent = agent.load(&checkpoint_dir)?;
-            let buffer = checkpoint::load_replay(&checkpoint_dir)?.unwrap_or_else(|| {
-                ReplayBuffer::new(settings.buffer_size, spaces.obs_dim, action_dim)
-            });
+            let buffer = match checkpoint::load_replay(&checkpoint_dir, replay_shape)? {
+                Some(buffer) => buffer,
+                None => {
+                    eprintln!(
+                        "warning: {} holds no replay buffer (checkpoint.save_replay_buffer = \
+                         false): training resumes with an empty one, so it does not continue \
+                         exactly as an uninterrupted run would",
+                        checkpoint_dir.display()
+                    );
+                    ReplayBuffer::new(settings.buffer_size, spaces.obs_dim, action_dim)
+                }
+            };
             (state, buffer)
         }
         None => (
@@ -224,26 +239,34 @@ pub fn train<A: OffPolicyAgent>(
         state.episodes_done += u64::from(obs.is_none());
         if obs.is_none() && state.next_step >= next_checkpoint {
             state.rng = checkpoint::RngState::capture(&rng);
-            save_checkpoint(run_dir, &state, &agent, &buffer, config)?;
+            save_checkpoint(run_dir, &state, &agent, &buffer, config, &mut logger)?;
             next_checkpoint = (state.next_step / every + 1) * every;
         }
     }
 
     state.rng = checkpoint::RngState::capture(&rng);
     state.mid_episode = obs.is_some();
-    save_checkpoint(run_dir, &state, &agent, &buffer, config)?;
+    save_checkpoint(run_dir, &state, &agent, &buffer, config, &mut logger)?;
     logger.close()?;
     Ok(())
 }
 
+/// Writes a checkpoint after flushing the logs, so that it records where they stand.
 fn save_checkpoint(
     run_dir: &Path,
     state: &TrainingState,
     agent: &impl OffPolicyAgent,
     buffer: &ReplayBuffer,
     config: &TrainConfig,
+    logger: &mut RunLogger,
 ) -> anyhow::Result<()> {
-    checkpoint::save(run_dir, state, |dir| {
+    let logs = logger.checkpoint()?;
+    let run = RunRecord {
+        state,
+        config: &config.to_toml(),
+        logs: &logs,
+    };
+    checkpoint::save(run_dir, run, |dir| {
         agent.save(dir)?;
         if config.checkpoint.save_replay_buffer {
             checkpoint::save_replay(dir, buffer)?;

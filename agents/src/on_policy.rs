@@ -16,7 +16,8 @@ use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
-use crate::checkpoint::{self, Resume, TrainingState};
+use crate::checkpoint::{self, Resume, RunRecord, TrainingState};
+use crate::checkpoint_error::CheckpointError;
 use crate::checkpoint_file::write_json_atomically;
 use crate::config::TrainConfig;
 use crate::host::to_f32;
@@ -96,11 +97,24 @@ impl NormalizerStatistics {
         )?)
     }
 
-    pub fn load(checkpoint_dir: &Path) -> anyhow::Result<Self> {
-        let path = checkpoint_dir.join(NORMALIZERS_FILE);
-        let text = std::fs::read_to_string(&path)
-            .with_context(|| format!("reading {}", path.display()))?;
-        serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))
+    /// The statistics of a checkpoint; at least one env's, as many of each kind.
+    pub fn load(checkpoint_dir: &Path) -> Result<Self, CheckpointError> {
+        let unreadable =
+            |reason: String| CheckpointError::unreadable(checkpoint_dir, NORMALIZERS_FILE, reason);
+        let text = std::fs::read_to_string(checkpoint_dir.join(NORMALIZERS_FILE))
+            .map_err(|error| unreadable(error.to_string()))?;
+        let statistics: Self =
+            serde_json::from_str(&text).map_err(|error| unreadable(error.to_string()))?;
+        if statistics.observation.is_empty()
+            || statistics.observation.len() != statistics.reward.len()
+        {
+            return Err(unreadable(format!(
+                "{} observation and {} reward statistics; expected as many of each, at least one",
+                statistics.observation.len(),
+                statistics.reward.len()
+            )));
+        }
+        Ok(statistics)
     }
 
     /// The observation statistics of all envs merged into one (Chan et al.'s parallel update),
@@ -197,6 +211,7 @@ pub fn train<B: AutodiffBackend>(
         Some(Resume {
             checkpoint_dir,
             state,
+            ..
         }) => {
             agent = agent.load(&checkpoint_dir)?;
             NormalizerStatistics::load(&checkpoint_dir)?.restore(&mut envs)?;
@@ -312,12 +327,28 @@ pub fn train<B: AutodiffBackend>(
 
         state.next_step = step;
         if step >= next_checkpoint && step < config.total_steps {
-            save_checkpoint(run_dir, &mut state, &rng, &agent, &envs)?;
+            save_checkpoint(
+                run_dir,
+                &mut state,
+                &rng,
+                &agent,
+                &envs,
+                config,
+                &mut logger,
+            )?;
             next_checkpoint = (step / every + 1) * every;
         }
     }
 
-    save_checkpoint(run_dir, &mut state, &rng, &agent, &envs)?;
+    save_checkpoint(
+        run_dir,
+        &mut state,
+        &rng,
+        &agent,
+        &envs,
+        config,
+        &mut logger,
+    )?;
     logger.close()?;
     Ok(())
 }
@@ -402,17 +433,26 @@ fn log_groups(
     Ok(())
 }
 
+/// Writes a checkpoint after flushing the logs, so that it records where they stand.
 fn save_checkpoint<B: AutodiffBackend>(
     run_dir: &Path,
     state: &mut TrainingState,
     rng: &ChaCha8Rng,
     agent: &Ppo<B>,
     envs: &VectorEnv<PpoEnv>,
+    config: &TrainConfig,
+    logger: &mut RunLogger,
 ) -> anyhow::Result<()> {
     state.rng = checkpoint::RngState::capture(rng);
     // Envs are mid-episode at an update; a resumed run starts fresh episodes.
     state.mid_episode = true;
-    checkpoint::save(run_dir, state, |dir| {
+    let logs = logger.checkpoint()?;
+    let run = RunRecord {
+        state,
+        config: &config.to_toml(),
+        logs: &logs,
+    };
+    checkpoint::save(run_dir, run, |dir| {
         agent.save(dir)?;
         NormalizerStatistics::capture(envs).save(dir)
     })

@@ -22,7 +22,7 @@ use rand_distr::StandardNormal;
 use serde::{Deserialize, Serialize};
 
 use crate::adam::{AdamOptimizer, adam};
-use crate::checkpoint::{load_record, save_record};
+use crate::checkpoint::{load_module, load_record, save_record};
 use crate::config::{ConfigError, invalid};
 use crate::grad_clip::clip_global_norm;
 use crate::host;
@@ -376,9 +376,7 @@ impl<B: AutodiffBackend> Ppo<B> {
 
     pub fn load(mut self, dir: &Path) -> anyhow::Result<Self> {
         let device = self.device.clone();
-        self.model = self
-            .model
-            .load_record(load_record(dir, "actor_critic", &device)?);
+        self.model = load_module(dir, "actor_critic", self.model, &device)?;
         self.optimizer = self
             .optimizer
             .load_record(load_record(dir, "optimizer", &device)?);

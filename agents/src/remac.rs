@@ -18,7 +18,7 @@ use rand::Rng;
 use serde::{Deserialize, Serialize};
 
 use crate::adam::{AdamOptimizer, TORCH_ADAM_EPSILON, adam};
-use crate::checkpoint::{load_record, save_record};
+use crate::checkpoint::{load_module, load_record, save_record};
 use crate::config::{ConfigError, invalid};
 use crate::critic::{CriticTarget, TwinCritics};
 use crate::host;
@@ -276,7 +276,7 @@ impl<B: AutodiffBackend> OffPolicyAgent for Remac<B> {
 
     fn load(mut self, dir: &Path) -> anyhow::Result<Self> {
         let device = self.device.clone();
-        self.actor = self.actor.load_record(load_record(dir, "actor", &device)?);
+        self.actor = load_module(dir, "actor", self.actor, &device)?;
         self.critics = self.critics.load(dir, &device)?;
         self.actor_optimizer =
             self.actor_optimizer

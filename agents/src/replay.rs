@@ -6,9 +6,33 @@ use std::fs::File;
 use std::io::{BufReader, BufWriter, Read, Write};
 use std::path::Path;
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use rand::Rng;
 use serde::{Deserialize, Serialize};
+
+/// The longest header line a replay file may have; a real one is under 100 bytes, and a
+/// damaged file without a newline must not be read whole into memory to find out.
+const MAX_HEADER_BYTES: usize = 4096;
+
+/// Why a replay file cannot be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum ReplayFileError {
+    #[error("could not read it: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("its header is damaged: {0}")]
+    Header(String),
+    /// The header is well-formed but does not fit the run or the file.
+    #[error("{0}")]
+    Mismatch(String),
+}
+
+/// The buffer a run expects to load: its config's buffer_size and its env's spaces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReplayShape {
+    pub capacity: usize,
+    pub obs_dim: usize,
+    pub action_dim: usize,
+}
 
 /// One transition as the training loop produces it.
 pub struct Transition<'a> {
@@ -31,6 +55,7 @@ pub struct Batch {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct Layout {
     capacity: usize,
     obs_dim: usize,
@@ -158,46 +183,58 @@ impl ReplayBuffer {
         Ok(())
     }
 
-    pub fn load(path: &Path) -> anyhow::Result<Self> {
-        let file = File::open(path).with_context(|| format!("opening {}", path.display()))?;
+    /// Reads a buffer [`ReplayBuffer::save`] wrote. The header is checked against `expected`
+    /// and against the file's size before anything is allocated, so a damaged or foreign file
+    /// is an error, never a panic or an allocation the size of a corrupted count.
+    pub fn load(path: &Path, expected: ReplayShape) -> Result<Self, ReplayFileError> {
+        let file = File::open(path)?;
+        let file_size = file.metadata()?.len();
         let mut input = BufReader::new(file);
         let mut header = Vec::new();
         let mut byte = [0u8; 1];
         loop {
-            input.read_exact(&mut byte)?;
+            if input.read(&mut byte)? == 0 {
+                return Err(ReplayFileError::Header(
+                    "it ends before its first newline".into(),
+                ));
+            }
             if byte[0] == b'\n' {
                 break;
             }
             header.push(byte[0]);
+            if header.len() > MAX_HEADER_BYTES {
+                return Err(ReplayFileError::Header(format!(
+                    "no newline in its first {MAX_HEADER_BYTES} bytes"
+                )));
+            }
         }
         let layout: Layout = serde_json::from_slice(&header)
-            .with_context(|| format!("reading the header of {}", path.display()))?;
-        let mut read_array = |count: usize| -> anyhow::Result<Vec<f32>> {
+            .map_err(|error| ReplayFileError::Header(error.to_string()))?;
+        let payload_bytes = layout.check(expected)?;
+        let available = file_size.saturating_sub(header.len() as u64 + 1);
+        if available != payload_bytes {
+            return Err(ReplayFileError::Mismatch(format!(
+                "its header says {} transitions ({payload_bytes} bytes), but {available} bytes follow it",
+                layout.len
+            )));
+        }
+        let mut read_array = |count: usize| -> Result<Vec<f32>, ReplayFileError> {
             let mut bytes = vec![0u8; count * 4];
-            input
-                .read_exact(&mut bytes)
-                .with_context(|| format!("{} is truncated", path.display()))?;
+            input.read_exact(&mut bytes)?;
             Ok(bytes
                 .chunks_exact(4)
                 .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
                 .collect())
         };
         let len = layout.len;
-        let buffer = Self {
+        Ok(Self {
             obs: read_array(len * layout.obs_dim)?,
             actions: read_array(len * layout.action_dim)?,
             rewards: read_array(len)?,
             next_obs: read_array(len * layout.obs_dim)?,
             terminated: read_array(len)?,
             layout,
-        };
-        if input.read(&mut byte)? != 0 {
-            bail!(
-                "{} has trailing bytes after the replay data",
-                path.display()
-            );
-        }
-        Ok(buffer)
+        })
     }
 
     fn arrays(&self) -> [&[f32]; 5] {
@@ -208,6 +245,50 @@ impl ReplayBuffer {
             &self.next_obs,
             &self.terminated,
         ]
+    }
+}
+
+impl Layout {
+    /// Checks a loaded header against the run's buffer and against itself; returns the number
+    /// of data bytes that must follow it.
+    fn check(&self, expected: ReplayShape) -> Result<u64, ReplayFileError> {
+        let mismatch = |message: String| Err(ReplayFileError::Mismatch(message));
+        if self.capacity != expected.capacity {
+            return mismatch(format!(
+                "it holds a buffer of capacity {}, but the run's buffer_size is {}",
+                self.capacity, expected.capacity
+            ));
+        }
+        if (self.obs_dim, self.action_dim) != (expected.obs_dim, expected.action_dim) {
+            return mismatch(format!(
+                "it holds observations of size {} and actions of size {}, but the env has {} and {}",
+                self.obs_dim, self.action_dim, expected.obs_dim, expected.action_dim
+            ));
+        }
+        if self.len > self.capacity {
+            return mismatch(format!(
+                "its header says {} transitions in a buffer of capacity {}",
+                self.len, self.capacity
+            ));
+        }
+        // While filling, the next slot is the end; once full, it cycles through the buffer.
+        let slot_fits = if self.len < self.capacity {
+            self.next_slot == self.len
+        } else {
+            self.next_slot < self.capacity
+        };
+        if !slot_fits {
+            return mismatch(format!(
+                "its header's next_slot {} does not fit {} transitions in a buffer of capacity {}",
+                self.next_slot, self.len, self.capacity
+            ));
+        }
+        // Per transition: obs and next_obs, the action, the reward and the end flag, as f32.
+        let floats = (2 * self.obs_dim + self.action_dim + 2) as u64;
+        (self.len as u64).checked_mul(floats * 4).map_or_else(
+            || mismatch(format!("its length {} overflows", self.len)),
+            Ok,
+        )
     }
 }
 
@@ -259,6 +340,12 @@ mod tests {
         }
     }
 
+    const SHAPE: ReplayShape = ReplayShape {
+        capacity: 4,
+        obs_dim: 2,
+        action_dim: 1,
+    };
+
     #[test]
     fn save_and_load_round_trip() {
         let dir = std::env::temp_dir().join(format!("ordergrad-replay-{}", std::process::id()));
@@ -269,9 +356,65 @@ mod tests {
             push(&mut buffer, value as f32 * 0.25, value == 2);
         }
         buffer.save(&path).unwrap();
-        let loaded = ReplayBuffer::load(&path).unwrap();
+        let loaded = ReplayBuffer::load(&path, SHAPE).unwrap();
         assert_eq!(loaded.layout, buffer.layout);
         assert_eq!(loaded.arrays(), buffer.arrays());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// The header is checked before anything is allocated: foreign capacities and sizes, and
+    /// counts that do not fit the file, are errors that say which.
+    #[test]
+    fn a_header_that_does_not_fit_is_an_error() {
+        let dir = std::env::temp_dir().join(format!("ordergrad-replay-bad-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("replay.bin");
+        let mut buffer = ReplayBuffer::new(4, 2, 1);
+        for value in 0..3 {
+            push(&mut buffer, value as f32, false);
+        }
+        buffer.save(&path).unwrap();
+        let bytes = std::fs::read(&path).unwrap();
+        let newline = bytes.iter().position(|&b| b == b'\n').unwrap();
+        let header = std::str::from_utf8(&bytes[..newline]).unwrap().to_string();
+        let data = &bytes[newline..];
+        for (edited, expected) in [
+            (
+                header.replace("\"capacity\":4", "\"capacity\":0"),
+                "capacity 0",
+            ),
+            (
+                header.replace("\"capacity\":4", "\"capacity\":10"),
+                "capacity 10",
+            ),
+            (header.replace("\"len\":3", "\"len\":5"), "5 transitions"),
+            (
+                header.replace("\"len\":3", "\"len\":2"),
+                "next_slot 3 does not fit 2",
+            ),
+            (
+                header.replace("\"len\":3", "\"len\":18446744073709551615"),
+                "transitions",
+            ),
+            (
+                header.replace("\"obs_dim\":2", "\"obs_dim\":3"),
+                "observations of size 3",
+            ),
+            ("{\"capacity\":".to_string(), "header is damaged"),
+        ] {
+            assert_ne!(edited, header);
+            let mut file = edited.into_bytes();
+            file.extend_from_slice(data);
+            std::fs::write(&path, file).unwrap();
+            let error = ReplayBuffer::load(&path, SHAPE).unwrap_err().to_string();
+            assert!(error.contains(expected), "{expected}: {error}");
+        }
+        std::fs::write(&path, &bytes[..bytes.len() - 1]).unwrap();
+        let error = ReplayBuffer::load(&path, SHAPE).unwrap_err().to_string();
+        assert!(error.contains("bytes follow"), "{error}");
+        std::fs::write(&path, vec![0u8; 10_000]).unwrap();
+        let error = ReplayBuffer::load(&path, SHAPE).unwrap_err().to_string();
+        assert!(error.contains("no newline"), "{error}");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -14,7 +14,7 @@ use rand::Rng;
 use serde::{Deserialize, Serialize};
 
 use crate::adam::{AdamOptimizer, TORCH_ADAM_EPSILON, adam};
-use crate::checkpoint::{load_record, save_record};
+use crate::checkpoint::{load_module, load_record, save_record};
 use crate::config::{ConfigError, invalid};
 use crate::critic::{CriticTarget, TwinCritics};
 use crate::entropy::EntropyTuning;
@@ -218,7 +218,7 @@ impl<B: AutodiffBackend> OffPolicyAgent for Sac<B> {
 
     fn load(mut self, dir: &Path) -> anyhow::Result<Self> {
         let device = self.device.clone();
-        self.actor = self.actor.load_record(load_record(dir, "actor", &device)?);
+        self.actor = load_module(dir, "actor", self.actor, &device)?;
         self.critics = self.critics.load(dir, &device)?;
         self.entropy = self.entropy.load(dir, &device)?;
         self.actor_optimizer =

@@ -638,7 +638,7 @@ fn latest_complete_checkpoint_skips_incomplete_dirs_and_temp_files() {
     for step in [1_000, 2_000] {
         let dir = begin_checkpoint(&run_dir, step).unwrap();
         write_atomically(&dir.join("model.bin"), b"weights").unwrap();
-        mark_checkpoint_complete(&dir).unwrap();
+        mark_checkpoint_complete(&dir, b"").unwrap();
     }
     // A crash in the middle of the checkpoint at 3000: files, but no marker.
     let crashed = begin_checkpoint(&run_dir, 3_000).unwrap();
@@ -675,7 +675,7 @@ fn beginning_a_checkpoint_again_clears_the_leftover_of_a_crashed_attempt() {
     assert_eq!(retried, crashed);
     assert!(!retried.join("stale.bin").exists());
     write_atomically(&retried.join("model.bin"), b"weights").unwrap();
-    mark_checkpoint_complete(&retried).unwrap();
+    mark_checkpoint_complete(&retried, b"").unwrap();
     assert_eq!(
         latest_complete_checkpoint(&run_dir).unwrap().unwrap().step,
         500

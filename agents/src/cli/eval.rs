@@ -7,9 +7,11 @@ use ordergrad_core::{Objective, RankPlan};
 use serde::Serialize;
 
 use super::BadInput;
+use super::checkpoint_hint::{Retry, with_fallback_hint};
 use super::train::RUN_CONFIG_FILE;
 use crate::backend::{BackendJob, dispatch};
-use crate::checkpoint;
+use crate::checkpoint::{self, Resume};
+use crate::checkpoint_error::CheckpointError;
 use crate::config::{AgentKind, DeviceKind, TrainConfig};
 use crate::dsac::Dsac;
 use crate::evaluation::{Episode, evaluate};
@@ -17,6 +19,7 @@ use crate::off_policy::{OffPolicyAgent, Spaces};
 use crate::on_policy::{NormalizerStatistics, make_eval_env};
 use crate::ppo::Ppo;
 use crate::remac::Remac;
+use crate::resume_config::forbidden_changes;
 use crate::sac::Sac;
 
 #[derive(Debug, Args)]
@@ -24,6 +27,9 @@ pub struct EvalArgs {
     /// Run directory written by `ordergrad train`; its latest complete checkpoint is evaluated.
     #[arg(long)]
     run: PathBuf,
+    /// Evaluate the checkpoint at this step instead of the latest.
+    #[arg(long, value_name = "STEP")]
+    checkpoint: Option<u64>,
     /// Number of episodes.
     #[arg(long, default_value_t = 10)]
     episodes: usize,
@@ -133,13 +139,8 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
     if args.episodes == 0 {
         return Err(BadInput("--episodes must be at least 1".into()).into());
     }
-    let config = TrainConfig::load(&args.run.join(RUN_CONFIG_FILE), &[])?;
-    let checkpoint = checkpoint::latest(&args.run)?.ok_or_else(|| {
-        BadInput(format!(
-            "{} has no complete checkpoint to evaluate",
-            args.run.display()
-        ))
-    })?;
+    let (config, checkpoint) =
+        open_checkpoint(args).map_err(|error| with_fallback_hint(error, &args.run, Retry::Eval))?;
     let initial_state = args
         .init_state
         .as_deref()
@@ -154,7 +155,8 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
             initial_state: initial_state.as_ref(),
             args,
         },
-    )?;
+    )
+    .map_err(|error| with_fallback_hint(error, &args.run, Retry::Eval))?;
     let report = EvalReport::new(&episodes)?;
     if args.json {
         super::print_json(&report)?;
@@ -194,6 +196,44 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// The checkpoint to evaluate, verified, and the config it was trained with: the one it keeps,
+/// or for an older checkpoint that keeps none, the run's config.toml.
+fn open_checkpoint(args: &EvalArgs) -> anyhow::Result<(TrainConfig, Resume)> {
+    let run_config = args.run.join(RUN_CONFIG_FILE);
+    if !run_config.is_file() {
+        return Err(BadInput(format!(
+            "{} is not a run directory (it has no {RUN_CONFIG_FILE})",
+            args.run.display()
+        ))
+        .into());
+    }
+    let checkpoint = checkpoint::open(&args.run, args.checkpoint)?.ok_or_else(|| {
+        BadInput(format!(
+            "{} has no complete checkpoint to evaluate",
+            args.run.display()
+        ))
+    })?;
+    let Some(text) = &checkpoint.config else {
+        return Ok((TrainConfig::load(&run_config, &[])?, checkpoint));
+    };
+    let dir = &checkpoint.checkpoint_dir;
+    let trained = TrainConfig::parse(text, &dir.join(checkpoint::CONFIG_FILE), &[])
+        .map_err(|error| CheckpointError::unreadable(dir, checkpoint::CONFIG_FILE, error))?;
+    // An edited config.toml does not change what the checkpoint holds; it is only pointed out.
+    if let Ok(current) = TrainConfig::load(&run_config, &[]) {
+        let changes = forbidden_changes(&trained, &current);
+        if !changes.is_empty() {
+            let keys: Vec<&str> = changes.iter().map(|change| change.key.as_str()).collect();
+            eprintln!(
+                "note: {} differs from the config the checkpoint was trained with ({}); evaluating with the checkpoint's",
+                run_config.display(),
+                keys.join(", ")
+            );
+        }
+    }
+    Ok((trained, checkpoint))
 }
 
 struct EvalJob<'a> {

@@ -2,6 +2,7 @@
 //! `run` function. Output meant for programs is JSON on stdout; errors go to stderr.
 
 mod advantages;
+mod checkpoint_hint;
 mod devices;
 mod eval;
 mod plot;
@@ -100,6 +101,12 @@ fn is_bad_input(error: &anyhow::Error) -> bool {
             || cause.is::<envs::EnvError>()
             || cause.is::<crate::config::ConfigError>()
             || cause.is::<crate::backend::BackendError>()
+            || cause
+                .downcast_ref::<crate::checkpoint_error::CheckpointError>()
+                .is_some_and(crate::checkpoint_error::CheckpointError::is_bad_input)
+            || cause
+                .downcast_ref::<crate::run_lock::RunLockError>()
+                .is_some_and(|error| matches!(error, crate::run_lock::RunLockError::Busy { .. }))
             || cause
                 .downcast_ref::<crate::sweep::SweepError>()
                 .is_some_and(crate::sweep::SweepError::is_bad_input)

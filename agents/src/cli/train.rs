@@ -6,15 +6,20 @@ use burn::tensor::backend::AutodiffBackend;
 use clap::Args;
 
 use super::BadInput;
+use super::checkpoint_hint::{Retry, with_fallback_hint};
 use crate::backend::{self, BackendJob, dispatch};
 use crate::checkpoint::{self, Resume};
-use crate::checkpoint_file::write_atomically;
+use crate::checkpoint_error::CheckpointError;
+use crate::checkpoint_file::{set_aside, step_dirs, write_atomically};
 use crate::config::{AgentKind, DeviceKind, TrainConfig};
 use crate::dsac::Dsac;
+use crate::logging::positions::Rewound;
 use crate::off_policy::{self, Spaces};
 use crate::on_policy;
 use crate::ppo::Ppo;
 use crate::remac::Remac;
+use crate::resume_config::{CHANGEABLE_ON_RESUME, forbidden_changes};
+use crate::run_lock::RunLock;
 use crate::sac::Sac;
 
 /// The experiment `cargo run --release` trains when given no arguments.
@@ -46,6 +51,10 @@ pub struct TrainArgs {
     /// Continue the run in this directory from its latest complete checkpoint.
     #[arg(long, conflicts_with_all = ["config", "seed", "run_dir"])]
     resume: Option<PathBuf>,
+    /// With --resume: continue from the checkpoint at this step instead of the latest (e.g.
+    /// when the latest is damaged); the run's later checkpoints are moved aside.
+    #[arg(long, value_name = "STEP", requires = "resume")]
+    checkpoint: Option<u64>,
 }
 
 pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
@@ -60,35 +69,14 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
         overrides.push(format!("device={device}"));
     }
 
-    let (config, run_dir, resume) = match &args.resume {
+    // The lock lives until the run ends; `device` is probed before anything is written, so
+    // that a missing GPU leaves nothing behind.
+    let (config, run_dir, resume, _lock, device) = match &args.resume {
         Some(run_dir) => {
-            let config = TrainConfig::load(&run_dir.join(RUN_CONFIG_FILE), &overrides)?;
-            let resume = checkpoint::latest(run_dir)?.ok_or_else(|| {
-                BadInput(format!(
-                    "{} has no complete checkpoint to resume from",
-                    run_dir.display()
-                ))
-            })?;
-            if resume.state.next_step >= config.total_steps {
-                return Err(BadInput(format!(
-                    "{} already trained {} of total_steps = {}; pass a larger --total-steps to continue",
-                    run_dir.display(),
-                    resume.state.next_step,
-                    config.total_steps
-                ))
-                .into());
-            }
-            eprintln!(
-                "resuming {} at step {}{}",
-                run_dir.display(),
-                resume.state.next_step,
-                if resume.state.mid_episode {
-                    " (the interrupted episode restarts)"
-                } else {
-                    ""
-                }
-            );
-            (config, run_dir.clone(), Some(resume))
+            let (config, resume, lock, device) =
+                prepare_resume(run_dir, args.checkpoint, &overrides)
+                    .map_err(|error| with_fallback_hint(error, run_dir, Retry::Resume))?;
+            (config, run_dir.clone(), Some(resume), lock, device)
         }
         None => {
             let config = match &args.config {
@@ -104,13 +92,14 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
                 .run_dir
                 .clone()
                 .unwrap_or_else(|| default_run_dir(&config));
-            (config, run_dir, None)
+            let device = backend::describe(config.device)?;
+            std::fs::create_dir_all(&run_dir)
+                .with_context(|| format!("creating {}", run_dir.display()))?;
+            let lock = RunLock::acquire(&run_dir)?;
+            (config, run_dir, None, lock, device)
         }
     };
 
-    // Before the run directory exists, so that a missing GPU leaves nothing behind.
-    let device = backend::describe(config.device)?;
-    std::fs::create_dir_all(&run_dir).with_context(|| format!("creating {}", run_dir.display()))?;
     write_atomically(&run_dir.join(RUN_CONFIG_FILE), config.to_toml().as_bytes())?;
     eprintln!(
         "{} on {}, {} steps, seed {}, on {}: logging to {} (tensorboard --logdir {})",
@@ -129,8 +118,127 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
             run_dir: &run_dir,
             resume,
         },
-    )?;
+    )
+    .map_err(|error| with_fallback_hint(error, &run_dir, Retry::Resume))?;
     eprintln!("done: {}", run_dir.display());
+    Ok(())
+}
+
+/// Everything `train --resume` checks before it writes: the run directory's lock, the chosen
+/// checkpoint (verified), the step it reached, and that the config changes nothing the
+/// checkpoint's files depend on. Then rewinds the logs to the checkpoint and moves later
+/// checkpoints aside.
+fn prepare_resume(
+    run_dir: &Path,
+    step: Option<u64>,
+    overrides: &[String],
+) -> anyhow::Result<(TrainConfig, Resume, RunLock, String)> {
+    if !run_dir.is_dir() {
+        return Err(BadInput(format!(
+            "--resume {}: no such run directory",
+            run_dir.display()
+        ))
+        .into());
+    }
+    let lock = RunLock::acquire(run_dir)?;
+    let config = TrainConfig::load(&run_dir.join(RUN_CONFIG_FILE), overrides)?;
+    let resume = checkpoint::open(run_dir, step)?.ok_or_else(|| {
+        BadInput(format!(
+            "{} has no complete checkpoint to resume from",
+            run_dir.display()
+        ))
+    })?;
+    check_unchanged(&config, &resume)?;
+    if resume.state.next_step >= config.total_steps {
+        return Err(BadInput(format!(
+            "{} already trained {} of total_steps = {}; pass a larger --total-steps to continue",
+            run_dir.display(),
+            resume.state.next_step,
+            config.total_steps
+        ))
+        .into());
+    }
+    let device = backend::describe(config.device)?;
+    set_aside_later_checkpoints(run_dir, resume.state.next_step, &resume.checkpoint_dir)?;
+    match &resume.logs {
+        Some(logs) => {
+            let rewound = logs.rewind(run_dir)?;
+            if rewound != Rewound::default() {
+                eprintln!(
+                    "logs rewound to the checkpoint ({} bytes logged after it cut, {} later event files removed): the resumed run logs those steps again",
+                    rewound.bytes_cut, rewound.files_removed
+                );
+            }
+        }
+        None => eprintln!(
+            "warning: {} does not record where the logs stood (an older checkpoint): what was \
+             logged after it stays, and the resumed run logs those steps again",
+            resume.checkpoint_dir.display()
+        ),
+    }
+    eprintln!(
+        "resuming {} at step {}{}",
+        run_dir.display(),
+        resume.state.next_step,
+        if resume.state.mid_episode {
+            " (the interrupted episode restarts)"
+        } else {
+            ""
+        }
+    );
+    Ok((config, resume, lock, device))
+}
+
+/// Refuses a resume whose config differs from the checkpoint's outside the keys a resume may
+/// change (see `resume_config`).
+fn check_unchanged(config: &TrainConfig, resume: &Resume) -> anyhow::Result<()> {
+    let Some(text) = &resume.config else {
+        eprintln!(
+            "warning: {} does not keep its config (an older checkpoint): config.toml cannot be \
+             checked against it",
+            resume.checkpoint_dir.display()
+        );
+        return Ok(());
+    };
+    let file = resume.checkpoint_dir.join(checkpoint::CONFIG_FILE);
+    let trained = TrainConfig::parse(text, &file, &[]).map_err(|error| {
+        CheckpointError::unreadable(&resume.checkpoint_dir, checkpoint::CONFIG_FILE, error)
+    })?;
+    let changes = forbidden_changes(&trained, config);
+    if changes.is_empty() {
+        return Ok(());
+    }
+    let list: Vec<String> = changes.iter().map(|change| format!("  {change}")).collect();
+    Err(BadInput(format!(
+        "the run's config differs from the one {} was trained with:\n{}\nresuming may only change {}; \
+         put the rest back (in config.toml or --set), or train a new run",
+        resume.checkpoint_dir.display(),
+        list.join("\n"),
+        CHANGEABLE_ON_RESUME
+            .iter()
+            .map(|key| match key.strip_suffix('.') {
+                Some(table) => format!("{table}.*"),
+                None => key.to_string(),
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    ))
+    .into())
+}
+
+/// Resuming from an earlier checkpoint than the latest replaces the run's later history: its
+/// later checkpoint directories must not be taken for the resumed run's own.
+fn set_aside_later_checkpoints(run_dir: &Path, step: u64, chosen: &Path) -> anyhow::Result<()> {
+    for (later, dir) in step_dirs(run_dir)? {
+        if later > step && dir != chosen {
+            let moved = set_aside(&dir)?;
+            eprintln!(
+                "moved {} aside to {}: it is later than the checkpoint the run resumes from",
+                dir.display(),
+                moved.display()
+            );
+        }
+    }
     Ok(())
 }
 

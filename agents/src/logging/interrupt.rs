@@ -27,13 +27,17 @@ pub struct InterruptFlag {
 impl InterruptFlag {
     /// The process-wide flag set by Ctrl-C (SIGINT), installing the handler on first use. Safe to
     /// call any number of times. A second Ctrl-C while the first is still being handled exits at
-    /// once with status 130, for a user who will not wait for the final checkpoint.
+    /// once with status 130, for a user who will not wait for the final checkpoint; it flushes
+    /// the open logs first.
     pub fn install() -> Result<Self, InterruptError> {
         let installed = CTRL_C_REQUESTED.get_or_init(|| {
             let requested = Arc::new(AtomicBool::new(false));
             let set_by_handler = Arc::clone(&requested);
             ctrlc::set_handler(move || {
                 if set_by_handler.swap(true, Ordering::SeqCst) {
+                    // exit runs no destructors: the logs' buffers are pushed out here, so that
+                    // the metrics file and the event file end at the same scalar.
+                    super::flush_open_logs();
                     std::process::exit(EXIT_CODE_INTERRUPTED);
                 }
                 eprintln!(

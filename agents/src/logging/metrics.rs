@@ -97,13 +97,18 @@ impl MetricsFile {
         Ok(())
     }
 
-    /// Flushes and syncs the file to disk.
-    pub fn close(mut self) -> Result<(), LoggingError> {
+    /// Flushes and syncs the file to disk, so that it survives a crash of the machine too.
+    pub fn sync(&mut self) -> Result<(), LoggingError> {
         self.flush()?;
         self.file
             .get_ref()
             .sync_all()
             .map_err(LoggingError::io("sync", &self.path))
+    }
+
+    /// [`Self::sync`], then closes the file.
+    pub fn close(mut self) -> Result<(), LoggingError> {
+        self.sync()
     }
 }
 

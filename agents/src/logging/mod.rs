@@ -40,10 +40,13 @@ mod flush_timer;
 mod hyperparameters;
 pub mod interrupt;
 pub mod metrics;
+mod open_logs;
+pub mod positions;
 pub mod progress;
 pub mod tensorboard;
 
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
@@ -53,6 +56,8 @@ pub use flush_timer::DEFAULT_FLUSH_INTERVAL;
 pub use hyperparameters::hyperparameters_markdown;
 pub use interrupt::InterruptFlag;
 pub use metrics::MetricsFile;
+pub use open_logs::flush_open_logs;
+pub use positions::LogPositions;
 pub use progress::{ProgressConfig, ProgressLine};
 pub use tensorboard::TensorBoardWriter;
 
@@ -98,12 +103,13 @@ impl RunLoggerOptions {
 }
 
 /// Everything a training run logs, in one place. Dropping it flushes both files and ends the
-/// progress line (each part does so in its own `Drop`); [`RunLogger::close`] also syncs the files
-/// to disk and reports errors, so call it on the way out, Ctrl-C included.
+/// progress line (each part does so in its own `Drop`), on an error too; [`RunLogger::close`] also
+/// syncs the files to disk and reports errors, so call it on the way out, Ctrl-C included. A
+/// second Ctrl-C, which exits without destructors, flushes the files from the handler (see
+/// `open_logs`), and [`RunLogger::checkpoint`] syncs them with every checkpoint.
 pub struct RunLogger {
     run_dir: PathBuf,
-    tensorboard: TensorBoardWriter,
-    metrics: MetricsFile,
+    files: Arc<Mutex<open_logs::LogFiles>>,
     progress: Option<ProgressLine>,
 }
 
@@ -126,10 +132,14 @@ impl RunLogger {
             &hyperparameters_markdown(&hyperparameters),
             0,
         )?;
-        Ok(Self {
-            run_dir: run_dir.to_path_buf(),
+        let files = Arc::new(Mutex::new(open_logs::LogFiles {
             tensorboard,
             metrics,
+        }));
+        open_logs::register(&files);
+        Ok(Self {
+            run_dir: run_dir.to_path_buf(),
+            files,
             progress: options.progress.map(ProgressLine::to_stderr),
         })
     }
@@ -141,14 +151,17 @@ impl RunLogger {
     /// Logs `value` under `tag` (any string; by convention CleanRL's `charts/...`,
     /// `losses/...`) to TensorBoard and to the metrics file.
     pub fn scalar(&mut self, tag: &str, value: f64, step: u64) -> Result<(), LoggingError> {
-        self.tensorboard
+        let mut files = open_logs::lock(&self.files);
+        files
+            .tensorboard
             .add_scalar(tag, value, tensorboard_step(step))?;
-        self.metrics.append(tag, value, step)
+        files.metrics.append(tag, value, step)
     }
 
     /// Logs markdown to TensorBoard's Text tab (not to the metrics file, which holds numbers).
     pub fn text(&mut self, tag: &str, markdown: &str, step: u64) -> Result<(), LoggingError> {
-        self.tensorboard
+        open_logs::lock(&self.files)
+            .tensorboard
             .add_text(tag, markdown, tensorboard_step(step))
     }
 
@@ -176,25 +189,27 @@ impl RunLogger {
     }
 
     pub fn flush(&mut self) -> Result<(), LoggingError> {
-        self.tensorboard.flush()?;
-        self.metrics.flush()
+        open_logs::lock(&self.files).flush()
     }
 
-    /// Ends the progress line, then flushes and syncs both files. Both are closed even when the
+    /// Flushes and syncs both files and returns where they stand, for a checkpoint to record:
+    /// everything logged so far is on disk before the checkpoint counts, and a run resumed from
+    /// it cuts the files back to there (see `positions`).
+    pub fn checkpoint(&mut self) -> Result<LogPositions, LoggingError> {
+        open_logs::lock(&self.files).sync()?;
+        LogPositions::of_run_dir(&self.run_dir)
+    }
+
+    /// Ends the progress line, then flushes and syncs both files. Both are synced even when the
     /// first fails; the first error is returned.
     pub fn close(self) -> Result<(), LoggingError> {
         let Self {
-            tensorboard,
-            metrics,
-            progress,
-            ..
+            files, progress, ..
         } = self;
         if let Some(mut progress) = progress {
             progress.finish();
         }
-        let tensorboard_closed = tensorboard.close();
-        let metrics_closed = metrics.close();
-        tensorboard_closed.and(metrics_closed)
+        open_logs::lock(&files).sync()
     }
 }
 

@@ -76,12 +76,17 @@ impl TensorBoardWriter {
     }
 
     /// Flushes and syncs the file to disk, so that it survives a crash of the machine too.
-    pub fn close(mut self) -> Result<(), LoggingError> {
+    pub fn sync(&mut self) -> Result<(), LoggingError> {
         self.flush()?;
         self.file
             .get_ref()
             .sync_all()
             .map_err(LoggingError::io("sync", &self.path))
+    }
+
+    /// [`Self::sync`], then closes the file.
+    pub fn close(mut self) -> Result<(), LoggingError> {
+        self.sync()
     }
 
     fn write_event(&mut self, event: &[u8]) -> Result<(), LoggingError> {
