@@ -12,12 +12,13 @@ use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
 use crate::checkpoint::{self, Resume, TrainingState};
-use crate::config::{ConfigError, TrainConfig, invalid};
+use crate::config::{ConfigError, TrainConfig};
 use crate::host::to_f32;
 use crate::logging::{InterruptFlag, RunLogger};
 use crate::metrics::Metrics;
 use crate::nets::ActionBounds;
 use crate::replay::{Batch, ReplayBuffer, Transition};
+use crate::setting_checks::{Accepted, check_count, check_number, check_numbers};
 
 /// Penalty events of each finished episode, logged on risky envs (`envs::risky`).
 pub const EPISODIC_PENALTY_EVENTS_TAG: &str = "charts/episodic_penalty_events";
@@ -49,31 +50,15 @@ impl OffPolicySettings {
             ("hidden_size", self.hidden_size as u64),
         ];
         for (name, value) in positive_counts {
-            if value == 0 {
-                return Err(invalid(&key(name), "must be at least 1".into()));
-            }
+            check_count(&key(name), value)?;
         }
-        if !(0.0..=1.0).contains(&self.gamma) {
-            return Err(invalid(
-                &key("gamma"),
-                format!("{} is outside [0, 1]", self.gamma),
-            ));
-        }
-        if !(self.tau > 0.0 && self.tau <= 1.0) {
-            return Err(invalid(
-                &key("tau"),
-                format!("{} is outside (0, 1]", self.tau),
-            ));
-        }
-        for (name, rate) in [("policy_lr", self.policy_lr), ("q_lr", self.q_lr)] {
-            if !(rate > 0.0 && rate.is_finite()) {
-                return Err(invalid(
-                    &key(name),
-                    format!("{rate} must be a positive number"),
-                ));
-            }
-        }
-        Ok(())
+        check_number(&key("gamma"), self.gamma, Accepted::UnitInterval)?;
+        check_number(&key("tau"), self.tau, Accepted::PositiveUpToOne)?;
+        check_numbers(
+            table,
+            &[("policy_lr", self.policy_lr), ("q_lr", self.q_lr)],
+            Accepted::Positive,
+        )
     }
 }
 

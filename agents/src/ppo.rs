@@ -29,6 +29,7 @@ use crate::host;
 use crate::metrics::Metrics;
 use crate::nets::ActorCritic;
 use crate::rollout::RolloutBatch;
+use crate::setting_checks::{Accepted, check_numbers, check_rank_plan_setting};
 
 /// PPO's settings; the defaults are CleanRL's (`ppo_continuous_action.py`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -138,39 +139,29 @@ impl PpoConfig {
                 return Err(invalid(&format!("ppo.{name}"), "must be at least 1".into()));
             }
         }
-        for (name, value) in [("gamma", self.gamma), ("gae_lambda", self.gae_lambda)] {
-            if !(0.0..=1.0).contains(&value) {
-                return Err(invalid(
-                    &format!("ppo.{name}"),
-                    format!("{value} is outside [0, 1]"),
-                ));
-            }
-        }
-        let positive = [
-            ("learning_rate", self.learning_rate),
-            ("clip_coef", self.clip_coef),
-            ("max_grad_norm", self.max_grad_norm),
-            ("adam_epsilon", self.adam_epsilon),
-            ("clip_observation", self.clip_observation),
-            ("clip_reward", self.clip_reward),
-            ("target_kl", self.target_kl.unwrap_or(1.0)),
-        ];
-        for (name, value) in positive {
-            if !(value > 0.0 && value.is_finite()) {
-                return Err(invalid(
-                    &format!("ppo.{name}"),
-                    format!("{value} must be a positive number"),
-                ));
-            }
-        }
-        for (name, value) in [("ent_coef", self.ent_coef), ("vf_coef", self.vf_coef)] {
-            if !(value >= 0.0 && value.is_finite()) {
-                return Err(invalid(
-                    &format!("ppo.{name}"),
-                    format!("{value} must be >= 0"),
-                ));
-            }
-        }
+        check_numbers(
+            "ppo",
+            &[("gamma", self.gamma), ("gae_lambda", self.gae_lambda)],
+            Accepted::UnitInterval,
+        )?;
+        check_numbers(
+            "ppo",
+            &[
+                ("learning_rate", self.learning_rate),
+                ("clip_coef", self.clip_coef),
+                ("max_grad_norm", self.max_grad_norm),
+                ("adam_epsilon", self.adam_epsilon),
+                ("clip_observation", self.clip_observation),
+                ("clip_reward", self.clip_reward),
+                ("target_kl", self.target_kl.unwrap_or(1.0)),
+            ],
+            Accepted::Positive,
+        )?;
+        check_numbers(
+            "ppo",
+            &[("ent_coef", self.ent_coef), ("vf_coef", self.vf_coef)],
+            Accepted::NonNegative,
+        )?;
         self.advantage_source().map(|_| ())
     }
 
@@ -185,7 +176,7 @@ impl PpoConfig {
         if objective == Objective::Mean {
             return Ok(AdvantageSource::Gae);
         }
-        if self.k + 1 > self.group_size {
+        if self.k >= self.group_size {
             return Err(invalid(
                 "ppo.k",
                 format!(
@@ -195,6 +186,16 @@ impl PpoConfig {
                 ),
             ));
         }
+        check_rank_plan_setting(
+            "ppo.group_size",
+            &format!(
+                "ppo.group_size = {} with ppo.k = {}",
+                self.group_size, self.k
+            ),
+            &objective,
+            self.group_size,
+            self.k,
+        )?;
         let plan = RankPlan::new(&objective, self.group_size, self.k)
             .map_err(|error| invalid("ppo.k", error.to_string()))?;
         Ok(AdvantageSource::EpisodeGroups {

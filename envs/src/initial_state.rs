@@ -63,7 +63,7 @@ pub(crate) fn parse_state_fields(
                     match field.bounds.and_then(|bounds| bounds.get(i)) {
                         Some(&(low, high)) if !(low..=high).contains(&number) => {
                             Err(invalid(format!(
-                                "`{}[{i}]` is {number}, outside the env's range [{low}, {high}]",
+                                "`{}[{i}]` is {number:e}, outside the env's range [{low}, {high}]",
                                 field.key
                             )))
                         }
