@@ -28,11 +28,11 @@ pub struct TrainArgs {
     /// Experiment file (configs/*.toml). Without it (and without --resume), the default config.
     #[arg(long)]
     config: Option<PathBuf>,
-    /// Overrides the config's `seed`.
-    #[arg(long)]
+    /// Overrides the config's `seed` (0 to 9223372036854775807, TOML's largest integer).
+    #[arg(long, value_parser = config_integer())]
     seed: Option<u64>,
     /// Overrides the config's `total_steps` (also to extend a resumed run).
-    #[arg(long)]
+    #[arg(long, value_parser = config_integer())]
     total_steps: Option<u64>,
     /// Overrides the config's `device` (also when resuming: checkpoints load on any backend).
     #[arg(long, value_enum)]
@@ -46,6 +46,12 @@ pub struct TrainArgs {
     /// Continue the run in this directory from its latest complete checkpoint.
     #[arg(long, conflicts_with_all = ["config", "seed", "run_dir"])]
     resume: Option<PathBuf>,
+}
+
+/// A flag that becomes an integer of the config: the run directory's config.toml must hold it,
+/// and TOML's integers stop at i64::MAX.
+pub fn config_integer() -> clap::builder::RangedU64ValueParser<u64> {
+    clap::value_parser!(u64).range(0..=i64::MAX as u64)
 }
 
 pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
