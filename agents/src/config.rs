@@ -473,6 +473,10 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(error.contains("remac.actor_adam_epsilon"), "{error}");
+        let error = parse(MINIMAL, &["sac.policy_frequency=1000000000000"])
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("sac.policy_frequency"), "{error}");
         let error = parse(MINIMAL, &["agent=ppo", "ppo.clip_coef=1e39"])
             .unwrap_err()
             .to_string();

@@ -12,7 +12,7 @@ use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
 use crate::checkpoint::{self, Resume, TrainingState};
-use crate::config::{ConfigError, TrainConfig};
+use crate::config::{ConfigError, TrainConfig, invalid};
 use crate::host::to_f32;
 use crate::logging::{InterruptFlag, RunLogger};
 use crate::metrics::Metrics;
@@ -22,6 +22,10 @@ use crate::setting_checks::{Accepted, check_count, check_number, check_numbers};
 
 /// Penalty events of each finished episode, logged on risky envs (`envs::risky`).
 pub const EPISODIC_PENALTY_EVENTS_TAG: &str = "charts/episodic_penalty_events";
+
+/// The actor's updates come in bursts of `policy_frequency`: a typo here would stall the run
+/// for hours at one step.
+pub const MAX_POLICY_FREQUENCY: u64 = 10_000;
 
 /// What the loop needs to know about an agent's off-policy settings.
 #[derive(Debug, Clone)]
@@ -51,6 +55,16 @@ impl OffPolicySettings {
         ];
         for (name, value) in positive_counts {
             check_count(&key(name), value)?;
+        }
+        if self.policy_frequency > MAX_POLICY_FREQUENCY {
+            return Err(invalid(
+                &key("policy_frequency"),
+                format!(
+                    "{} is not accepted: the actor makes that many updates in a row, at most \
+                     {MAX_POLICY_FREQUENCY} (CleanRL: 2)",
+                    self.policy_frequency
+                ),
+            ));
         }
         check_number(&key("gamma"), self.gamma, Accepted::UnitInterval)?;
         check_number(&key("tau"), self.tau, Accepted::PositiveUpToOne)?;

@@ -114,6 +114,10 @@ impl Default for PpoConfig {
     }
 }
 
+/// Gradient steps (epochs times minibatches) one rollout may be followed by: a typo here would
+/// stall the run inside its first update.
+pub const MAX_GRADIENT_STEPS_PER_ROLLOUT: usize = 100_000;
+
 /// Where the policy's advantages come from.
 #[derive(Debug, Clone)]
 pub enum AdvantageSource {
@@ -138,6 +142,18 @@ impl PpoConfig {
             if value == 0 {
                 return Err(invalid(&format!("ppo.{name}"), "must be at least 1".into()));
             }
+        }
+        let steps = (self.update_epochs as u128) * (self.num_minibatches as u128);
+        if steps > MAX_GRADIENT_STEPS_PER_ROLLOUT as u128 {
+            return Err(invalid(
+                "ppo.update_epochs",
+                format!(
+                    "ppo.update_epochs = {} with ppo.num_minibatches = {} makes {steps} gradient \
+                     steps per rollout; at most {MAX_GRADIENT_STEPS_PER_ROLLOUT} are accepted \
+                     (CleanRL: 10 x 32)",
+                    self.update_epochs, self.num_minibatches
+                ),
+            ));
         }
         check_numbers(
             "ppo",
@@ -503,6 +519,15 @@ mod tests {
         let error = too_big.validate().unwrap_err().to_string();
         assert!(
             error.contains("ppo.k") && error.contains("group_size"),
+            "{error}"
+        );
+        let endless = PpoConfig {
+            update_epochs: 1_000_000_000_000,
+            ..PpoConfig::default()
+        };
+        let error = endless.validate().unwrap_err().to_string();
+        assert!(
+            error.contains("ppo.update_epochs") && error.contains("at most 100000"),
             "{error}"
         );
         let bad = PpoConfig {
