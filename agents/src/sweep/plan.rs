@@ -126,6 +126,7 @@ pub fn plan(request: &SweepRequest) -> Result<Plan, SweepError> {
         });
     }
     grid::check_axes(&request.grid)?;
+    check_run_count(request)?;
     check_sets(&request.sets, &request.grid)?;
     let names = config_names(&request.configs)?;
     let points = grid::expand(&request.grid);
@@ -224,6 +225,32 @@ fn check_sets(sets: &[String], axes: &[GridAxis]) -> Result<(), SweepError> {
                 reason: format!("--set {assignment}: `{key}` is also swept by --grid"),
             });
         }
+    }
+    Ok(())
+}
+
+/// Runs one sweep may plan: every point's config is parsed up front, and more is a typo.
+pub const MAX_RUNS: u128 = 100_000;
+
+/// configs x grid points x seeds, before the grid is expanded.
+fn check_run_count(request: &SweepRequest) -> Result<(), SweepError> {
+    let points: u128 = request
+        .grid
+        .iter()
+        .map(|axis| axis.values.len() as u128)
+        .fold(1, |product, values| product.saturating_mul(values));
+    let runs = points
+        .saturating_mul(request.configs.len() as u128)
+        .saturating_mul(request.seeds.len() as u128);
+    if runs > MAX_RUNS {
+        return Err(SweepError::Request {
+            reason: format!(
+                "{} configs x {points} grid points x {} seeds make {runs} runs; at most \
+                 {MAX_RUNS} are accepted",
+                request.configs.len(),
+                request.seeds.len()
+            ),
+        });
     }
     Ok(())
 }
