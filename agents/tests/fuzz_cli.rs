@@ -1,5 +1,5 @@
 //! Fuzzing the `ordergrad` binary's input paths: configs with `--set` overrides, CLI flags,
-//! objectives, rewards, actions and initial states, drawn from a seeded generator that favours
+//! sweep plans (`--dry-run`), objectives, rewards, actions and initial states, drawn from a seeded generator that favours
 //! the values that broke it before (inf, nan, -0, huge integers, empty and mistyped values,
 //! unknown keys). Every case must exit 0 (accepted and run) or 2 (refused with a message) within
 //! a time bound: a panic, an allocation abort or an endless run fails the test.
@@ -296,7 +296,47 @@ fn case(rng: &mut ChaCha8Rng, configs: &Path, run_dir: &Path) -> Case {
         args.push(flag.to_string());
         args.push(value);
     }
-    match rng.random_range(0..20) {
+    match rng.random_range(0..22) {
+        20 => {
+            // Planning only: every point's config is checked, nothing trains.
+            args.push("sweep".into());
+            let name = CONFIGS.choose(rng).unwrap();
+            push_to(
+                &mut args,
+                "--config",
+                configs.join(name).display().to_string(),
+            );
+            let seeds = match rng.random_range(0..3) {
+                0 => format!("{}-{}", size(rng), size(rng)),
+                1 => format!("{},{}", size(rng), size(rng)),
+                _ => size(rng),
+            };
+            push_to(&mut args, "--seeds", seeds);
+            if rng.random_bool(0.5) {
+                let key = KEYS.choose(rng).unwrap();
+                push_to(
+                    &mut args,
+                    "--grid",
+                    format!("{key}={},{}", value(rng), value(rng)),
+                );
+            }
+            if rng.random_bool(0.5) {
+                let key = KEYS.choose(rng).unwrap();
+                push_to(&mut args, "--set", format!("{key}={}", value(rng)));
+            }
+            push_to(&mut args, "--episodes", size(rng));
+            push_to(&mut args, "--out", run_dir.display().to_string());
+            args.push("--dry-run".into());
+        }
+        21 => {
+            args.push("eval".into());
+            push_to(&mut args, "--run", run_dir.display().to_string());
+            push_to(&mut args, "--episodes", size(rng));
+            push_to(&mut args, "--seed", size(rng));
+            if rng.random_bool(0.5) {
+                push_to(&mut args, "--init-state", init_state(rng));
+            }
+        }
         0..=11 => {
             args.push("train".into());
             let name = CONFIGS.choose(rng).unwrap();
