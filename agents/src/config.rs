@@ -9,9 +9,13 @@ use thiserror::Error;
 
 use crate::dsac::DsacConfig;
 use crate::logging::RunLoggerOptions;
+use crate::memory_estimate;
+use crate::off_policy::Spaces;
 use crate::ppo::PpoConfig;
 use crate::remac::RemacConfig;
+use crate::resource_limits::{MAX_MEMORY_ENV, MemoryBudget};
 use crate::sac::SacConfig;
+use crate::setting_checks::{Accepted, check_number};
 
 #[derive(Debug, Error)]
 pub enum ConfigError {
@@ -26,6 +30,17 @@ pub enum ConfigError {
     Override { assignment: String, reason: String },
     #[error("config key `{key}`: {message}")]
     Key { key: String, message: String },
+    #[error(
+        "config key `{key}` has no effect: agent = \"{agent}\" reads only the [{agent}] table \
+         of agent settings; remove it, or set agent = \"{table}\""
+    )]
+    OtherAgentKey {
+        key: String,
+        /// The agent the config trains.
+        agent: String,
+        /// The agent whose table `key` is in.
+        table: String,
+    },
 }
 
 /// The agents `ordergrad train` knows.
@@ -186,11 +201,14 @@ impl TrainConfig {
         for assignment in overrides {
             apply_override(&mut table, assignment)?;
         }
-        let config: TrainConfig = serde_path_to_error::deserialize(toml::Value::Table(table))
-            .map_err(|error| ConfigError::Key {
-                key: error.path().to_string(),
-                message: error.into_inner().to_string(),
-            })?;
+        let config: TrainConfig = serde_path_to_error::deserialize(toml::Value::Table(
+            table.clone(),
+        ))
+        .map_err(|error| ConfigError::Key {
+            key: error.path().to_string(),
+            message: error.into_inner().to_string(),
+        })?;
+        check_only_own_agent_table(&table, config.agent)?;
         config.validate()?;
         Ok(config)
     }
@@ -213,12 +231,22 @@ impl TrainConfig {
         if self.logging.log_every == 0 {
             return Err(invalid("logging.log_every", "must be at least 1".into()));
         }
-        if self.logging.flush_secs.is_nan() || self.logging.flush_secs <= 0.0 {
-            return Err(invalid("logging.flush_secs", "must be positive".into()));
-        }
+        check_number(
+            "logging.flush_secs",
+            self.logging.flush_secs,
+            Accepted::Between(0.0, MAX_FLUSH_SECS),
+        )?;
         if self.checkpoint.every == 0 {
             return Err(invalid("checkpoint.every", "must be at least 1".into()));
         }
+        // Before anything is built from the sizes (the agents' checks build the rank plans).
+        let spaces = envs::make(&self.env)
+            .map_err(|error| invalid("env", error.to_string()))
+            .and_then(|env| {
+                Spaces::of(env.as_ref()).map_err(|error| invalid("env", error.to_string()))
+            })?;
+        let budget = MemoryBudget::current().map_err(|message| invalid(MAX_MEMORY_ENV, message))?;
+        memory_estimate::check(self, spaces.obs_dim, spaces.bounds.dim(), &budget)?;
         match self.agent {
             AgentKind::Sac => self.sac.validate(),
             AgentKind::Dsac => self.dsac.validate(),
@@ -258,6 +286,32 @@ impl TrainConfig {
     }
 }
 
+/// The longest flush interval accepted: metrics of a crashed run are at most an hour old.
+pub const MAX_FLUSH_SECS: f64 = 3600.0;
+
+/// The largest integer TOML (and so a run directory's config.toml) can hold.
+const MAX_TOML_INTEGER: i64 = i64::MAX;
+
+/// Every table defaults, so a key in another agent's table would parse and change nothing:
+/// `--set agent=ppo` on a SAC config would silently drop its [sac] settings.
+fn check_only_own_agent_table(table: &toml::Table, agent: AgentKind) -> Result<(), ConfigError> {
+    for other in AgentKind::ALL.into_iter().filter(|other| *other != agent) {
+        let Some(value) = table.get(other.name()) else {
+            continue;
+        };
+        let key = match value.as_table().and_then(|keys| keys.keys().next()) {
+            Some(first) => format!("{}.{first}", other.name()),
+            None => other.name().to_string(),
+        };
+        return Err(ConfigError::OtherAgentKey {
+            key,
+            agent: agent.name().to_string(),
+            table: other.name().to_string(),
+        });
+    }
+    Ok(())
+}
+
 /// A config error for `key` with a message saying what is accepted.
 pub fn invalid(key: &str, message: String) -> ConfigError {
     ConfigError::Key {
@@ -282,11 +336,22 @@ fn apply_override(table: &mut toml::Table, assignment: &str) -> Result<(), Confi
     }
     // TOML syntax first (numbers, booleans, quoted strings, arrays); anything else is a string,
     // so `--set env=Pendulum-v1` needs no quotes.
-    let value = format!("value = {}", raw_value.trim())
+    let value = match format!("value = {}", raw_value.trim())
         .parse::<toml::Table>()
         .ok()
         .and_then(|mut parsed| parsed.remove("value"))
-        .unwrap_or_else(|| toml::Value::String(raw_value.trim().to_string()));
+    {
+        Some(value) => value,
+        None if looks_like_an_integer(raw_value.trim()) => {
+            return Err(fail(format!(
+                "{} is out of range: integers are accepted from {} to {MAX_TOML_INTEGER} \
+                 (TOML's 64-bit integers)",
+                raw_value.trim(),
+                i64::MIN
+            )));
+        }
+        None => toml::Value::String(raw_value.trim().to_string()),
+    };
     let (last, parents) = path.split_last().expect("a key path has at least one part");
     let mut current = table;
     for (depth, part) in parents.iter().enumerate() {
@@ -302,6 +367,14 @@ fn apply_override(table: &mut toml::Table, assignment: &str) -> Result<(), Confi
     }
     current.insert(last.to_string(), value);
     Ok(())
+}
+
+/// Digits with an optional sign (and TOML's `_` separators): a number, even if too large for
+/// TOML, never meant as a string.
+fn looks_like_an_integer(text: &str) -> bool {
+    let digits = text.strip_prefix(['+', '-']).unwrap_or(text);
+    digits.starts_with(|c: char| c.is_ascii_digit())
+        && digits.chars().all(|c| c.is_ascii_digit() || c == '_')
 }
 
 #[cfg(test)]
@@ -381,5 +454,107 @@ mod tests {
         let again = parse(&config.to_toml(), &[]).unwrap();
         assert_eq!(again.to_toml(), config.to_toml());
         assert_eq!(again.remac.objective, "top:2");
+    }
+
+    #[test]
+    fn non_finite_and_unbounded_numbers_are_named() {
+        for (set, key) in [
+            ("logging.flush_secs=inf", "logging.flush_secs"),
+            ("logging.flush_secs=1e300", "logging.flush_secs"),
+            ("logging.flush_secs=nan", "logging.flush_secs"),
+            ("sac.alpha=inf", "sac.alpha"),
+            ("sac.q_lr=-0.0", "sac.q_lr"),
+            ("sac.tau=nan", "sac.tau"),
+        ] {
+            let error = parse(MINIMAL, &[set]).unwrap_err().to_string();
+            assert!(error.contains(key), "{set}: {error}");
+        }
+        let error = parse(MINIMAL, &["agent=remac", "remac.actor_adam_epsilon=inf"])
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("remac.actor_adam_epsilon"), "{error}");
+        let error = parse(MINIMAL, &["sac.policy_frequency=1000000000000"])
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("sac.policy_frequency"), "{error}");
+        let error = parse(MINIMAL, &["agent=ppo", "ppo.clip_coef=1e39"])
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("ppo.clip_coef"), "{error}");
+    }
+
+    #[test]
+    fn huge_sizes_are_refused_before_anything_is_allocated() {
+        for (sets, key) in [
+            (
+                &["sac.hidden_size=9223372036854775807"][..],
+                "sac.hidden_size",
+            ),
+            (&["sac.batch_size=100000000"][..], "sac.batch_size"),
+            (
+                &["agent=dsac", "dsac.num_quantiles=100000"][..],
+                "dsac.num_quantiles",
+            ),
+            (
+                &[
+                    "agent=remac",
+                    "remac.num_action_samples=1000000000000",
+                    "remac.k=3",
+                ][..],
+                "remac.num_action_samples",
+            ),
+            (
+                &["agent=ppo", "ppo.objective=mean", "ppo.num_envs=100000000"][..],
+                "ppo.num_envs",
+            ),
+            (
+                &[
+                    "agent=ppo",
+                    "ppo.objective=cvar:0.5",
+                    "ppo.group_size=1000000",
+                    "ppo.k=999999",
+                ][..],
+                "ppo.group_size",
+            ),
+        ] {
+            let error = parse(MINIMAL, sets).unwrap_err().to_string();
+            assert!(error.contains(key), "{sets:?}: {error}");
+            assert!(
+                error.contains("B ") || error.contains("B;") || error.contains("terms"),
+                "says how much: {error}"
+            );
+        }
+    }
+
+    #[test]
+    fn keys_of_another_agent_are_refused_naming_both() {
+        let error = parse(MINIMAL, &["remac.k=2"]).unwrap_err().to_string();
+        assert!(
+            error.contains("remac.k") && error.contains("agent = \"sac\""),
+            "{error}"
+        );
+        let with_table = format!("{MINIMAL}[sac]\nbatch_size = 64\n");
+        let error = parse(&with_table, &["agent=ppo"]).unwrap_err().to_string();
+        assert!(
+            error.contains("sac.batch_size") && error.contains("agent = \"ppo\""),
+            "{error}"
+        );
+        parse(&with_table, &[]).unwrap();
+    }
+
+    #[test]
+    fn integers_beyond_toml_say_the_accepted_range() {
+        let error = parse(MINIMAL, &["seed=18446744073709551615"])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("seed") && error.contains("9223372036854775807"),
+            "{error}"
+        );
+        let error = parse(MINIMAL, &["seed=-1"]).unwrap_err().to_string();
+        assert!(error.contains("seed"), "{error}");
+        // A string value that merely starts with a digit is still a string.
+        let error = parse(MINIMAL, &["env=1-Pendulum"]).unwrap_err().to_string();
+        assert!(error.contains("unknown environment"), "{error}");
     }
 }

@@ -31,6 +31,7 @@ use crate::nets::{ActionBounds, GaussianActor, TwinQ};
 use crate::off_policy::{OffPolicyAgent, OffPolicySettings, Spaces};
 use crate::quantile::{quantile_huber_loss, quantile_midpoints};
 use crate::replay::Batch;
+use crate::setting_checks::{Accepted, check_number, check_rank_plan_setting};
 
 /// Distributional SAC's settings: SAC's (CleanRL's defaults) plus the return objective and the
 /// quantile critic.
@@ -105,30 +106,29 @@ impl DsacConfig {
                 ),
             ));
         }
-        self.rank_plan()?;
-        if !(self.huber_kappa > 0.0 && self.huber_kappa.is_finite()) {
-            return Err(invalid(
-                "dsac.huber_kappa",
-                format!("{} must be a positive number", self.huber_kappa),
-            ));
-        }
-        if self.alpha.is_nan() || self.alpha < 0.0 {
-            return Err(invalid(
-                "dsac.alpha",
-                format!("{} must be >= 0", self.alpha),
-            ));
-        }
-        Ok(())
+        check_number("dsac.huber_kappa", self.huber_kappa, Accepted::Positive)?;
+        check_number("dsac.alpha", self.alpha, Accepted::NonNegative)?;
+        check_rank_plan_setting(
+            "dsac.num_quantiles",
+            &format!("dsac.num_quantiles = {}", self.num_quantiles),
+            &self.objective()?,
+            self.num_quantiles,
+            self.num_quantiles,
+        )?;
+        self.rank_plan().map(|_| ())
+    }
+
+    fn objective(&self) -> Result<Objective, ConfigError> {
+        self.objective
+            .parse()
+            .map_err(|error: ordergrad_core::OrderGradError| {
+                invalid("dsac.objective", error.to_string())
+            })
     }
 
     /// The objective's weights over the N atoms (K = N: the L-statistic of the atoms themselves).
     fn rank_plan(&self) -> Result<RankPlan, ConfigError> {
-        let objective: Objective =
-            self.objective
-                .parse()
-                .map_err(|error: ordergrad_core::OrderGradError| {
-                    invalid("dsac.objective", error.to_string())
-                })?;
+        let objective = self.objective()?;
         RankPlan::new(&objective, self.num_quantiles, self.num_quantiles)
             .map_err(|error| invalid("dsac.objective", error.to_string()))
     }

@@ -18,9 +18,14 @@ use crate::logging::{InterruptFlag, RunLogger};
 use crate::metrics::Metrics;
 use crate::nets::ActionBounds;
 use crate::replay::{Batch, ReplayBuffer, ReplayShape, Transition};
+use crate::setting_checks::{Accepted, check_count, check_number, check_numbers};
 
 /// Penalty events of each finished episode, logged on risky envs (`envs::risky`).
 pub const EPISODIC_PENALTY_EVENTS_TAG: &str = "charts/episodic_penalty_events";
+
+/// The actor's updates come in bursts of `policy_frequency`: a typo here would stall the run
+/// for hours at one step.
+pub const MAX_POLICY_FREQUENCY: u64 = 10_000;
 
 /// What the loop needs to know about an agent's off-policy settings.
 #[derive(Debug, Clone)]
@@ -49,31 +54,25 @@ impl OffPolicySettings {
             ("hidden_size", self.hidden_size as u64),
         ];
         for (name, value) in positive_counts {
-            if value == 0 {
-                return Err(invalid(&key(name), "must be at least 1".into()));
-            }
+            check_count(&key(name), value)?;
         }
-        if !(0.0..=1.0).contains(&self.gamma) {
+        if self.policy_frequency > MAX_POLICY_FREQUENCY {
             return Err(invalid(
-                &key("gamma"),
-                format!("{} is outside [0, 1]", self.gamma),
+                &key("policy_frequency"),
+                format!(
+                    "{} is not accepted: the actor makes that many updates in a row, at most \
+                     {MAX_POLICY_FREQUENCY} (CleanRL: 2)",
+                    self.policy_frequency
+                ),
             ));
         }
-        if !(self.tau > 0.0 && self.tau <= 1.0) {
-            return Err(invalid(
-                &key("tau"),
-                format!("{} is outside (0, 1]", self.tau),
-            ));
-        }
-        for (name, rate) in [("policy_lr", self.policy_lr), ("q_lr", self.q_lr)] {
-            if !(rate > 0.0 && rate.is_finite()) {
-                return Err(invalid(
-                    &key(name),
-                    format!("{rate} must be a positive number"),
-                ));
-            }
-        }
-        Ok(())
+        check_number(&key("gamma"), self.gamma, Accepted::UnitInterval)?;
+        check_number(&key("tau"), self.tau, Accepted::PositiveUpToOne)?;
+        check_numbers(
+            table,
+            &[("policy_lr", self.policy_lr), ("q_lr", self.q_lr)],
+            Accepted::Positive,
+        )
     }
 }
 

@@ -29,6 +29,7 @@ use crate::host;
 use crate::metrics::Metrics;
 use crate::nets::ActorCritic;
 use crate::rollout::RolloutBatch;
+use crate::setting_checks::{Accepted, check_numbers, check_rank_plan_setting};
 
 /// PPO's settings; the defaults are CleanRL's (`ppo_continuous_action.py`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -113,6 +114,10 @@ impl Default for PpoConfig {
     }
 }
 
+/// Gradient steps (epochs times minibatches) one rollout may be followed by: a typo here would
+/// stall the run inside its first update.
+pub const MAX_GRADIENT_STEPS_PER_ROLLOUT: usize = 100_000;
+
 /// Where the policy's advantages come from.
 #[derive(Debug, Clone)]
 pub enum AdvantageSource {
@@ -138,39 +143,41 @@ impl PpoConfig {
                 return Err(invalid(&format!("ppo.{name}"), "must be at least 1".into()));
             }
         }
-        for (name, value) in [("gamma", self.gamma), ("gae_lambda", self.gae_lambda)] {
-            if !(0.0..=1.0).contains(&value) {
-                return Err(invalid(
-                    &format!("ppo.{name}"),
-                    format!("{value} is outside [0, 1]"),
-                ));
-            }
+        let steps = (self.update_epochs as u128) * (self.num_minibatches as u128);
+        if steps > MAX_GRADIENT_STEPS_PER_ROLLOUT as u128 {
+            return Err(invalid(
+                "ppo.update_epochs",
+                format!(
+                    "ppo.update_epochs = {} with ppo.num_minibatches = {} makes {steps} gradient \
+                     steps per rollout; at most {MAX_GRADIENT_STEPS_PER_ROLLOUT} are accepted \
+                     (CleanRL: 10 x 32)",
+                    self.update_epochs, self.num_minibatches
+                ),
+            ));
         }
-        let positive = [
-            ("learning_rate", self.learning_rate),
-            ("clip_coef", self.clip_coef),
-            ("max_grad_norm", self.max_grad_norm),
-            ("adam_epsilon", self.adam_epsilon),
-            ("clip_observation", self.clip_observation),
-            ("clip_reward", self.clip_reward),
-            ("target_kl", self.target_kl.unwrap_or(1.0)),
-        ];
-        for (name, value) in positive {
-            if !(value > 0.0 && value.is_finite()) {
-                return Err(invalid(
-                    &format!("ppo.{name}"),
-                    format!("{value} must be a positive number"),
-                ));
-            }
-        }
-        for (name, value) in [("ent_coef", self.ent_coef), ("vf_coef", self.vf_coef)] {
-            if !(value >= 0.0 && value.is_finite()) {
-                return Err(invalid(
-                    &format!("ppo.{name}"),
-                    format!("{value} must be >= 0"),
-                ));
-            }
-        }
+        check_numbers(
+            "ppo",
+            &[("gamma", self.gamma), ("gae_lambda", self.gae_lambda)],
+            Accepted::UnitInterval,
+        )?;
+        check_numbers(
+            "ppo",
+            &[
+                ("learning_rate", self.learning_rate),
+                ("clip_coef", self.clip_coef),
+                ("max_grad_norm", self.max_grad_norm),
+                ("adam_epsilon", self.adam_epsilon),
+                ("clip_observation", self.clip_observation),
+                ("clip_reward", self.clip_reward),
+                ("target_kl", self.target_kl.unwrap_or(1.0)),
+            ],
+            Accepted::Positive,
+        )?;
+        check_numbers(
+            "ppo",
+            &[("ent_coef", self.ent_coef), ("vf_coef", self.vf_coef)],
+            Accepted::NonNegative,
+        )?;
         self.advantage_source().map(|_| ())
     }
 
@@ -185,7 +192,7 @@ impl PpoConfig {
         if objective == Objective::Mean {
             return Ok(AdvantageSource::Gae);
         }
-        if self.k + 1 > self.group_size {
+        if self.k >= self.group_size {
             return Err(invalid(
                 "ppo.k",
                 format!(
@@ -195,6 +202,16 @@ impl PpoConfig {
                 ),
             ));
         }
+        check_rank_plan_setting(
+            "ppo.group_size",
+            &format!(
+                "ppo.group_size = {} with ppo.k = {}",
+                self.group_size, self.k
+            ),
+            &objective,
+            self.group_size,
+            self.k,
+        )?;
         let plan = RankPlan::new(&objective, self.group_size, self.k)
             .map_err(|error| invalid("ppo.k", error.to_string()))?;
         Ok(AdvantageSource::EpisodeGroups {
@@ -498,6 +515,15 @@ mod tests {
         let error = too_big.validate().unwrap_err().to_string();
         assert!(
             error.contains("ppo.k") && error.contains("group_size"),
+            "{error}"
+        );
+        let endless = PpoConfig {
+            update_epochs: 1_000_000_000_000,
+            ..PpoConfig::default()
+        };
+        let error = endless.validate().unwrap_err().to_string();
+        assert!(
+            error.contains("ppo.update_epochs") && error.contains("at most 100000"),
             "{error}"
         );
         let bad = PpoConfig {

@@ -26,6 +26,7 @@ use crate::metrics::Metrics;
 use crate::nets::{ActionBounds, GaussianActor, TwinQ};
 use crate::off_policy::{OffPolicyAgent, OffPolicySettings, Spaces};
 use crate::replay::Batch;
+use crate::setting_checks::{Accepted, check_number, check_rank_plan_setting};
 
 /// ReMAC's settings: SAC's off-policy settings plus the actor objective.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -91,26 +92,39 @@ impl Default for RemacConfig {
 impl RemacConfig {
     pub fn validate(&self) -> Result<(), ConfigError> {
         self.off_policy_settings().validate("remac")?;
-        self.rank_plan()?;
-        if self.actor_adam_epsilon.is_nan() || self.actor_adam_epsilon <= 0.0 {
-            return Err(invalid(
-                "remac.actor_adam_epsilon",
-                "must be positive".into(),
-            ));
-        }
-        if self.critic_alpha.is_nan() || self.critic_alpha < 0.0 {
-            return Err(invalid("remac.critic_alpha", "must be >= 0".into()));
-        }
-        Ok(())
+        check_number(
+            "remac.actor_adam_epsilon",
+            self.actor_adam_epsilon,
+            Accepted::Positive,
+        )?;
+        check_number(
+            "remac.critic_alpha",
+            self.critic_alpha,
+            Accepted::NonNegative,
+        )?;
+        check_rank_plan_setting(
+            "remac.num_action_samples",
+            &format!(
+                "remac.num_action_samples = {} with remac.k = {}",
+                self.num_action_samples, self.k
+            ),
+            &self.objective()?,
+            self.num_action_samples,
+            self.k,
+        )?;
+        self.rank_plan().map(|_| ())
+    }
+
+    fn objective(&self) -> Result<Objective, ConfigError> {
+        self.objective
+            .parse()
+            .map_err(|error: ordergrad_core::OrderGradError| {
+                invalid("remac.objective", error.to_string())
+            })
     }
 
     fn rank_plan(&self) -> Result<RankPlan, ConfigError> {
-        let objective: Objective =
-            self.objective
-                .parse()
-                .map_err(|error: ordergrad_core::OrderGradError| {
-                    invalid("remac.objective", error.to_string())
-                })?;
+        let objective = self.objective()?;
         RankPlan::new(&objective, self.num_action_samples, self.k).map_err(|error| {
             invalid(
                 "remac.k",

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::adam::{AdamOptimizer, TORCH_ADAM_EPSILON, adam};
 use crate::checkpoint::{load_module, load_record, save_record};
-use crate::config::{ConfigError, invalid};
+use crate::config::ConfigError;
 use crate::critic::{CriticTarget, TwinCritics};
 use crate::entropy::EntropyTuning;
 use crate::host;
@@ -23,6 +23,7 @@ use crate::metrics::Metrics;
 use crate::nets::{ActionBounds, GaussianActor};
 use crate::off_policy::{OffPolicyAgent, OffPolicySettings, Spaces};
 use crate::replay::Batch;
+use crate::setting_checks::{Accepted, check_number};
 
 /// SAC's settings; the defaults are CleanRL's.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -76,10 +77,7 @@ impl Default for SacConfig {
 impl SacConfig {
     pub fn validate(&self) -> Result<(), ConfigError> {
         self.off_policy_settings().validate("sac")?;
-        if self.alpha.is_nan() || self.alpha < 0.0 {
-            return Err(invalid("sac.alpha", format!("{} must be >= 0", self.alpha)));
-        }
-        Ok(())
+        check_number("sac.alpha", self.alpha, Accepted::NonNegative)
     }
 
     pub fn off_policy_settings(&self) -> OffPolicySettings {

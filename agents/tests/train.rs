@@ -312,6 +312,8 @@ fn bad_input_exits_with_code_2_and_names_the_problem() {
     let dir = common::scratch_dir("test", "bad-input");
     let config = write_config(&dir, "sac");
     let config = config.to_str().unwrap();
+    let remac = write_config(&dir, "remac");
+    let remac = remac.to_str().unwrap();
     let empty_run = dir.join("empty");
     std::fs::create_dir_all(&empty_run).unwrap();
     std::fs::copy(config, empty_run.join("config.toml")).unwrap();
@@ -336,16 +338,13 @@ fn bad_input_exits_with_code_2_and_names_the_problem() {
             "device 'cuda'",
         ),
         (
-            vec![
-                "train",
-                "--config",
-                config,
-                "--set",
-                "agent=remac",
-                "--set",
-                "remac.k=9",
-            ],
+            vec!["train", "--config", remac, "--set", "remac.k=9"],
             "remac.k",
+        ),
+        (
+            // The [sac] table would be silently dropped.
+            vec!["train", "--config", config, "--set", "agent=remac"],
+            "has no effect: agent = \"remac\"",
         ),
         (
             vec!["train", "--config", "/nonexistent/config.toml"],

@@ -59,6 +59,19 @@ pub enum EnvError {
     #[error("rollout action {index}: {error}")]
     RolloutAction { index: usize, error: Box<EnvError> },
 
+    /// A rollout whose output left the finite numbers (it would print as JSON null).
+    #[error(
+        "{env_id} returned a non-finite {what} {after}: the initial state is outside what the env \
+         simulates (its reset draws states as Gymnasium does; see --init-state in \
+         `ordergrad rollout --help`)"
+    )]
+    NonFiniteRollout {
+        env_id: String,
+        what: &'static str,
+        /// "at reset" or "at action 3".
+        after: String,
+    },
+
     #[error(
         "invalid actions JSON ({reason}); expected an array of actions such as [[0.5], [-1.0]]"
     )]

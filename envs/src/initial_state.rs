@@ -8,6 +8,9 @@ use crate::error::EnvError;
 pub(crate) struct StateField<'a> {
     pub key: &'a str,
     pub len: usize,
+    /// The range of each of the `len` numbers, where the env has one (finite is always
+    /// required): a state outside it is one the dynamics never reach, and may overflow them.
+    pub bounds: Option<&'a [(f64, f64)]>,
 }
 
 /// Reads `{"<key>": [numbers], ...}` with exactly the given keys and lengths, all finite.
@@ -54,9 +57,18 @@ pub(crate) fn parse_state_fields(
                 .iter()
                 .enumerate()
                 .map(|(i, x)| {
-                    x.as_f64().filter(|x| x.is_finite()).ok_or_else(|| {
+                    let number = x.as_f64().filter(|x| x.is_finite()).ok_or_else(|| {
                         invalid(format!("`{}[{i}]` is {x}, not a finite number", field.key))
-                    })
+                    })?;
+                    match field.bounds.and_then(|bounds| bounds.get(i)) {
+                        Some(&(low, high)) if !(low..=high).contains(&number) => {
+                            Err(invalid(format!(
+                                "`{}[{i}]` is {number:e}, outside the env's range [{low}, {high}]",
+                                field.key
+                            )))
+                        }
+                        _ => Ok(number),
+                    }
                 })
                 .collect()
         })

@@ -43,6 +43,9 @@ pub fn rollout(
         Some(state) => env.reset_to_state(seed, state)?,
         None => env.reset(seed),
     };
+    check_finite(env.id(), "observation", &reset_observation, || {
+        "at reset".into()
+    })?;
 
     let mut trajectory = Rollout {
         observations: vec![reset_observation],
@@ -55,6 +58,9 @@ pub fn rollout(
             index,
             error: Box::new(error),
         })?;
+        let after = || format!("at action {index}");
+        check_finite(env.id(), "observation", &step.observation, after)?;
+        check_finite(env.id(), "reward", &[step.reward], after)?;
         let done = step.is_done();
         trajectory.observations.push(step.observation);
         trajectory.rewards.push(step.reward);
@@ -65,6 +71,24 @@ pub fn rollout(
         }
     }
     Ok(trajectory)
+}
+
+/// Errors unless every number of `values` is finite: JSON has no infinity or NaN.
+fn check_finite(
+    env_id: &str,
+    what: &'static str,
+    values: &[f64],
+    after: impl Fn() -> String,
+) -> Result<(), EnvError> {
+    if values.iter().all(|value| value.is_finite()) {
+        Ok(())
+    } else {
+        Err(EnvError::NonFiniteRollout {
+            env_id: env_id.to_owned(),
+            what,
+            after: after(),
+        })
+    }
 }
 
 /// `rollout` from the command line's text: `actions_json` is a JSON array of actions, each an
@@ -295,5 +319,23 @@ mod tests {
         );
         let overflow = rollout_from_json("Pendulum-v1", "[[1e300]]", None, None).unwrap_err();
         assert!(overflow.to_string().contains("inf"), "{overflow}");
+    }
+
+    #[test]
+    fn a_state_outside_the_env_is_refused_not_printed_as_null() {
+        let error = rollout_from_json(
+            "MountainCarContinuous-v0",
+            "[[0.5]]",
+            Some(0),
+            Some(r#"{"state": [1e308, 0]}"#),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            error.contains("state[0]") && error.contains("outside"),
+            "{error}"
+        );
+        assert!(check_finite("X", "reward", &[f64::NAN], || "at action 2".into()).is_err());
+        check_finite("X", "reward", &[1e308, -0.0], || unreachable!()).unwrap();
     }
 }

@@ -18,4 +18,4 @@ pub use advantages::{GroupAdvantages, Scratch};
 pub use error::{OrderGradError, Result};
 pub use layer::{RankMethod, RankWeightedValue};
 pub use objective::Objective;
-pub use plan::RankPlan;
+pub use plan::{PlanCost, RankPlan};

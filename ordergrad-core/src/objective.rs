@@ -91,7 +91,7 @@ impl Objective {
                 }
             }
             Objective::Trim(t) => {
-                if 2 * t >= k {
+                if t.saturating_mul(2) >= k {
                     return Err(self.misfit(k, format!("t = {t} needs 2t < K")));
                 }
                 let mut alpha = vec![0.0; k];
@@ -112,6 +112,38 @@ impl Objective {
             }
         };
         Ok(alpha)
+    }
+
+    /// How many of the K weights of [`Objective::alpha`] are nonzero, without building them (the
+    /// same errors as `alpha`): what a plan's cost grows with, known before K numbers are
+    /// allocated.
+    pub fn nonzero_weights(&self, k: usize) -> Result<usize> {
+        if k == 0 {
+            return Err(self.misfit(k, "K must be at least 1".into()));
+        }
+        Ok(match self {
+            Objective::Mean => k,
+            Objective::Max | Objective::Min | Objective::Var(_) => 1,
+            Objective::Top(m) | Objective::Bottom(m) => {
+                if *m == 0 || *m > k {
+                    return Err(self.misfit(k, format!("m = {m} must satisfy 1 <= m <= K")));
+                }
+                *m
+            }
+            // Draw j weighs in while j - 1 < beta K.
+            Objective::Cvar(beta) => (snapped(beta * k as f64).ceil() as usize).clamp(1, k),
+            Objective::Median => 2 - k % 2,
+            Objective::Trim(t) => {
+                if t.saturating_mul(2) >= k {
+                    return Err(self.misfit(k, format!("t = {t} needs 2t < K")));
+                }
+                k - 2 * t
+            }
+            Objective::Custom(weights) => {
+                self.alpha(k)?;
+                weights.iter().filter(|weight| **weight != 0.0).count()
+            }
+        })
     }
 
     fn misfit(&self, k: usize, reason: String) -> OrderGradError {
@@ -321,5 +353,47 @@ mod tests {
             Objective::Trim(1).alpha(4).unwrap(),
             vec![0.0, 0.5, 0.5, 0.0]
         );
+    }
+
+    #[test]
+    fn nonzero_weights_counts_what_alpha_builds() {
+        let objectives = [
+            "mean",
+            "max",
+            "min",
+            "top:1",
+            "top:3",
+            "bottom:2",
+            "cvar:0.1",
+            "cvar:0.3",
+            "cvar:0.25",
+            "cvar:1",
+            "cvar:0.999",
+            "cvar:0.001",
+            "var:0.3",
+            "var:1",
+            "median",
+            "trim:0",
+            "trim:2",
+            "custom:0,1,0",
+            "custom:0,0,0,0",
+        ];
+        for text in objectives {
+            let objective: Objective = text.parse().unwrap();
+            for k in 0..40 {
+                match (objective.alpha(k), objective.nonzero_weights(k)) {
+                    (Ok(alpha), Ok(count)) => assert_eq!(
+                        alpha.iter().filter(|&&a| a != 0.0).count(),
+                        count,
+                        "{text} at K = {k}"
+                    ),
+                    (Err(a), Err(b)) => assert_eq!(a, b, "{text} at K = {k}"),
+                    (a, b) => panic!("{text} at K = {k}: alpha {a:?}, count {b:?}"),
+                }
+            }
+        }
+        // No allocation of K weights: a huge K is counted at once.
+        assert_eq!(Objective::Median.nonzero_weights(usize::MAX), Ok(1));
+        assert!(Objective::Trim(usize::MAX).nonzero_weights(3).is_err());
     }
 }

@@ -29,7 +29,36 @@ pub(crate) struct LrCoefficients {
     pub(crate) above: Vec<f64>,
 }
 
+/// What [`RankPlan::new`] would take, known without building anything: callers that get N and
+/// K from a user refuse absurd ones before allocating (see [`RankPlan::cost`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PlanCost {
+    /// Bytes of the tables the plan builds and keeps (f64s: log factorials, alpha, the rank
+    /// weights, the LR coefficients and their temporaries). Saturates at `u64::MAX`.
+    pub bytes: u64,
+    /// Binomial terms summed (one `exp` each): rows times nonzero weights. Saturates.
+    pub terms: u64,
+}
+
 impl RankPlan {
+    /// The cost of `RankPlan::new(objective, n, k)`, with the same errors, in O(1) time and
+    /// memory (O(K) for a custom objective, whose K weights already exist).
+    pub fn cost(objective: &Objective, n: usize, k: usize) -> Result<PlanCost> {
+        if k < 1 || k > n {
+            return Err(OrderGradError::InvalidComparisonSize { n, k });
+        }
+        let nonzero = objective.nonzero_weights(k)? as u64;
+        let (n, k) = (n as u64, k as u64);
+        // Rank weights; with a leave-one-out baseline (K < N) also the coefficients below and
+        // above, and the leave-one-out weights.
+        let (rows, tables) = if k < n { (4, 8) } else { (1, 2) };
+        let f64s = n.saturating_mul(tables).saturating_add(k).saturating_add(1);
+        Ok(PlanCost {
+            bytes: f64s.saturating_mul(std::mem::size_of::<f64>() as u64),
+            terms: n.saturating_mul(rows).saturating_mul(nonzero),
+        })
+    }
+
     /// Plan for groups of `n` samples with comparison size `k`. Fails when K is outside 1..=N or
     /// the objective cannot be formed at this K. The LR form additionally needs K <= N - 1;
     /// [`RankPlan::advantages`] reports that case.
@@ -146,15 +175,21 @@ fn lr_coefficients(
 }
 
 /// sum_j alpha_j exp(log_term(m, j)) for m = 1..rows, j = 1..K (1-indexed as in the spec),
-/// skipping zero weights (most presets are sparse).
+/// skipping zero weights (most presets are sparse). The nonzero weights are listed once, so that
+/// a sparse objective (median, max, top:M) at a large K costs O(rows * nonzero) and not
+/// O(rows * K); the sum runs over the same terms in the same order as a scan of all K would.
 fn mix(alpha: &[f64], rows: usize, log_term: impl Fn(i64, i64) -> f64) -> Vec<f64> {
+    let nonzero: Vec<(usize, f64)> = alpha
+        .iter()
+        .copied()
+        .enumerate()
+        .filter(|(_, weight)| *weight != 0.0)
+        .collect();
     (1..=rows as i64)
         .map(|m| {
-            alpha
+            nonzero
                 .iter()
-                .enumerate()
-                .filter(|(_, weight)| **weight != 0.0)
-                .map(|(j, weight)| {
+                .map(|&(j, weight)| {
                     let log_ratio = log_term(m, j as i64 + 1);
                     if log_ratio == f64::NEG_INFINITY {
                         0.0
@@ -165,4 +200,47 @@ fn mix(alpha: &[f64], rows: usize, log_term: impl Fn(i64, i64) -> f64) -> Vec<f6
                 .sum()
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cost_has_the_errors_of_new() {
+        for (objective, n, k) in [
+            (Objective::Mean, 3, 0),
+            (Objective::Mean, 3, 4),
+            (Objective::Top(5), 8, 4),
+            (Objective::Trim(2), 8, 4),
+        ] {
+            assert_eq!(
+                RankPlan::cost(&objective, n, k).unwrap_err(),
+                RankPlan::new(&objective, n, k).unwrap_err()
+            );
+        }
+    }
+
+    #[test]
+    fn cost_counts_rows_times_nonzero_weights() {
+        let mean = RankPlan::cost(&Objective::Mean, 10, 4).unwrap();
+        assert_eq!(mean.terms, 4 * 10 * 4);
+        assert_eq!(mean.bytes, 8 * (8 * 10 + 4 + 1));
+        let max = RankPlan::cost(&Objective::Max, 10, 10).unwrap();
+        assert_eq!(max.terms, 10);
+        let huge = RankPlan::cost(&Objective::Mean, usize::MAX, usize::MAX - 1).unwrap();
+        assert_eq!((huge.bytes, huge.terms), (u64::MAX, u64::MAX));
+    }
+
+    #[test]
+    fn a_sparse_objective_at_a_large_k_is_cheap() {
+        // The median of 999,999 draws has one nonzero weight: 4 million terms, not 4e12.
+        let cost = RankPlan::cost(&Objective::Median, 1_000_000, 999_999).unwrap();
+        assert_eq!(cost.terms, 4_000_000);
+        let start = std::time::Instant::now();
+        let plan = RankPlan::new(&Objective::Median, 1_000_000, 999_999).unwrap();
+        assert!(start.elapsed().as_secs() < 20, "{:?}", start.elapsed());
+        let total: f64 = plan.rank_weights().iter().sum();
+        assert!((total - 1.0).abs() < 1e-9, "{total}");
+    }
 }

@@ -6,6 +6,7 @@ use ordergrad_core::{Objective, RankPlan};
 use serde::Serialize;
 
 use super::BadInput;
+use crate::resource_limits::{MemoryBudget, check_rank_plan};
 
 #[derive(Debug, Args)]
 pub struct AdvantagesArgs {
@@ -35,6 +36,15 @@ pub fn run(args: &AdvantagesArgs) -> anyhow::Result<()> {
         Some(list) => parse_reward_list(list)?,
         None => read_reward_array(std::io::stdin())?,
     };
+    let budget = MemoryBudget::current().map_err(BadInput)?;
+    check_rank_plan(
+        &format!("{} rewards with --k {}", rewards.len(), args.k),
+        &objective,
+        rewards.len(),
+        args.k,
+        &budget,
+    )
+    .map_err(BadInput)?;
     let plan = RankPlan::new(&objective, rewards.len(), args.k)?;
     let group = plan.advantages(&rewards)?;
     super::print_json(&AdvantagesOutput {

@@ -19,6 +19,7 @@ use crate::off_policy::{OffPolicyAgent, Spaces};
 use crate::on_policy::{NormalizerStatistics, make_eval_env};
 use crate::ppo::Ppo;
 use crate::remac::Remac;
+use crate::resource_limits::{MemoryBudget, check_rank_plan};
 use crate::resume_config::forbidden_changes;
 use crate::sac::Sac;
 
@@ -139,6 +140,27 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
     if args.episodes == 0 {
         return Err(BadInput("--episodes must be at least 1".into()).into());
     }
+    // Episode i is reset with seed SEED + i.
+    if args.seed.checked_add(args.episodes as u64).is_none() {
+        return Err(BadInput(format!(
+            "--seed {} with --episodes {}: the last episode's seed would pass {}; use a \
+             smaller --seed",
+            args.seed,
+            args.episodes,
+            u64::MAX
+        ))
+        .into());
+    }
+    // The report's mean weighs every episode: its rank plan is the largest.
+    let budget = MemoryBudget::current().map_err(BadInput)?;
+    check_rank_plan(
+        &format!("--episodes {}", args.episodes),
+        &Objective::Mean,
+        args.episodes,
+        args.episodes,
+        &budget,
+    )
+    .map_err(BadInput)?;
     let (config, checkpoint) =
         open_checkpoint(args).map_err(|error| with_fallback_hint(error, &args.run, Retry::Eval))?;
     let initial_state = args

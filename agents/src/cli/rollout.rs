@@ -1,5 +1,5 @@
 use std::io::Read;
-use std::path::PathBuf;
+use std::path::Path;
 
 use anyhow::Context;
 use clap::Args;
@@ -9,9 +9,10 @@ pub struct RolloutArgs {
     /// Environment id, e.g. Pendulum-v1 (or HalfCheetah-v5, ... in a build with --features mujoco).
     #[arg(long)]
     env: String,
-    /// JSON array of actions ([[0.5], [-1.0], ...] or [0.5, -1.0] for 1-D actions); - for stdin.
-    #[arg(long)]
-    actions: PathBuf,
+    /// Actions as a JSON array ([[0.5], [-1.0], ...] or [0.5, -1.0] for 1-D actions): inline
+    /// (anything starting with '['), a file holding it, or - for standard input.
+    #[arg(long, allow_hyphen_values = true)]
+    actions: String,
     /// Seed of the reset.
     #[arg(long)]
     seed: Option<u64>,
@@ -23,21 +24,29 @@ pub struct RolloutArgs {
 }
 
 pub fn run(args: &RolloutArgs) -> anyhow::Result<()> {
-    let actions = if args.actions.as_os_str() == "-" {
+    let actions = read_actions(&args.actions)?;
+    let rollout =
+        envs::rollout_from_json(&args.env, &actions, args.seed, args.init_state.as_deref())?;
+    super::print_json(&rollout)
+}
+
+/// The JSON text of `--actions`: itself when inline, else standard input or the file it names.
+fn read_actions(argument: &str) -> anyhow::Result<String> {
+    if argument.trim_start().starts_with('[') {
+        return Ok(argument.to_string());
+    }
+    if argument == "-" {
         let mut text = String::new();
         std::io::stdin()
             .read_to_string(&mut text)
             .context("reading actions from standard input")?;
-        text
-    } else {
-        std::fs::read_to_string(&args.actions).map_err(|error| {
-            super::BadInput(format!(
-                "cannot read --actions {}: {error}",
-                args.actions.display()
-            ))
-        })?
-    };
-    let rollout =
-        envs::rollout_from_json(&args.env, &actions, args.seed, args.init_state.as_deref())?;
-    super::print_json(&rollout)
+        return Ok(text);
+    }
+    std::fs::read_to_string(Path::new(argument)).map_err(|error| {
+        super::BadInput(format!(
+            "cannot read --actions {argument}: {error}; --actions takes a JSON array inline \
+             (e.g. '[[0.5], [-1.0]]'), a file holding one, or - for standard input"
+        ))
+        .into()
+    })
 }

@@ -38,7 +38,7 @@ pub struct SweepArgs {
     #[arg(long = "set", value_name = "KEY=VALUE")]
     sets: Vec<String>,
     /// Overrides every config's total_steps (the same as --set total_steps=N).
-    #[arg(long)]
+    #[arg(long, value_parser = super::train::config_integer())]
     total_steps: Option<u64>,
     /// Overrides every config's device (the same as --set device=D).
     #[arg(long, value_enum)]

@@ -33,11 +33,11 @@ pub struct TrainArgs {
     /// Experiment file (configs/*.toml). Without it (and without --resume), the default config.
     #[arg(long)]
     config: Option<PathBuf>,
-    /// Overrides the config's `seed`.
-    #[arg(long)]
+    /// Overrides the config's `seed` (0 to 9223372036854775807, TOML's largest integer).
+    #[arg(long, value_parser = config_integer())]
     seed: Option<u64>,
     /// Overrides the config's `total_steps` (also to extend a resumed run).
-    #[arg(long)]
+    #[arg(long, value_parser = config_integer())]
     total_steps: Option<u64>,
     /// Overrides the config's `device` (also when resuming: checkpoints load on any backend).
     #[arg(long, value_enum)]
@@ -55,6 +55,12 @@ pub struct TrainArgs {
     /// when the latest is damaged); the run's later checkpoints are moved aside.
     #[arg(long, value_name = "STEP", requires = "resume")]
     checkpoint: Option<u64>,
+}
+
+/// A flag that becomes an integer of the config: the run directory's config.toml must hold it,
+/// and TOML's integers stop at i64::MAX.
+pub fn config_integer() -> clap::builder::RangedU64ValueParser<u64> {
+    clap::value_parser!(u64).range(0..=i64::MAX as u64)
 }
 
 pub fn run(args: &TrainArgs) -> anyhow::Result<()> {

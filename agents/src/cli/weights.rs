@@ -2,6 +2,9 @@ use clap::Args;
 use ordergrad_core::{Objective, RankPlan};
 use serde::Serialize;
 
+use super::BadInput;
+use crate::resource_limits::{MemoryBudget, check_rank_plan};
+
 #[derive(Debug, Args)]
 pub struct WeightsArgs {
     /// Objective: mean, max, min, top:M, bottom:M, cvar:BETA, var:BETA, median, trim:T, or
@@ -26,6 +29,15 @@ struct WeightsOutput<'a> {
 
 pub fn run(args: &WeightsArgs) -> anyhow::Result<()> {
     let objective: Objective = args.objective.parse()?;
+    let budget = MemoryBudget::current().map_err(BadInput)?;
+    check_rank_plan(
+        &format!("--n {} with --k {}", args.n, args.k),
+        &objective,
+        args.n,
+        args.k,
+        &budget,
+    )
+    .map_err(BadInput)?;
     let plan = RankPlan::new(&objective, args.n, args.k)?;
     super::print_json(&WeightsOutput {
         objective: objective.to_string(),

@@ -8,12 +8,10 @@ use serde::{Deserialize, Serialize};
 
 use super::SweepError;
 use super::grid::{self, GridAxis, GridPoint};
-use crate::config::{AgentKind, TrainConfig};
+use crate::config::{ConfigError, TrainConfig};
 
 /// The manifest's format, bumped when a field changes meaning.
 pub const MANIFEST_FORMAT: u32 = 1;
-/// Agent tables of a config: a key in one that the config's agent does not read has no effect.
-const AGENT_TABLES: [AgentKind; 4] = AgentKind::ALL;
 
 /// How every run of a sweep is evaluated once trained (`ordergrad eval` flags).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -128,6 +126,7 @@ pub fn plan(request: &SweepRequest) -> Result<Plan, SweepError> {
         });
     }
     grid::check_axes(&request.grid)?;
+    check_run_count(request)?;
     check_sets(&request.sets, &request.grid)?;
     let names = config_names(&request.configs)?;
     let points = grid::expand(&request.grid);
@@ -139,16 +138,19 @@ pub fn plan(request: &SweepRequest) -> Result<Plan, SweepError> {
         for point in &points {
             let mut overrides = request.sets.clone();
             overrides.extend(point.overrides());
-            let config = TrainConfig::load(config_path, &overrides).map_err(|source| {
-                SweepError::Config {
-                    config: config_path.clone(),
-                    overrides: describe_overrides(&overrides),
-                    source,
-                }
-            })?;
-            for assignment in &overrides {
-                check_key_is_read(assignment, config.agent, config_path)?;
-            }
+            let config =
+                TrainConfig::load(config_path, &overrides).map_err(|source| match source {
+                    ConfigError::OtherAgentKey { key, agent, .. } => SweepError::UnusedKey {
+                        key,
+                        config: config_path.clone(),
+                        agent,
+                    },
+                    source => SweepError::Config {
+                        config: config_path.clone(),
+                        overrides: describe_overrides(&overrides),
+                        source,
+                    },
+                })?;
             let text = config.to_toml();
             if let Some((same, _, _)) = resolved.iter().find(|(_, other, _)| *other == text) {
                 return Err(SweepError::SamePoint {
@@ -227,20 +229,30 @@ fn check_sets(sets: &[String], axes: &[GridAxis]) -> Result<(), SweepError> {
     Ok(())
 }
 
-/// A key in another agent's table parses (every table has defaults) but changes nothing.
-fn check_key_is_read(assignment: &str, agent: AgentKind, config: &Path) -> Result<(), SweepError> {
-    let key = assignment
-        .split_once('=')
-        .map_or(assignment, |(key, _)| key);
-    let table = key.split('.').next().unwrap_or("").trim();
-    match AGENT_TABLES.iter().find(|kind| kind.name() == table) {
-        Some(&kind) if kind != agent => Err(SweepError::UnusedKey {
-            key: key.trim().to_string(),
-            config: config.to_path_buf(),
-            agent: agent.name().to_string(),
-        }),
-        _ => Ok(()),
+/// Runs one sweep may plan: every point's config is parsed up front, and more is a typo.
+pub const MAX_RUNS: u128 = 100_000;
+
+/// configs x grid points x seeds, before the grid is expanded.
+fn check_run_count(request: &SweepRequest) -> Result<(), SweepError> {
+    let points: u128 = request
+        .grid
+        .iter()
+        .map(|axis| axis.values.len() as u128)
+        .fold(1, |product, values| product.saturating_mul(values));
+    let runs = points
+        .saturating_mul(request.configs.len() as u128)
+        .saturating_mul(request.seeds.len() as u128);
+    if runs > MAX_RUNS {
+        return Err(SweepError::Request {
+            reason: format!(
+                "{} configs x {points} grid points x {} seeds make {runs} runs; at most \
+                 {MAX_RUNS} are accepted",
+                request.configs.len(),
+                request.seeds.len()
+            ),
+        });
     }
+    Ok(())
 }
 
 /// The configs' file stems, which name their folders; two configs may not share one.

@@ -191,6 +191,8 @@ impl Env for MountainCarContinuous {
         let fields = [StateField {
             key: "state",
             len: 2,
+            // The observation space: a position far outside makes cos(3 * position) NaN.
+            bounds: Some(&[(MIN_POSITION, MAX_POSITION), (-MAX_SPEED, MAX_SPEED)]),
         }];
         let parsed = parse_state_fields(ID, state, &fields, INIT_STATE_SHAPE)?;
         self.reset(seed);
@@ -271,5 +273,17 @@ mod tests {
         let mut env = car_at(-0.5, 0.0);
         let step = env.step(&[2.0]).unwrap();
         assert_eq!(step.reward, -0.4);
+    }
+
+    #[test]
+    fn states_outside_the_observation_space_are_refused() {
+        let mut env = MountainCarContinuous::new();
+        for state in [[1e308, 0.0], [-1.3, 0.0], [0.0, 0.08]] {
+            let message = env
+                .reset_to_state(Some(0), &serde_json::json!({ "state": state }))
+                .unwrap_err()
+                .to_string();
+            assert!(message.contains("outside the env's range"), "{message}");
+        }
     }
 }

@@ -129,6 +129,8 @@ impl Env for Pendulum {
         let fields = [StateField {
             key: "state",
             len: 2,
+            // Any finite angle (it is normalised); a speed past the clip overflows the cost.
+            bounds: Some(&[(f64::MIN, f64::MAX), (-MAX_SPEED, MAX_SPEED)]),
         }];
         let parsed = parse_state_fields(ID, state, &fields, INIT_STATE_SHAPE)?;
         let [theta, theta_dot] = [parsed[0][0], parsed[0][1]];
@@ -218,5 +220,22 @@ mod tests {
         let step = env.step(&[0.0]).unwrap();
         assert_eq!(step.reward, 0.0);
         assert_eq!(step.observation, vec![1.0, 0.0, 0.0]);
+    }
+
+    #[test]
+    fn speeds_beyond_the_clip_are_refused() {
+        let mut env = Pendulum::new();
+        let message = env
+            .reset_to_state(Some(0), &serde_json::json!({"state": [0.0, 1e200]}))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            message.contains("outside the env's range [-8, 8]"),
+            "{message}"
+        );
+        env.reset_to_state(Some(0), &serde_json::json!({"state": [1e300, 8.0]}))
+            .unwrap();
+        let step = env.step(&[0.0]).unwrap();
+        assert!(step.reward.is_finite() && step.observation.iter().all(|x| x.is_finite()));
     }
 }

@@ -197,10 +197,12 @@ impl<T: Task> Env for MujocoEnv<T> {
             StateField {
                 key: "qpos",
                 len: self.simulation.nq(),
+                bounds: None,
             },
             StateField {
                 key: "qvel",
                 len: self.simulation.nv(),
+                bounds: None,
             },
         ];
         let parsed = parse_state_fields(T::ID, state, &fields, &self.init_state_shape)?;
