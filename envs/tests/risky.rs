@@ -346,3 +346,27 @@ fn penalty_parameters_out_of_range_are_refused_by_name() {
         assert_eq!(env.step(&[0.0, 1.0]).unwrap().reward, -1.0);
     }
 }
+
+#[test]
+fn shaping_adds_the_same_amount_to_every_path_that_reaches_the_goal() {
+    let potential = envs::risky::shaping_potential(crossing::ID).unwrap();
+    assert!(envs::risky::shaping_potential("RiskyPendulum-v1").is_none());
+    // Undiscounted, F = Phi(p') - Phi(p) telescopes to -Phi(start) with Phi = 0 after the goal:
+    // both optima gain the same 8, so their order is the task's.
+    let start = [crossing::START[0], crossing::START[1]];
+    for mut policy in [
+        Box::new(direct) as Box<dyn FnMut(&[f64]) -> Vec<f32>>,
+        Box::new(detour()),
+    ] {
+        let episode = play(crossing::ID, 0, &mut policy);
+        let mut previous = start.to_vec();
+        let mut shaping = 0.0;
+        for (i, observation) in episode.observations.iter().enumerate() {
+            let last = i + 1 == episode.observations.len();
+            let next = if last { 0.0 } else { potential(observation) };
+            shaping += next - potential(&previous);
+            previous = observation.clone();
+        }
+        assert!((shaping - 8.0).abs() < 1e-5, "{shaping}");
+    }
+}

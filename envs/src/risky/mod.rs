@@ -32,6 +32,22 @@ pub const RISKY_HALF_CHEETAH_ID: &str = "RiskyHalfCheetah-v5";
 /// grid of tenths arrives, or touches a band, where the arithmetic on paper says it does.
 pub(crate) const POSITION_TOLERANCE: f64 = 1e-9;
 
+/// A potential over observations for potential-based reward shaping (training only).
+pub type ShapingPotential = fn(&[f64]) -> f64;
+
+/// The shaping potential a task offers its learners, if any: the two tasks written for risk,
+/// whose rewards are too sparse to be met by chance early in training.
+pub fn shaping_potential(env_id: &str) -> Option<ShapingPotential> {
+    match env_id {
+        crossing::ID => Some(crossing::shaping_potential),
+        car::ID => Some(car::shaping_potential),
+        _ => None,
+    }
+}
+
+/// The ids [`shaping_potential`] knows, for messages.
+pub const SHAPED_IDS: [&str; 2] = [crossing::ID, car::ID];
+
 /// Pendulum-v1 that may cost 100 on a step ending faster than 6 rad/s (the speed limit is 8).
 /// A swing-up from the bottom that wastes no time passes the bottom at about 7.7 rad/s, while
 /// one that pushes through its whole ascent needs only about 4.7 rad/s there: safety costs time.
