@@ -122,6 +122,11 @@ pub struct TrainConfig {
     /// Compute backend: "cpu" (Flex). "cuda", "wgpu" and "vulkan" are reserved for GPU builds.
     #[serde(default)]
     pub device: DeviceKind,
+    /// Add the env's potential-based shaping F = gamma Phi(s') - Phi(s) to the rewards the
+    /// off-policy agents learn from (RiskyCrossing-v0 and RiskyCar-v0 only). It keeps the optimal policies, and
+    /// the logged and evaluated returns stay unshaped.
+    #[serde(default)]
+    pub shaping: bool,
     /// Settings of the SAC agent (used when `agent = "sac"`).
     #[serde(default)]
     pub sac: SacConfig,
@@ -238,6 +243,26 @@ impl TrainConfig {
         )?;
         if self.checkpoint.every == 0 {
             return Err(invalid("checkpoint.every", "must be at least 1".into()));
+        }
+        if self.shaping {
+            if self.agent == AgentKind::Ppo {
+                return Err(invalid(
+                    "shaping",
+                    "applies to the off-policy agents (sac, dsac, remac) only; PPO's episode \
+                     groups rank unshaped returns"
+                        .into(),
+                ));
+            }
+            if envs::risky::shaping_potential(&self.env).is_none() {
+                return Err(invalid(
+                    "shaping",
+                    format!(
+                        "{} has no shaping potential; only {} have one",
+                        self.env,
+                        envs::risky::SHAPED_IDS.join(" and ")
+                    ),
+                ));
+            }
         }
         // Before anything is built from the sizes (the agents' checks build the rank plans).
         let spaces = envs::make(&self.env)
@@ -446,6 +471,22 @@ mod tests {
         assert!(error.contains("not a table"), "{error}");
         let error = parse(MINIMAL, &["nonsense"]).unwrap_err().to_string();
         assert!(error.contains("KEY=VALUE"), "{error}");
+    }
+
+    #[test]
+    fn shaping_is_refused_where_it_cannot_apply() {
+        let crossing =
+            "agent = \"dsac\"\nenv = \"RiskyCrossing-v0\"\ntotal_steps = 1000\nseed = 1\n";
+        assert!(parse(crossing, &["shaping=true"]).unwrap().shaping);
+        let error = parse(MINIMAL, &["shaping=true"]).unwrap_err().to_string();
+        assert!(
+            error.contains("shaping") && error.contains("RiskyCrossing-v0"),
+            "{error}"
+        );
+        let error = parse(crossing, &["shaping=true", "agent=ppo"])
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("off-policy"), "{error}");
     }
 
     #[test]

@@ -123,6 +123,10 @@ pub fn train<A: OffPolicyAgent>(
     let mut env = envs::make(&config.env)?;
     let spaces = Spaces::of(env.as_ref())?;
     let action_dim = spaces.bounds.dim();
+    let shaping = config
+        .shaping
+        .then(|| envs::risky::shaping_potential(&config.env))
+        .flatten();
 
     let replay_shape = ReplayShape {
         capacity: settings.buffer_size,
@@ -195,10 +199,25 @@ pub fn train<A: OffPolicyAgent>(
         let next_obs = to_f32(&outcome.observation);
         // The true next observation is stored even at a truncation, and only `terminated` stops
         // bootstrapping.
+        // Potential-based shaping (Ng et al. 1999) in the stored reward only: Phi is 0 after a
+        // terminal step, so every optimal policy is kept; the logged return stays unshaped.
+        let shaped_reward = match shaping {
+            Some(potential) => {
+                let next_potential = if outcome.terminated {
+                    0.0
+                } else {
+                    potential(&outcome.observation)
+                };
+                let current_potential =
+                    potential(&current.iter().map(|&x| f64::from(x)).collect::<Vec<_>>());
+                outcome.reward + settings.gamma * next_potential - current_potential
+            }
+            None => outcome.reward,
+        };
         buffer.push(Transition {
             obs: &current,
             action: &action,
-            reward: outcome.reward as f32,
+            reward: shaped_reward as f32,
             next_obs: &next_obs,
             terminated: outcome.terminated,
         });

@@ -37,6 +37,17 @@ pub enum EnvError {
         expected: String,
     },
 
+    /// A risky task's penalty parameter out of range (`envs::risky::coin::Penalty`).
+    #[error("{env_id}: penalty {parameter} = {value} is out of range; it must be {accepted}")]
+    InvalidRiskParameter {
+        env_id: String,
+        /// `probability` or `cost`.
+        parameter: &'static str,
+        value: f64,
+        /// What the parameter accepts, e.g. `a number in [0, 1]`.
+        accepted: &'static str,
+    },
+
     #[error("{env_id}: step() called before reset()")]
     ResetNeeded { env_id: String },
 

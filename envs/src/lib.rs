@@ -10,7 +10,8 @@
 //!   on MuJoCo 3.17.0, also checked against fixtures; `make` knows their ids.
 //! - [`wrappers`]: TimeLimit, ClipAction, RescaleAction, NormalizeObservation,
 //!   NormalizeReward, RecordEpisodeStatistics, StochasticPenalty (risky tasks).
-//! - [`risky`]: `RiskyPendulum-v1` and (feature `mujoco`) `RiskyHalfCheetah-v5`.
+//! - [`risky`]: `RiskyCrossing-v0` and `RiskyCar-v0` (risky tasks whose optima are known
+//!   exactly), `RiskyPendulum-v1` and (feature `mujoco`) `RiskyHalfCheetah-v5`.
 //! - [`VectorEnv`]: N envs stepped as a batch with same-step autoreset.
 //! - [`rollout()`]: replays a list of actions (the `ordergrad rollout` command).
 

@@ -51,8 +51,11 @@ pub const MUJOCO_IDS: &[&str] = &[
     "Humanoid-v5",
 ];
 
-/// The risky variants (see `risky`), registered after the envs they wrap.
+/// The risky tasks (see `risky`): the two written for it, then the variants of registered envs,
+/// registered after the envs they wrap.
 const RISKY: &[EnvSpec] = &[
+    crate::risky::crossing::SPEC,
+    crate::risky::car::SPEC,
     crate::risky::RISKY_PENDULUM,
     #[cfg(feature = "mujoco")]
     crate::risky::RISKY_HALF_CHEETAH,
@@ -139,7 +142,12 @@ mod tests {
 
     #[test]
     fn make_adds_gymnasium_time_limits() {
-        for (id, limit) in [("Pendulum-v1", 200), ("MountainCarContinuous-v0", 999)] {
+        for (id, limit) in [
+            ("Pendulum-v1", 200),
+            ("MountainCarContinuous-v0", 999),
+            ("RiskyCrossing-v0", 50),
+            ("RiskyCar-v0", 100),
+        ] {
             let mut env = make(id).unwrap();
             env.reset(Some(0));
             let action = vec![0.0; env.action_space().dim()];

@@ -4,23 +4,12 @@
 //! construction of risk-averse RL benchmarks (e.g. HalfCheetah penalised above a forward speed,
 //! Urpí, Curi and Krause 2021).
 
-use rand::{Rng, SeedableRng};
-use rand_chacha::ChaCha8Rng;
 use serde_json::Value;
 
 use crate::env::{BoxSpace, Env, Info, Step};
 use crate::error::EnvError;
-
-/// `info` key: the penalty subtracted from this step's reward (0 when none was drawn).
-pub const PENALTY_KEY: &str = "penalty";
-/// `info` key: 1 when this step drew a penalty, else 0. Evaluation counts these.
-pub const PENALTY_EVENT_KEY: &str = "penalty_event";
-/// `info` key: 1 when the risk condition held on this step (whether or not a penalty was drawn).
-pub const RISKY_STEP_KEY: &str = "risky_step";
-
-/// Mixed into the reset seed so that the penalty draws are independent of the env's own reset
-/// draws, which use the seed unchanged.
-const PENALTY_STREAM: u64 = 0x005e_ed0f_5afe_c057;
+pub use crate::risky::coin::{PENALTY_EVENT_KEY, PENALTY_KEY, RISKY_STEP_KEY};
+use crate::risky::coin::{Penalty, PenaltyCoin};
 
 /// When a step is risky, judged on the state the step leads to.
 #[derive(Debug, Clone, PartialEq)]
@@ -69,29 +58,18 @@ impl RiskCondition {
 #[derive(Debug, Clone, PartialEq)]
 pub struct PenaltySpec {
     pub condition: RiskCondition,
-    /// Chance of a penalty on each risky step, in (0, 1].
+    /// Chance of a penalty on each risky step, in [0, 1].
     pub probability: f64,
-    /// Subtracted from the reward when the penalty is drawn; positive.
+    /// Subtracted from the reward when the penalty is drawn; finite and >= 0.
     pub cost: f64,
 }
 
 impl PenaltySpec {
-    fn validate(&self) -> Result<(), EnvError> {
-        let invalid =
-            |message: String| EnvError::InvalidArgument(format!("StochasticPenalty: {message}"));
-        if !(self.probability > 0.0 && self.probability <= 1.0) {
-            return Err(invalid(format!(
-                "probability {} is outside (0, 1]",
-                self.probability
-            )));
+    fn penalty(&self) -> Penalty {
+        Penalty {
+            probability: self.probability,
+            cost: self.cost,
         }
-        if !(self.cost > 0.0 && self.cost.is_finite()) {
-            return Err(invalid(format!(
-                "cost {} must be a positive number",
-                self.cost
-            )));
-        }
-        Ok(())
     }
 }
 
@@ -104,18 +82,20 @@ pub struct StochasticPenalty<E> {
     env: E,
     id: String,
     spec: PenaltySpec,
-    rng: Option<ChaCha8Rng>,
+    coin: PenaltyCoin,
 }
 
 impl<E: Env> StochasticPenalty<E> {
-    /// Wraps `env`, which then reports `id` (e.g. `RiskyPendulum-v1`).
+    /// Wraps `env`, which then reports `id` (e.g. `RiskyPendulum-v1`). A probability outside
+    /// [0, 1] or a negative or non-finite cost is an `EnvError::InvalidRiskParameter`.
     pub fn new(env: E, id: impl Into<String>, spec: PenaltySpec) -> Result<Self, EnvError> {
-        spec.validate()?;
+        let id = id.into();
+        let coin = PenaltyCoin::new(&id, spec.penalty())?;
         Ok(Self {
             env,
-            id: id.into(),
+            id,
             spec,
-            rng: None,
+            coin,
         })
     }
 
@@ -125,15 +105,6 @@ impl<E: Env> StochasticPenalty<E> {
 
     pub fn inner(&self) -> &E {
         &self.env
-    }
-
-    fn reseed(&mut self, seed: Option<u64>) {
-        match seed {
-            Some(seed) => self.rng = Some(ChaCha8Rng::seed_from_u64(seed ^ PENALTY_STREAM)),
-            None => {
-                self.rng.get_or_insert_with(ChaCha8Rng::from_os_rng);
-            }
-        }
     }
 }
 
@@ -151,7 +122,7 @@ impl<E: Env> Env for StochasticPenalty<E> {
     }
 
     fn reset(&mut self, seed: Option<u64>) -> (Vec<f64>, Info) {
-        self.reseed(seed);
+        self.coin.reseed(seed);
         self.env.reset(seed)
     }
 
@@ -160,23 +131,14 @@ impl<E: Env> Env for StochasticPenalty<E> {
         seed: Option<u64>,
         state: &Value,
     ) -> Result<(Vec<f64>, Info), EnvError> {
-        self.reseed(seed);
+        self.coin.reseed(seed);
         self.env.reset_to_state(seed, state)
     }
 
     fn step(&mut self, action: &[f32]) -> Result<Step, EnvError> {
         let mut step = self.env.step(action)?;
         let risky = self.spec.condition.holds(&step)?;
-        // Draw only on risky steps: the stream then does not depend on how long the safe
-        // stretches of an episode are.
-        let rng = self.rng.get_or_insert_with(ChaCha8Rng::from_os_rng);
-        let penalised = risky && rng.random::<f64>() < self.spec.probability;
-        let penalty = if penalised { self.spec.cost } else { 0.0 };
-        step.reward -= penalty;
-        let values = &mut step.info.values;
-        values.insert(PENALTY_KEY.into(), penalty);
-        values.insert(PENALTY_EVENT_KEY.into(), f64::from(u8::from(penalised)));
-        values.insert(RISKY_STEP_KEY.into(), f64::from(u8::from(risky)));
+        step.reward -= self.coin.charge(risky, &mut step.info);
         Ok(step)
     }
 }
@@ -261,11 +223,14 @@ mod tests {
             probability,
             cost,
         };
-        for (probability, cost) in [(0.0, 1.0), (1.5, 1.0), (f64::NAN, 1.0), (0.5, -1.0)] {
+        for (probability, cost) in [(-0.5, 1.0), (1.5, 1.0), (f64::NAN, 1.0), (0.5, -1.0)] {
             let error = StochasticPenalty::new(Pendulum::new(), "x", spec(probability, cost))
                 .err()
                 .unwrap();
-            assert!(error.to_string().contains("StochasticPenalty"), "{error}");
+            assert!(
+                matches!(error, EnvError::InvalidRiskParameter { ref env_id, .. } if env_id == "x"),
+                "{error}"
+            );
         }
         let mut env = StochasticPenalty::new(
             Pendulum::new(),

@@ -1,7 +1,23 @@
-//! Risky variants of registered envs: the env with a [`StochasticPenalty`] on a condition, under
-//! an id of its own. `RiskyPendulum-v1` runs in pure Rust, so a risk-averse experiment takes
-//! minutes; `RiskyHalfCheetah-v5` (feature `mujoco`) is the literature's risky locomotion task.
-//! Each keeps its base env's time limit.
+//! Risky tasks: a step that meets a condition may cost a large penalty, with a fixed chance, so
+//! that the risk-neutral and the risk-averse optimum differ.
+//!
+//! - [`crossing`] (`RiskyCrossing-v0`) and [`car`] (`RiskyCar-v0`): small tasks written for it,
+//!   with a fixed start, deterministic dynamics and both optima known exactly (see each module).
+//! - `RiskyPendulum-v1` and (feature `mujoco`) `RiskyHalfCheetah-v5`: registered envs with a
+//!   [`StochasticPenalty`] on a condition, under an id of their own. Each keeps its base env's
+//!   time limit. `RiskyPendulum-v1` runs in pure Rust, so a risk-averse experiment takes
+//!   minutes; `RiskyHalfCheetah-v5` is the literature's risky locomotion task.
+//!
+//! All of them toss the same [`coin`], so `info` reports risky steps and penalties under the same
+//! keys everywhere.
+
+pub mod car;
+pub mod coin;
+pub mod crossing;
+
+pub use car::RiskyCar;
+pub use coin::{Penalty, PenaltyCoin};
+pub use crossing::RiskyCrossing;
 
 use crate::env::Env;
 use crate::error::EnvError;
@@ -10,6 +26,27 @@ use crate::wrappers::stochastic_penalty::{PenaltySpec, RiskCondition, Stochastic
 
 pub const RISKY_PENDULUM_ID: &str = "RiskyPendulum-v1";
 pub const RISKY_HALF_CHEETAH_ID: &str = "RiskyHalfCheetah-v5";
+
+/// Positions and speeds of the risky tasks are sums of tenths in f64 (0.1 + 7 * 0.1 is
+/// 0.7999999999999999): their boundaries are compared with this slack, so that a path on the
+/// grid of tenths arrives, or touches a band, where the arithmetic on paper says it does.
+pub(crate) const POSITION_TOLERANCE: f64 = 1e-9;
+
+/// A potential over observations for potential-based reward shaping (training only).
+pub type ShapingPotential = fn(&[f64]) -> f64;
+
+/// The shaping potential a task offers its learners, if any: the two tasks written for risk,
+/// whose rewards are too sparse to be met by chance early in training.
+pub fn shaping_potential(env_id: &str) -> Option<ShapingPotential> {
+    match env_id {
+        crossing::ID => Some(crossing::shaping_potential),
+        car::ID => Some(car::shaping_potential),
+        _ => None,
+    }
+}
+
+/// The ids [`shaping_potential`] knows, for messages.
+pub const SHAPED_IDS: [&str; 2] = [crossing::ID, car::ID];
 
 /// Pendulum-v1 that may cost 100 on a step ending faster than 6 rad/s (the speed limit is 8).
 /// A swing-up from the bottom that wastes no time passes the bottom at about 7.7 rad/s, while

@@ -1,0 +1,97 @@
+//! Every shipped config of the risky tasks with a known answer (RiskyCrossing-v0, RiskyCar-v0)
+//! trains a few hundred steps as shipped, but for its length, and its run evaluates: the penalty
+//! and risky-step counts of the env reach the training log and `eval --json`.
+
+mod common;
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn ordergrad(args: &[&str]) -> Output {
+    let output = Command::new(env!("CARGO_BIN_EXE_ordergrad"))
+        .args(args)
+        .output()
+        .expect("the ordergrad binary starts");
+    assert!(
+        output.status.success(),
+        "{args:?} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
+}
+
+/// The config, and the overrides that shorten it to a smoke run: off-policy agents learn from
+/// step 100 of 300; PPO updates on one group of 16 episodes (at most 800 steps) of 1600.
+const CONFIGS: [(&str, &[&str]); 6] = [
+    ("dsac-mean-risky-crossing", OFF_POLICY),
+    ("dsac-cvar-risky-crossing", OFF_POLICY),
+    ("dsac-mean-risky-car", OFF_POLICY),
+    ("dsac-cvar-risky-car", OFF_POLICY),
+    ("ppo-mean-risky-crossing", PPO),
+    ("ppo-cvar-risky-crossing", PPO),
+];
+const OFF_POLICY: &[&str] = &["total_steps=300", "dsac.learning_starts=100"];
+const PPO: &[&str] = &["total_steps=1600", "ppo.groups_per_update=1"];
+
+#[test]
+fn every_risky_task_config_trains_briefly_and_its_run_evaluates() {
+    let configs = Path::new(env!("CARGO_MANIFEST_DIR")).join("../configs");
+    for (name, overrides) in CONFIGS {
+        let dir = common::scratch_dir("risky-configs", name);
+        let config = configs.join(format!("{name}.toml"));
+        let mut args = vec![
+            "train".to_owned(),
+            "--config".to_owned(),
+            config.to_str().unwrap().to_owned(),
+            "--run-dir".to_owned(),
+            dir.to_str().unwrap().to_owned(),
+            "--set".to_owned(),
+            "logging.progress=false".to_owned(),
+        ];
+        for assignment in overrides {
+            args.extend(["--set".to_owned(), assignment.to_string()]);
+        }
+        ordergrad(&args.iter().map(String::as_str).collect::<Vec<_>>());
+
+        let metrics = std::fs::read_to_string(dir.join("metrics.jsonl")).unwrap();
+        assert!(metrics.contains("charts/episodic_return"), "{name}");
+        if name.starts_with("dsac") {
+            assert!(metrics.contains("charts/episodic_penalty_events"), "{name}");
+        } else {
+            assert!(
+                metrics.contains("losses/policy_loss"),
+                "{name}: PPO updated"
+            );
+        }
+
+        let output = ordergrad(&[
+            "eval",
+            "--run",
+            dir.to_str().unwrap(),
+            "--episodes",
+            "5",
+            "--json",
+        ]);
+        let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+        assert_eq!(report["episodes"], 5, "{name}");
+        for key in [
+            "penalty_events",
+            "risky_steps_per_episode",
+            "episodes_with_penalty",
+        ] {
+            assert!(report[key].is_number(), "{name}: {key} in {report}");
+        }
+        // Each step costs 1 (crossing, at most 50 steps) or 10 (car, at most 100), arriving
+        // pays 370 on the car: the returns stay within what the task can give.
+        let (low, high) = if name.contains("crossing") {
+            (-50.0 - 20.0 * 50.0, -1.0)
+        } else {
+            (-1000.0 - 40.0 * 100.0, 370.0)
+        };
+        for episode_return in report["returns"].as_array().unwrap() {
+            let value = episode_return.as_f64().unwrap();
+            assert!((low..=high).contains(&value), "{name}: return {value}");
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
