@@ -325,7 +325,7 @@ mod tests {
             .map(|step| {
                 (0..64)
                     .map(|i| ((i * 13 + step * 7) % 17) as f32 - 8.0)
-                    .map(|g| g * 10f32.powi(-(step as i32) * 2))
+                    .map(|g| g * 10f32.powi(-step * 2))
                     .collect()
             })
             .collect();
