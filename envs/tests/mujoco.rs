@@ -40,7 +40,12 @@ fn the_nine_v5_ids_are_registered_after_classic_control() {
     assert_eq!(ids[2..2 + mujoco.len()], mujoco);
     assert_eq!(
         ids[2 + mujoco.len()..],
-        ["RiskyPendulum-v1", "RiskyHalfCheetah-v5"]
+        [
+            "RiskyCrossing-v0",
+            "RiskyCar-v0",
+            "RiskyPendulum-v1",
+            "RiskyHalfCheetah-v5"
+        ]
     );
     assert_eq!(mujoco, envs::registry::MUJOCO_IDS);
 }
