@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The risk-averse experiment of docs/results.md: mean-SAC against CVaR-SAC on a risky task,
+# The risk-averse experiment of docs/results-risk.md: mean-SAC against CVaR-SAC on a risky task,
 # 5 seeds each at a fixed budget, 50 deterministic eval episodes per run on the same start states.
 #
 #   scripts/risk_experiment.sh pendulum      # RiskyPendulum-v1, 30k steps: ~15 min on 2 cores
@@ -42,4 +42,7 @@ if [ -n "$fixed_start" ]; then
   done
 fi
 target/release/ordergrad plot "$out" --out "docs/results/$task"
-python3 scripts/risk_table.py "$out"
+target/release/ordergrad report "$out"
+if [ -n "$fixed_start" ]; then
+  target/release/ordergrad report "$out" --no-plots --eval-file eval_fixed_start.json
+fi

@@ -1,4 +1,4 @@
-//! The likelihood-ratio (score-function) form of spec section 3: rank advantages a_i = q_i - v_i,
+//! The likelihood-ratio (score-function) form of math.md section 3: rank advantages a_i = q_i - v_i,
 //! computed per group with one sort and two O(N) scans.
 
 use crate::error::{OrderGradError, Result};
@@ -115,7 +115,7 @@ impl RankPlan {
         }
     }
 
-    /// The scans of spec section 3 on a group already checked to be finite and of length N,
+    /// The scans of math.md section 3 on a group already checked to be finite and of length N,
     /// whose mean is `mean`.
     fn advantages_of_valid_group(
         &self,

@@ -1,4 +1,4 @@
-//! The pathwise (reparameterisation) form of spec section 4 as a Burn layer: `[batch, N]` sampled
+//! The pathwise (reparameterisation) form of math.md section 4 as a Burn layer: `[batch, N]` sampled
 //! values in, `[batch]` rank-weighted values out. Ranks are taken on detached values and the rank
 //! weights gathered per item, so the gradient of row b is exactly w_{rank(i)} for each item i and
 //! autodiff never has to differentiate a sort.

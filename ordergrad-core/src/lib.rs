@@ -5,7 +5,7 @@
 //! precomputes the rank weights (the unbiased batch value) and the coefficients of the
 //! likelihood-ratio form ([`RankPlan::advantages`], O(N log N) per group). The pathwise form is a
 //! Burn layer, [`RankWeightedValue`], generic over the backend. The maths, with test vectors, is
-//! in `shared/spec/ordergrad-math.md`.
+//! in `docs/math.md`.
 
 mod advantages;
 mod combinatorics;

@@ -1,5 +1,5 @@
 //! Objectives as weight vectors alpha over the K order statistics of K i.i.d. draws
-//! (spec section 1). alpha is in ascending rank order: alpha[0] weights the smallest draw.
+//! (math.md section 1). alpha is in ascending rank order: alpha[0] weights the smallest draw.
 
 use std::fmt;
 use std::str::FromStr;

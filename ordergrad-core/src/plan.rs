@@ -1,4 +1,4 @@
-//! The precomputed plan for one (N, K, objective): the rank weights of spec section 2 and the
+//! The precomputed plan for one (N, K, objective): the rank weights of math.md section 2 and the
 //! prefix/suffix coefficients of the likelihood-ratio form of section 3. Everything here depends
 //! only on N, K and alpha, is computed once in f64, and is then reused for every group.
 
@@ -174,7 +174,7 @@ fn lr_coefficients(
     }
 }
 
-/// sum_j alpha_j exp(log_term(m, j)) for m = 1..rows, j = 1..K (1-indexed as in the spec),
+/// sum_j alpha_j exp(log_term(m, j)) for m = 1..rows, j = 1..K (1-indexed as in math.md),
 /// skipping zero weights (most presets are sparse). The nonzero weights are listed once, so that
 /// a sparse objective (median, max, top:M) at a large K costs O(rows * nonzero) and not
 /// O(rows * K); the sum runs over the same terms in the same order as a scan of all K would.

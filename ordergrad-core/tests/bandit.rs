@@ -1,4 +1,4 @@
-//! The LR estimator of spec section 3 on the spec's five-armed bandit: averaged over many batches,
+//! The LR estimator of math.md section 3 on math.md's five-armed bandit: averaged over many batches,
 //! it must land within a few standard errors of the exact gradient of J.
 
 use ordergrad_core::{Objective, RankPlan};
@@ -120,7 +120,7 @@ fn lr_estimator_is_unbiased_for_mean() {
 
 #[test]
 fn batch_value_is_unbiased_for_j() {
-    // Exact J of the spec; the batch value averages to it.
+    // Exact J of math.md section 7; the batch value averages to it.
     for (objective, exact) in [
         (Objective::Max, 1.3961678806),
         (Objective::Min, -0.6133929430),

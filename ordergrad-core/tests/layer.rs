@@ -1,4 +1,4 @@
-//! The pathwise layer (spec section 4) on the CPU backend with autodiff.
+//! The pathwise layer (math.md section 4) on the CPU backend with autodiff.
 
 mod common;
 

@@ -1,4 +1,4 @@
-//! Properties of spec sections 2, 3 and 6, checked against brute-force subset enumeration.
+//! Properties of math.md sections 2, 3 and 6, checked against brute-force subset enumeration.
 
 mod common;
 

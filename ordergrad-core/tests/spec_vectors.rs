@@ -1,4 +1,4 @@
-//! Every test vector of section 7 of shared/spec/ordergrad-math.md.
+//! Every test vector of section 7 of docs/math.md.
 
 mod common;
 

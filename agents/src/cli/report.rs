@@ -18,6 +18,10 @@ pub struct ReportArgs {
     /// Print report.json instead of the Markdown.
     #[arg(long)]
     json: bool,
+    /// Read this file of every run instead of eval.json (the JSON of `ordergrad eval --json`, e.g.
+    /// an evaluation from a fixed start state) and write report_<name>.md and .json.
+    #[arg(long, value_name = "NAME")]
+    eval_file: Option<String>,
 }
 
 pub fn run(args: &ReportArgs) -> anyhow::Result<()> {
@@ -27,7 +31,22 @@ pub fn run(args: &ReportArgs) -> anyhow::Result<()> {
     if !args.dir.is_dir() {
         return Err(BadInput(format!("{} is not a directory", args.dir.display())).into());
     }
-    let written = report::write(&SweepDir::new(&args.dir), args.window, !args.no_plots)?;
+    if let Some(name) = &args.eval_file {
+        let plain = std::path::Path::new(name).file_name() == Some(std::ffi::OsStr::new(name));
+        if !plain || !name.ends_with(".json") {
+            return Err(BadInput(format!(
+                "--eval-file takes a file name in each run directory ending in .json, e.g. \
+                 eval_fixed_start.json; got {name:?}"
+            ))
+            .into());
+        }
+    }
+    let options = report::ReportOptions {
+        window: args.window,
+        plots: !args.no_plots,
+        eval_file: args.eval_file.clone(),
+    };
+    let written = report::write(&SweepDir::new(&args.dir), &options)?;
     if args.json {
         print!("{}", std::fs::read_to_string(&written.json_path)?);
     } else {

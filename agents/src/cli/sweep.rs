@@ -234,7 +234,7 @@ fn run_local(
         failed.len()
     );
     if !args.no_report {
-        let written = report::write(dir, report::DEFAULT_WINDOW, true)?;
+        let written = report::write(dir, &report::ReportOptions::new(report::DEFAULT_WINDOW))?;
         print!("{}", written.markdown);
         eprintln!("report: {}", written.markdown_path.display());
     }

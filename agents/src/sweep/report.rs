@@ -1,20 +1,23 @@
 //! `ordergrad report DIR`: per config a table with one row per grid point (seeds finished, the
 //! mean and sample std over seeds of each seed's mean eval return, the mean CVaR_0.1, and the
 //! final and best value of the smoothed training curve), a row per run, `report.md`,
-//! `report.json` and PNG learning curves with seed bands.
+//! `report.json` and PNG learning curves with seed bands. On a risky env a second table per config
+//! gives the lower tail and the penalty statistics. `--eval-file` reads another evaluation of every
+//! run (e.g. one from a fixed start state) and writes `report_<name>.md` beside `report.md`.
 
 use std::fmt::Write as _;
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
+use ordergrad_core::{Objective, RankPlan};
 use serde::{Deserialize, Serialize};
 
 use super::SweepError;
 use super::layout::{REPORT_FILE, REPORT_JSON_FILE, RunStatus, SweepDir};
 use super::plan::{EvalSettings, Manifest, RunEntry};
 use super::plot::{self, Series};
-use super::runner::EvalSummary;
+use super::runner::{EvalSummary, RiskSummary};
 use crate::checkpoint_file::write_atomically;
 use crate::logging::metrics::METRICS_FILE_NAME;
 
@@ -25,6 +28,28 @@ pub const EPISODIC_RETURN_TAG: &str = "charts/episodic_return";
 pub const DEFAULT_WINDOW: usize = 10;
 /// Points at which the seeds' curves are sampled for the band.
 const BAND_SAMPLES: usize = 200;
+
+/// What `ordergrad report` reads and writes.
+#[derive(Debug, Clone)]
+pub struct ReportOptions {
+    /// Episodes in the trailing mean that smooths the training curves.
+    pub window: usize,
+    /// Draw the PNG learning curves.
+    pub plots: bool,
+    /// Each run's evaluation file to read instead of `eval.json` (a name in the run directory,
+    /// written by `ordergrad eval --json`); the report then goes to `report_<stem>.md`.
+    pub eval_file: Option<String>,
+}
+
+impl ReportOptions {
+    pub fn new(window: usize) -> Self {
+        Self {
+            window,
+            plots: true,
+            eval_file: None,
+        }
+    }
+}
 
 /// `(step, value)` pairs, steps ascending.
 pub type Curve = Vec<(u64, f64)>;
@@ -42,6 +67,10 @@ pub struct RunReport {
     pub eval_mean: Option<f64>,
     #[serde(rename = "eval_cvar_0.1")]
     pub eval_cvar_10: Option<f64>,
+    /// The eval's tail and penalty statistics (their fields null where the env has none).
+    pub eval_risk: Option<RiskSummary>,
+    #[serde(skip)]
+    pub eval_returns: Vec<f64>,
     pub episodes_logged: usize,
     pub last_step_logged: Option<u64>,
     /// Last value of the smoothed training curve.
@@ -71,6 +100,11 @@ pub struct PointReport {
     /// Mean over finished seeds of each seed's CVaR_0.1 of eval returns.
     #[serde(rename = "eval_cvar_0.1")]
     pub eval_cvar_10: Option<f64>,
+    /// Means over finished seeds of their tail and penalty statistics.
+    pub eval_risk: RiskSummary,
+    /// CVaR_0.1 of every finished seed's eval returns pooled.
+    #[serde(rename = "eval_cvar_0.1_pooled")]
+    pub eval_cvar_10_pooled: Option<f64>,
     /// Mean over trained seeds of the smoothed curve's last value.
     pub final_mean: Option<f64>,
     pub final_std: Option<f64>,
@@ -83,6 +117,8 @@ pub struct PointReport {
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
     pub eval: EvalSettings,
+    /// The evaluation file read from each run.
+    pub eval_file: String,
     pub window: usize,
     pub points: Vec<PointReport>,
     pub runs: Vec<RunReport>,
@@ -215,18 +251,32 @@ fn interpolate(curve: &[(u64, f64)], step: u64) -> f64 {
 }
 
 /// Reads every run of the manifest from `dir`.
-pub fn build(dir: &SweepDir, manifest: &Manifest, window: usize) -> Result<Report, SweepError> {
+pub fn build(
+    dir: &SweepDir,
+    manifest: &Manifest,
+    options: &ReportOptions,
+) -> Result<Report, SweepError> {
     let mut runs = Vec::with_capacity(manifest.runs.len());
     for run in &manifest.runs {
         let status = dir.status(run)?;
-        let eval = match status {
-            RunStatus::Evaluated => Some(EvalSummary::read(&dir.eval_file(run))?),
-            _ => None,
+        let eval = match (&options.eval_file, status) {
+            (None, RunStatus::Evaluated) => Some(EvalSummary::read(&dir.eval_file(run))?),
+            (None, _) => None,
+            (Some(name), _) => {
+                let path = dir.run_dir(run).join(name);
+                path.is_file()
+                    .then(|| EvalSummary::read(&path))
+                    .transpose()?
+            }
         };
         let returns = read_episodic_returns(&dir.run_dir(run).join(METRICS_FILE_NAME))?;
-        runs.push(run_report(run, status, eval.as_ref(), &returns, window));
+        runs.push(run_report(run, status, eval.as_ref(), &returns, options.window));
     }
-    Ok(aggregate(manifest, runs, window))
+    let mut report = aggregate(manifest, runs, options.window);
+    if let Some(name) = &options.eval_file {
+        report.eval_file = name.clone();
+    }
+    Ok(report)
 }
 
 /// One run's row from its status, eval result and raw training curve.
@@ -247,6 +297,8 @@ pub fn run_report(
         trained: matches!(status, RunStatus::Trained | RunStatus::Evaluated),
         eval_mean: eval.map(|e| e.mean),
         eval_cvar_10: eval.map(|e| e.cvar_10),
+        eval_risk: eval.map(|e| e.risk.clone()),
+        eval_returns: eval.map(|e| e.returns.clone()).unwrap_or_default(),
         episodes_logged: returns.len(),
         last_step_logged: returns.last().map(|&(step, _)| step),
         final_return: curve.last().map(|&(_, value)| value),
@@ -277,6 +329,8 @@ pub fn aggregate(manifest: &Manifest, runs: Vec<RunReport>, window: usize) -> Re
                     eval_mean: None,
                     eval_std: None,
                     eval_cvar_10: None,
+                    eval_risk: RiskSummary::default(),
+                    eval_cvar_10_pooled: None,
                     final_mean: None,
                     final_std: None,
                     best_mean: None,
@@ -299,20 +353,57 @@ pub fn aggregate(manifest: &Manifest, runs: Vec<RunReport>, window: usize) -> Re
         point.eval_mean = mean(&evals);
         point.eval_std = sample_std(&evals);
         point.eval_cvar_10 = mean(&cvars);
+        point.eval_risk = mean_risk(&members);
+        let pooled: Vec<f64> = members
+            .iter()
+            .flat_map(|r| r.eval_returns.iter().copied())
+            .collect();
+        point.eval_cvar_10_pooled = cvar_10(&pooled);
         point.final_mean = mean(&finals);
         point.final_std = sample_std(&finals);
         point.best_mean = mean(&bests);
     }
     Report {
         eval: manifest.eval.clone(),
+        eval_file: super::layout::EVAL_FILE.to_string(),
         window,
         points,
         runs,
     }
 }
 
+/// The mean over the runs that have it of each tail and penalty statistic.
+fn mean_risk(members: &[&RunReport]) -> RiskSummary {
+    let risks: Vec<&RiskSummary> = members.iter().filter_map(|r| r.eval_risk.as_ref()).collect();
+    let over = |field: fn(&RiskSummary) -> Option<f64>| {
+        mean(&risks.iter().filter_map(|r| field(r)).collect::<Vec<f64>>())
+    };
+    RiskSummary {
+        cvar_5: over(|r| r.cvar_5),
+        median: over(|r| r.median),
+        penalty_events_per_episode: over(|r| r.penalty_events_per_episode),
+        episodes_with_penalty: over(|r| r.episodes_with_penalty),
+        risky_steps_per_episode: over(|r| r.risky_steps_per_episode),
+    }
+}
+
+/// CVaR_0.1 of `returns` as `eval` computes it (the fractional boundary episode weighted); none
+/// for no returns or a non-finite one.
+fn cvar_10(returns: &[f64]) -> Option<f64> {
+    let plan = RankPlan::new(&Objective::Cvar(0.1), returns.len(), returns.len()).ok()?;
+    plan.value(returns).ok()
+}
+
 fn number(value: Option<f64>) -> String {
     value.map_or_else(|| "-".into(), |v| format!("{v:.1}"))
+}
+
+fn percent(value: Option<f64>) -> String {
+    value.map_or_else(|| "-".into(), |v| format!("{:.1} %", 100.0 * v))
+}
+
+fn two_digits(value: Option<f64>) -> String {
+    value.map_or_else(|| "-".into(), |v| format!("{v:.2}"))
 }
 
 fn mean_std(mean: Option<f64>, std: Option<f64>) -> String {
@@ -352,14 +443,24 @@ pub fn markdown(report: &Report, title: &str, plots: &PlotFiles) -> String {
     };
     let finished = report.runs.iter().filter(|r| r.eval_mean.is_some()).count();
     let _ = writeln!(out, "# Sweep report: {title}\n");
-    let _ = writeln!(
-        out,
-        "{finished} of {} runs finished. Eval: {} {mode} episodes per run, eval seed {} \
-         (the same start states for every run).\n",
-        report.runs.len(),
-        report.eval.episodes,
-        report.eval.seed
-    );
+    if report.eval_file == super::layout::EVAL_FILE {
+        let _ = writeln!(
+            out,
+            "{finished} of {} runs finished. Eval: {} {mode} episodes per run, eval seed {} \
+             (the same start states for every run).\n",
+            report.runs.len(),
+            report.eval.episodes,
+            report.eval.seed
+        );
+    } else {
+        let _ = writeln!(
+            out,
+            "{finished} of {} runs have `{}`: the eval columns come from that file of each run \
+             (its own episodes and start states), not from the sweep's `eval.json`.\n",
+            report.runs.len(),
+            report.eval_file
+        );
+    }
     let _ = writeln!(
         out,
         "**eval mean ± std**: mean over finished seeds of each seed's mean eval return ± their \
@@ -404,6 +505,9 @@ pub fn markdown(report: &Report, title: &str, plots: &PlotFiles) -> String {
             );
         }
         let _ = writeln!(out);
+        if points.iter().any(|p| p.eval_risk.episodes_with_penalty.is_some()) {
+            write_risk_table(&mut out, &points);
+        }
         for (_, path) in plots.overlays.iter().filter(|(c, _)| c == config) {
             let _ = writeln!(out, "![{config}]({})\n", link(path));
         }
@@ -445,6 +549,36 @@ pub fn markdown(report: &Report, title: &str, plots: &PlotFiles) -> String {
     out
 }
 
+/// The lower tail and the penalty statistics of a config on a risky env.
+fn write_risk_table(out: &mut String, points: &[&PointReport]) {
+    let _ = writeln!(
+        out,
+        "Tail and penalties (means over seeds; **pooled**: CVaR_0.1 of every seed's eval \
+         episodes together):\n"
+    );
+    let _ = writeln!(
+        out,
+        "| grid point | CVaR_0.05 | median | penalty events / episode | episodes with a penalty \
+         | risky steps / episode | CVaR_0.1 pooled |"
+    );
+    let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|---:|");
+    for point in points {
+        let risk = &point.eval_risk;
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {} | {} | {} |",
+            point.point_label,
+            number(risk.cvar_5),
+            number(risk.median),
+            two_digits(risk.penalty_events_per_episode),
+            percent(risk.episodes_with_penalty),
+            two_digits(risk.risky_steps_per_episode),
+            number(point.eval_cvar_10_pooled),
+        );
+    }
+    let _ = writeln!(out);
+}
+
 fn link(path: &Path) -> String {
     path.to_string_lossy().replace(' ', "%20")
 }
@@ -458,21 +592,31 @@ pub struct Written {
     pub plots: PlotFiles,
 }
 
-/// Builds the report of `dir` and writes `report.md`, `report.json` and (with `plots`) the PNG
-/// learning curves under `plots/`.
-pub fn write(dir: &SweepDir, window: usize, plots: bool) -> Result<Written, SweepError> {
+/// Builds the report of `dir` and writes `report.md`, `report.json` (`report_<stem>.*` for another
+/// eval file) and (with `plots`) the PNG learning curves under `plots/`.
+pub fn write(dir: &SweepDir, options: &ReportOptions) -> Result<Written, SweepError> {
     let manifest = dir.load_manifest()?;
-    let report = build(dir, &manifest, window)?;
-    let plot_files = if plots {
+    let report = build(dir, &manifest, options)?;
+    let plot_files = if options.plots {
         draw_plots(dir, &report)?
     } else {
         PlotFiles::default()
     };
     let title = dir.root().display().to_string();
     let text = markdown(&report, &title, &plot_files);
-    let markdown_path = dir.root().join(REPORT_FILE);
+    let (markdown_path, json_path) = match &options.eval_file {
+        None => (dir.root().join(REPORT_FILE), dir.root().join(REPORT_JSON_FILE)),
+        Some(name) => {
+            let stem = Path::new(name)
+                .file_stem()
+                .map_or_else(|| name.clone(), |s| s.to_string_lossy().into_owned());
+            (
+                dir.root().join(format!("report_{stem}.md")),
+                dir.root().join(format!("report_{stem}.json")),
+            )
+        }
+    };
     write_atomically(&markdown_path, text.as_bytes())?;
-    let json_path = dir.root().join(REPORT_JSON_FILE);
     let mut json = serde_json::to_vec_pretty(&report).map_err(|source| SweepError::Json {
         path: json_path.clone(),
         source,
@@ -578,6 +722,7 @@ mod tests {
             std: 1.0,
             cvar_10: cvar,
             returns: vec![],
+            risk: RiskSummary::default(),
         }
     }
 
@@ -596,6 +741,70 @@ mod tests {
         assert_eq!(sample_std(&[1.0]), None);
         assert!((sample_std(&[1.0, 3.0]).unwrap() - 2f64.sqrt()).abs() < 1e-12);
         assert_eq!(mean(&[]), None);
+    }
+
+    #[test]
+    fn risky_evals_give_a_tail_table_with_the_pooled_cvar() {
+        let manifest = Manifest {
+            format: MANIFEST_FORMAT,
+            eval: EvalSettings::default(),
+            runs: vec![entry("a=1", 1), entry("a=1", 2)],
+        };
+        let risky = |returns: Vec<f64>, struck: f64, risky_steps: f64| EvalSummary {
+            returns,
+            risk: RiskSummary {
+                cvar_5: Some(-30.0),
+                median: Some(-10.0),
+                penalty_events_per_episode: Some(struck),
+                episodes_with_penalty: Some(struck),
+                risky_steps_per_episode: Some(risky_steps),
+            },
+            ..eval(-11.0, -27.0)
+        };
+        // 20 episodes pooled: CVaR_0.1 is the mean of the worst 2, one from each seed.
+        let mut first: Vec<f64> = vec![-11.0; 9];
+        first.push(-31.0);
+        let mut second: Vec<f64> = vec![-15.0; 9];
+        second.push(-21.0);
+        let runs = vec![
+            run_report(
+                &manifest.runs[0],
+                RunStatus::Evaluated,
+                Some(&risky(first, 0.2, 1.0)),
+                &[],
+                2,
+            ),
+            run_report(
+                &manifest.runs[1],
+                RunStatus::Evaluated,
+                Some(&risky(second, 0.0, 0.0)),
+                &[],
+                2,
+            ),
+        ];
+        let report = aggregate(&manifest, runs, 2);
+        let point = &report.points[0];
+        assert_eq!(point.eval_cvar_10_pooled, Some(-26.0));
+        assert_eq!(point.eval_risk.episodes_with_penalty, Some(0.1));
+        assert_eq!(point.eval_risk.risky_steps_per_episode, Some(0.5));
+        let text = markdown(&report, "t", &PlotFiles::default());
+        assert!(
+            text.contains("| a=1 | -30.0 | -10.0 | 0.10 | 10.0 % | 0.50 | -26.0 |"),
+            "{text}"
+        );
+        // A sweep on an env without a penalty has no such table.
+        let plain = aggregate(
+            &manifest,
+            vec![run_report(
+                &manifest.runs[0],
+                RunStatus::Evaluated,
+                Some(&eval(-1.0, -2.0)),
+                &[],
+                2,
+            )],
+            2,
+        );
+        assert!(!markdown(&plain, "t", &PlotFiles::default()).contains("Tail and penalties"));
     }
 
     #[test]

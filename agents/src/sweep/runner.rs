@@ -32,6 +32,25 @@ pub struct EvalSummary {
     pub cvar_10: f64,
     #[serde(default)]
     pub returns: Vec<f64>,
+    /// What a risky env adds (null or absent elsewhere, and in eval files of older builds).
+    #[serde(flatten)]
+    pub risk: RiskSummary,
+}
+
+/// The lower tail and the penalty statistics of `ordergrad eval --json`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RiskSummary {
+    #[serde(rename = "cvar_0.05", default)]
+    pub cvar_5: Option<f64>,
+    #[serde(default)]
+    pub median: Option<f64>,
+    #[serde(default)]
+    pub penalty_events_per_episode: Option<f64>,
+    /// Share of episodes with at least one penalty event.
+    #[serde(default)]
+    pub episodes_with_penalty: Option<f64>,
+    #[serde(default)]
+    pub risky_steps_per_episode: Option<f64>,
 }
 
 impl EvalSummary {

@@ -1,4 +1,4 @@
-//! Test oracles: the definitions of spec sections 2 and 3 evaluated by enumerating every subset.
+//! Test oracles: the definitions of math.md sections 2 and 3 evaluated by enumerating every subset.
 
 #![allow(dead_code)]
 
