@@ -35,7 +35,7 @@ pub struct EvalArgs {
     #[arg(long, default_value_t = 10)]
     episodes: usize,
     /// Episode i is reset with seed SEED + i.
-    #[arg(long, default_value_t = 1_000_000)]
+    #[arg(long, default_value_t = DEFAULT_EVAL_SEED)]
     seed: u64,
     /// Sample actions from the policy instead of taking its deterministic action.
     #[arg(long)]
@@ -52,6 +52,10 @@ pub struct EvalArgs {
     #[arg(long)]
     json: bool,
 }
+
+/// Episode i of an evaluation starts from seed DEFAULT_EVAL_SEED + i unless told otherwise: far
+/// from the small seeds training runs use.
+pub const DEFAULT_EVAL_SEED: u64 = 1_000_000;
 
 /// The quantile levels an evaluation reports.
 pub const QUANTILE_LEVELS: [f64; 7] = [0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95];
@@ -161,25 +165,7 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
         &budget,
     )
     .map_err(BadInput)?;
-    let (config, checkpoint) =
-        open_checkpoint(args).map_err(|error| with_fallback_hint(error, &args.run, Retry::Eval))?;
-    let initial_state = args
-        .init_state
-        .as_deref()
-        .map(serde_json::from_str::<serde_json::Value>)
-        .transpose()
-        .map_err(|error| BadInput(format!("--init-state is not valid JSON: {error}")))?;
-    let episodes = dispatch(
-        args.device.unwrap_or(config.device),
-        EvalJob {
-            config: &config,
-            checkpoint_dir: &checkpoint.checkpoint_dir,
-            initial_state: initial_state.as_ref(),
-            args,
-        },
-    )
-    .map_err(|error| with_fallback_hint(error, &args.run, Retry::Eval))?;
-    let report = EvalReport::new(&episodes)?;
+    let (config, checkpoint, report) = evaluate_run(args)?;
     if args.json {
         super::print_json(&report)?;
     } else {
@@ -218,6 +204,46 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// The evaluation `eval` prints: the checkpoint's config, the checkpoint, the report.
+fn evaluate_run(args: &EvalArgs) -> anyhow::Result<(TrainConfig, Resume, EvalReport)> {
+    let (config, checkpoint) =
+        open_checkpoint(args).map_err(|error| with_fallback_hint(error, &args.run, Retry::Eval))?;
+    let initial_state = args
+        .init_state
+        .as_deref()
+        .map(serde_json::from_str::<serde_json::Value>)
+        .transpose()
+        .map_err(|error| BadInput(format!("--init-state is not valid JSON: {error}")))?;
+    let episodes = dispatch(
+        args.device.unwrap_or(config.device),
+        EvalJob {
+            config: &config,
+            checkpoint_dir: &checkpoint.checkpoint_dir,
+            initial_state: initial_state.as_ref(),
+            args,
+        },
+    )
+    .map_err(|error| with_fallback_hint(error, &args.run, Retry::Eval))?;
+    let report = EvalReport::new(&episodes)?;
+    Ok((config, checkpoint, report))
+}
+
+/// `episodes` deterministic episodes of the run's latest checkpoint, from eval's default seed:
+/// what `train` shows when it ends.
+pub fn final_evaluation(run: &Path, episodes: usize) -> anyhow::Result<EvalReport> {
+    let args = EvalArgs {
+        run: run.to_path_buf(),
+        checkpoint: None,
+        episodes,
+        seed: DEFAULT_EVAL_SEED,
+        stochastic: false,
+        device: None,
+        init_state: None,
+        json: false,
+    };
+    Ok(evaluate_run(&args)?.2)
 }
 
 /// The checkpoint to evaluate, verified, and the config it was trained with: the one it keeps,

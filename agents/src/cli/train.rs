@@ -55,6 +55,11 @@ pub struct TrainArgs {
     /// when the latest is damaged); the run's later checkpoints are moved aside.
     #[arg(long, value_name = "STEP", requires = "resume")]
     checkpoint: Option<u64>,
+    /// Deterministic episodes evaluated when the run reaches total_steps (0: none). The
+    /// progress line's return mixes exploration and, early on, random actions; this is the
+    /// policy itself.
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    eval_episodes: usize,
 }
 
 /// A flag that becomes an integer of the config: the run directory's config.toml must hold it,
@@ -126,7 +131,40 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
         },
     )
     .map_err(|error| with_fallback_hint(error, &run_dir, Retry::Resume))?;
-    eprintln!("done: {}", run_dir.display());
+    report_the_end(&run_dir, &config, args.eval_episodes)
+}
+
+/// The run's last words: where it stands, the policy's deterministic return when it is
+/// finished, and the commands that come next.
+fn report_the_end(
+    run_dir: &Path,
+    config: &TrainConfig,
+    eval_episodes: usize,
+) -> anyhow::Result<()> {
+    let dir = run_dir.display();
+    let reached = checkpoint::open(run_dir, None)?.map(|checkpoint| checkpoint.state.next_step);
+    match reached {
+        Some(step) if step >= config.total_steps => {
+            eprintln!("done: {dir}, {step} steps");
+            if eval_episodes > 0 {
+                let report = super::eval::final_evaluation(run_dir, eval_episodes)?;
+                eprintln!(
+                    "deterministic evaluation, {} episodes: mean return {:.2} (std {:.2}, CVaR_0.1 {:.2})",
+                    report.episodes, report.mean, report.std, report.cvar_10
+                );
+            }
+        }
+        Some(step) => eprintln!(
+            "stopped at the checkpoint of step {step} of {}: continue with `ordergrad train --resume {dir}`",
+            config.total_steps
+        ),
+        None => eprintln!("stopped before the first checkpoint: {dir} has none to resume"),
+    }
+    eprintln!(
+        "next: tensorboard --logdir {} | ordergrad eval --run {dir} --episodes 100 | ordergrad train --resume {dir} --total-steps {}",
+        run_dir.parent().unwrap_or(Path::new(".")).display(),
+        config.total_steps.saturating_mul(2)
+    );
     Ok(())
 }
 

@@ -24,7 +24,9 @@ pub struct ProgressConfig {
     /// When not on a terminal, a line is also printed each time progress crosses a multiple of
     /// this many percent.
     pub plain_line_percent: f64,
-    /// How many recent episodes the mean return is taken over; 100 like SB3's `ep_rew_mean`.
+    /// How many recent episodes the mean return is taken over: few enough that early random
+    /// and exploring episodes leave the mean soon (SB3's `ep_rew_mean` takes 100, which on a
+    /// 100-episode Pendulum run is every episode).
     pub return_window: usize,
 }
 
@@ -36,7 +38,7 @@ impl ProgressConfig {
             redraw_interval: Duration::from_millis(200),
             plain_line_interval: Duration::from_secs(30),
             plain_line_percent: 5.0,
-            return_window: 100,
+            return_window: 20,
         }
     }
 }
@@ -90,10 +92,13 @@ impl ProgressSnapshot {
 }
 
 /// The text of the progress line, the same for both styles, e.g.
-/// `step 250000/1000000 (25.0%) | 1234 SPS | return 123.45 (last 100 ep) | elapsed 0:03:22 | ETA 0:10:07`.
+/// `step 250000/1000000 (25.0%) | 1234 SPS | return 123.45 (mean of the last 20 episodes) | elapsed 0:03:22 | ETA 0:10:07`.
 pub fn format_progress_line(snapshot: &ProgressSnapshot) -> String {
     let episodic_return = match snapshot.mean_recent_return {
-        Some(mean) => format!("return {mean:.2} (last {} ep)", snapshot.recent_episodes),
+        Some(mean) => format!(
+            "return {mean:.2} (mean of the last {} episodes)",
+            snapshot.recent_episodes
+        ),
         None => "return - (no episode yet)".to_owned(),
     };
     let eta = snapshot
@@ -309,7 +314,7 @@ mod tests {
         let line = format_progress_line(&snapshot(250_000, 200, Some(123.456)));
         assert_eq!(
             line,
-            "step 250000/1000000 (25.0%) | 1250 SPS | return 123.46 (last 100 ep) \
+            "step 250000/1000000 (25.0%) | 1250 SPS | return 123.46 (mean of the last 100 episodes) \
              | elapsed 0:03:20 | ETA 0:10:00"
         );
     }
@@ -425,7 +430,8 @@ mod tests {
             progress.record_episode_return(f64::from(episodic_return));
         }
         let snapshot = progress.snapshot();
-        assert_eq!(snapshot.recent_episodes, 100);
-        assert_eq!(snapshot.mean_recent_return, Some(99.5));
+        // The last 20 of 0..150: 130..=149.
+        assert_eq!(snapshot.recent_episodes, 20);
+        assert_eq!(snapshot.mean_recent_return, Some(139.5));
     }
 }

@@ -270,7 +270,13 @@ pub fn build(
             }
         };
         let returns = read_episodic_returns(&dir.run_dir(run).join(METRICS_FILE_NAME))?;
-        runs.push(run_report(run, status, eval.as_ref(), &returns, options.window));
+        runs.push(run_report(
+            run,
+            status,
+            eval.as_ref(),
+            &returns,
+            options.window,
+        ));
     }
     let mut report = aggregate(manifest, runs, options.window);
     if let Some(name) = &options.eval_file {
@@ -374,7 +380,10 @@ pub fn aggregate(manifest: &Manifest, runs: Vec<RunReport>, window: usize) -> Re
 
 /// The mean over the runs that have it of each tail and penalty statistic.
 fn mean_risk(members: &[&RunReport]) -> RiskSummary {
-    let risks: Vec<&RiskSummary> = members.iter().filter_map(|r| r.eval_risk.as_ref()).collect();
+    let risks: Vec<&RiskSummary> = members
+        .iter()
+        .filter_map(|r| r.eval_risk.as_ref())
+        .collect();
     let over = |field: fn(&RiskSummary) -> Option<f64>| {
         mean(&risks.iter().filter_map(|r| field(r)).collect::<Vec<f64>>())
     };
@@ -505,7 +514,10 @@ pub fn markdown(report: &Report, title: &str, plots: &PlotFiles) -> String {
             );
         }
         let _ = writeln!(out);
-        if points.iter().any(|p| p.eval_risk.episodes_with_penalty.is_some()) {
+        if points
+            .iter()
+            .any(|p| p.eval_risk.episodes_with_penalty.is_some())
+        {
             write_risk_table(&mut out, &points);
         }
         for (_, path) in plots.overlays.iter().filter(|(c, _)| c == config) {
@@ -605,7 +617,10 @@ pub fn write(dir: &SweepDir, options: &ReportOptions) -> Result<Written, SweepEr
     let title = dir.root().display().to_string();
     let text = markdown(&report, &title, &plot_files);
     let (markdown_path, json_path) = match &options.eval_file {
-        None => (dir.root().join(REPORT_FILE), dir.root().join(REPORT_JSON_FILE)),
+        None => (
+            dir.root().join(REPORT_FILE),
+            dir.root().join(REPORT_JSON_FILE),
+        ),
         Some(name) => {
             let stem = Path::new(name)
                 .file_stem()

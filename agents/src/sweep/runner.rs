@@ -221,7 +221,8 @@ fn try_execute(
     }
     let run_dir = dir.run_dir(run);
     let mut train = context.command();
-    train.arg("train");
+    // The sweep evaluates every run itself, with its own settings.
+    train.arg("train").args(["--eval-episodes", "0"]);
     match status {
         RunStatus::Trained | RunStatus::Evaluated => {}
         RunStatus::Partial { .. } => {
