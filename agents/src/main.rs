@@ -11,9 +11,9 @@ fn main() -> std::process::ExitCode {
 
 /// Burn's Flex backend allocates a fresh buffer for every tensor op. With glibc's default
 /// thresholds each buffer over 128 KiB (a [256, 25, 25] f32 tensor of the quantile loss is
-/// 640 KiB) is mmapped and unmapped again, and every use faults its pages in anew: distributional
-/// SAC spent 40 % of its time in the kernel. Serving them from the heap, and not trimming it, made
-/// its update 1.8x faster (measured on RiskyPendulum-v1; SAC unchanged).
+/// 640 KiB) is mmapped and unmapped again, and every use faults its pages in anew. Serving them
+/// from the heap, and not trimming it, keeps distributional SAC out of the kernel
+/// (docs/benchmarks.md has the measurement).
 fn keep_large_buffers_in_the_heap() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: mallopt only changes allocator parameters; called before any thread starts.
@@ -24,10 +24,9 @@ fn keep_large_buffers_in_the_heap() {
 }
 
 /// The commands run on a thread of the rayon pool that Flex's matmuls (and the twin critics)
-/// split their work over (RAYON_NUM_THREADS threads, default one per core). Run from the main
-/// thread instead, every split handed all its parts to the pool's threads and the main thread
-/// waited: one thread more than cores, woken and put to sleep at every matmul. On 2 cores a SAC
-/// step took 8.9 ms that way and 7.4 ms this way, with the same results.
+/// split their work over (RAYON_NUM_THREADS threads, default one per core). From the main
+/// thread, every split would hand all its parts to the pool and wait: one thread more than
+/// cores, woken and put to sleep at every matmul.
 fn worker_pool() -> Result<rayon::ThreadPool, rayon::ThreadPoolBuildError> {
     rayon::ThreadPoolBuilder::new()
         // The main thread's stack size rather than the 2 MiB of a spawned thread.

@@ -148,7 +148,6 @@ const KEYS: &[&str] = &[
 ];
 
 const CONFIGS: &[&str] = &[
-    "default.toml",
     "sac-pendulum.toml",
     "dsac-cvar-risky-pendulum.toml",
     "dsac-mean-risky-pendulum.toml",
@@ -348,11 +347,7 @@ fn case(rng: &mut ChaCha8Rng, configs: &Path, run_dir: &Path) -> Case {
             push_to(&mut args, "--run-dir", run_dir.display().to_string());
             // Mostly keys the config's own agent reads, so that many cases get past the key
             // checks to the values.
-            let table = name
-                .split('-')
-                .next()
-                .unwrap()
-                .replace("default.toml", "sac");
+            let table = name.split('-').next().unwrap();
             let own: Vec<&str> = KEYS
                 .iter()
                 .copied()

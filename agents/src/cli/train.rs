@@ -23,8 +23,8 @@ use crate::run_lock::RunLock;
 use crate::sac::Sac;
 
 /// The experiment `cargo run --release` trains when given no arguments.
-pub const DEFAULT_CONFIG: &str = include_str!("../../../configs/default.toml");
-const DEFAULT_CONFIG_NAME: &str = "configs/default.toml";
+pub const DEFAULT_CONFIG: &str = include_str!("../../../configs/sac-pendulum.toml");
+const DEFAULT_CONFIG_NAME: &str = "configs/sac-pendulum.toml";
 /// The resolved configuration inside a run directory.
 pub const RUN_CONFIG_FILE: &str = "config.toml";
 
