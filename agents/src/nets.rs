@@ -304,6 +304,14 @@ fn initialised<B: Backend>(linear: Linear<B>) -> Linear<B> {
 /// CleanRL's PPO actor: obs -> 64 -> 64 (tanh) -> the mean of a diagonal Gaussian whose log-std is
 /// a parameter of its own (state-independent, starting at 0). Actions are not squashed; the env's
 /// ClipAction wrapper clips them.
+///
+/// With generalized state-dependent exploration (gSDE, Raffin et al. 2021; SB3's
+/// `StateDependentNoiseDistribution` with `full_std`, no `expln`, no learned features) the
+/// log-std is a [hidden, action_dim] matrix instead of a [1, action_dim] row: sigma_ij =
+/// exp(log_std_ij) scales the noise weights from hidden unit i (the last hidden activation z(s),
+/// detached) to action j, and the action's distribution is the diagonal Gaussian with variance
+/// sum_i z_i(s)^2 sigma_ij^2 (+ [`SDE_EPSILON`]). Which of the two the actor is follows from the
+/// shape of `log_std`, chosen at construction ([`PpoActor::with_log_std`]).
 #[derive(Module, Debug)]
 pub struct PpoActor<B: Backend> {
     fc1: Linear<B>,
@@ -312,21 +320,65 @@ pub struct PpoActor<B: Backend> {
     log_std: Param<Tensor<B, 2>>,
 }
 
+/// SB3's `epsilon` of the gSDE distribution: added to the variance before its square root.
+pub const SDE_EPSILON: f32 = 1e-6;
+
+/// The shape and initial value of the PPO actor's log-std parameter.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LogStd {
+    /// gSDE's [hidden, action_dim] matrix when true; CleanRL's [1, action_dim] row when false.
+    pub state_dependent: bool,
+    /// Every entry's initial value (CleanRL and SB3: 0).
+    pub init: f64,
+}
+
+impl Default for LogStd {
+    fn default() -> Self {
+        Self {
+            state_dependent: false,
+            init: 0.0,
+        }
+    }
+}
+
 impl<B: Backend> PpoActor<B> {
     pub fn new(obs_dim: usize, action_dim: usize, hidden: usize, device: &B::Device) -> Self {
+        Self::with_log_std(obs_dim, action_dim, hidden, LogStd::default(), device)
+    }
+
+    pub fn with_log_std(
+        obs_dim: usize,
+        action_dim: usize,
+        hidden: usize,
+        log_std: LogStd,
+        device: &B::Device,
+    ) -> Self {
+        let rows = if log_std.state_dependent { hidden } else { 1 };
         Self {
             fc1: orthogonal_linear(obs_dim, hidden, std::f64::consts::SQRT_2, device),
             fc2: orthogonal_linear(hidden, hidden, std::f64::consts::SQRT_2, device),
             // A small head makes the first policy's mean close to 0 everywhere.
             fc_mean: orthogonal_linear(hidden, action_dim, 0.01, device),
-            log_std: Param::from_tensor(Tensor::zeros([1, action_dim], device)),
+            log_std: Param::from_tensor(Tensor::full([rows, action_dim], log_std.init, device)),
         }
     }
 
-    /// The Gaussian's mean ([batch, action_dim]) and log-std ([1, action_dim]).
+    /// The Gaussian's mean ([batch, action_dim]) and the log-std parameter ([1, action_dim], or
+    /// gSDE's [hidden, action_dim]).
     pub fn forward(&self, obs: Tensor<B, 2>) -> (Tensor<B, 2>, Tensor<B, 2>) {
+        let (mean, _) = self.mean_and_latent(obs);
+        (mean, self.log_std.val())
+    }
+
+    /// The log-std parameter's values.
+    pub fn forward_log_std(&self) -> Tensor<B, 2> {
+        self.log_std.val()
+    }
+
+    /// The Gaussian's mean and the last hidden activation z(s) ([batch, hidden]), not detached.
+    pub fn mean_and_latent(&self, obs: Tensor<B, 2>) -> (Tensor<B, 2>, Tensor<B, 2>) {
         let hidden = self.fc2.forward(self.fc1.forward(obs).tanh()).tanh();
-        (self.fc_mean.forward(hidden), self.log_std.val())
+        (self.fc_mean.forward(hidden.clone()), hidden)
     }
 
     /// log pi(actions | obs) ([batch, 1]) and the policy's entropy ([1, 1]: the same for every
@@ -342,6 +394,27 @@ impl<B: Backend> PpoActor<B> {
         let standardised = (actions - mean) / log_std_rows.clone().exp();
         let log_prob =
             (standardised.powi_scalar(2) * (-0.5) - log_std_rows - HALF_LN_TWO_PI).sum_dim(1);
+        let entropy = (log_std + (0.5 + HALF_LN_TWO_PI)).sum_dim(1);
+        (log_prob, entropy)
+    }
+
+    /// gSDE: log pi(actions | obs) and the entropy of each state's Gaussian (both [batch, 1])
+    /// under N(mean(s), sum_i z_i(s)^2 sigma_ij^2 + SDE_EPSILON), with z(s) detached (SB3's
+    /// `learn_features = False`): the log-std learns through the variance, the features only
+    /// through the mean.
+    pub fn sde_log_prob_and_entropy(
+        &self,
+        obs: Tensor<B, 2>,
+        actions: Tensor<B, 2>,
+    ) -> (Tensor<B, 2>, Tensor<B, 2>) {
+        let (mean, latent) = self.mean_and_latent(obs);
+        let sigma_squared = (self.log_std.val() * 2.0).exp();
+        let variance = latent.detach().powi_scalar(2).matmul(sigma_squared) + SDE_EPSILON;
+        let log_std = variance.clone().log() * 0.5;
+        let log_prob = ((actions - mean).powi_scalar(2) / variance * (-0.5)
+            - log_std.clone()
+            - HALF_LN_TWO_PI)
+            .sum_dim(1);
         let entropy = (log_std + (0.5 + HALF_LN_TWO_PI)).sum_dim(1);
         (log_prob, entropy)
     }
@@ -381,10 +454,21 @@ pub struct ActorCritic<B: Backend> {
 
 impl<B: Backend> ActorCritic<B> {
     pub fn new(obs_dim: usize, action_dim: usize, hidden: usize, device: &B::Device) -> Self {
+        Self::with_log_std(obs_dim, action_dim, hidden, LogStd::default(), device)
+    }
+
+    /// With the actor's log-std shaped and initialised by `log_std` (gSDE or CleanRL's).
+    pub fn with_log_std(
+        obs_dim: usize,
+        action_dim: usize,
+        hidden: usize,
+        log_std: LogStd,
+        device: &B::Device,
+    ) -> Self {
         // The actor's initial values are drawn first: the order the results in the README were
         // measured with (Burn's RNG is not PyTorch's, so CleanRL's critic-first order would not
         // give CleanRL's values anyway).
-        let actor = PpoActor::new(obs_dim, action_dim, hidden, device);
+        let actor = PpoActor::with_log_std(obs_dim, action_dim, hidden, log_std, device);
         Self {
             actor,
             critic: ValueNetwork::new(obs_dim, hidden, device),

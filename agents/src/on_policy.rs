@@ -252,6 +252,7 @@ pub fn train<B: AutodiffBackend>(
             if interrupted.is_set() {
                 break false;
             }
+            agent.prepare_exploration(rollout_steps, num_envs, &mut rng);
             let policy = agent.act(&obs, num_envs, &mut rng);
             let outcome = envs
                 .step(&policy.actions)

@@ -27,9 +27,9 @@ use crate::config::{ConfigError, invalid};
 use crate::grad_clip::clip_global_norm;
 use crate::host;
 use crate::metrics::Metrics;
-use crate::nets::ActorCritic;
+use crate::nets::{ActorCritic, LogStd, SDE_EPSILON};
 use crate::rollout::RolloutBatch;
-use crate::setting_checks::{Accepted, check_numbers, check_rank_plan_setting};
+use crate::setting_checks::{Accepted, check_number, check_numbers, check_rank_plan_setting};
 
 /// PPO's settings; the defaults are CleanRL's (`ppo_continuous_action.py`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -82,6 +82,17 @@ pub struct PpoConfig {
     pub group_size: usize,
     /// Groups per rollout (episode-group objective only).
     pub groups_per_update: usize,
+    /// Generalized state-dependent exploration (gSDE, Raffin et al. 2021, as SB3's with
+    /// `full_std`): the exploration noise is z(s) @ theta, z(s) the actor's last hidden
+    /// activation and theta ~ N(0, sigma^2) a [hidden_size, action_dim] matrix per env, held
+    /// between resamples; sigma = exp(log_std) is a learned [hidden_size, action_dim] matrix.
+    /// Off: CleanRL's state-independent Gaussian noise, drawn afresh every step.
+    pub use_sde: bool,
+    /// gSDE: steps between resamples of the noise matrices within a rollout; -1 or 0: only at
+    /// the start of each rollout (they are always resampled there). SB3's default: -1.
+    pub sde_sample_freq: i64,
+    /// Initial value of every entry of the actor's log-std (both kinds; CleanRL and SB3: 0).
+    pub log_std_init: f64,
 }
 
 impl Default for PpoConfig {
@@ -110,6 +121,9 @@ impl Default for PpoConfig {
             k: 9,
             group_size: 10,
             groups_per_update: 1,
+            use_sde: false,
+            sde_sample_freq: -1,
+            log_std_init: 0.0,
         }
     }
 }
@@ -117,6 +131,9 @@ impl Default for PpoConfig {
 /// Gradient steps (epochs times minibatches) one rollout may be followed by: a typo here would
 /// stall the run inside its first update.
 pub const MAX_GRADIENT_STEPS_PER_ROLLOUT: usize = 100_000;
+
+/// The initial log-std accepted: sigma from about 2e-9 to about 5e8 (float32 keeps sigma^2).
+const LOG_STD_INIT_RANGE: Accepted = Accepted::Between(-20.0, 20.0);
 
 /// Where the policy's advantages come from.
 #[derive(Debug, Clone)]
@@ -178,6 +195,17 @@ impl PpoConfig {
             &[("ent_coef", self.ent_coef), ("vf_coef", self.vf_coef)],
             Accepted::NonNegative,
         )?;
+        check_number("ppo.log_std_init", self.log_std_init, LOG_STD_INIT_RANGE)?;
+        if self.sde_sample_freq < -1 {
+            return Err(invalid(
+                "ppo.sde_sample_freq",
+                format!(
+                    "{} is not accepted: expected -1 or 0 (resample the gSDE noise only at the \
+                     start of each rollout) or a positive number of steps",
+                    self.sde_sample_freq
+                ),
+            ));
+        }
         self.advantage_source().map(|_| ())
     }
 
@@ -236,18 +264,70 @@ pub struct Ppo<B: AutodiffBackend> {
     device: B::Device,
     model: ActorCritic<B>,
     optimizer: AdamOptimizer<ActorCritic<B>, B>,
+    /// gSDE: the noise matrices theta in use, one per env; none before the first resample.
+    exploration: Option<ExplorationMatrices>,
+}
+
+/// gSDE's noise weights theta ~ N(0, sigma^2) for `rows` envs: row-major [rows, hidden,
+/// action_dim], drawn with the sigma of the moment they were drawn (SB3's `sample_weights`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExplorationMatrices {
+    pub rows: usize,
+    pub theta: Vec<f32>,
 }
 
 impl<B: AutodiffBackend> Ppo<B> {
     pub fn new(config: PpoConfig, obs_dim: usize, action_dim: usize, device: &B::Device) -> Self {
+        let log_std = LogStd {
+            state_dependent: config.use_sde,
+            init: config.log_std_init,
+        };
         Self {
-            model: ActorCritic::new(obs_dim, action_dim, config.hidden_size, device),
+            model: ActorCritic::with_log_std(
+                obs_dim,
+                action_dim,
+                config.hidden_size,
+                log_std,
+                device,
+            ),
             optimizer: adam(config.adam_epsilon as f32),
             obs_dim,
             action_dim,
             device: device.clone(),
             config,
+            exploration: None,
         }
+    }
+
+    /// gSDE: resamples every env's noise matrix when `rollout_step` (steps of each env since the
+    /// rollout began, 0 at its first) calls for it: at the start of every rollout, and every
+    /// `sde_sample_freq` steps when that is positive (SB3's `collect_rollouts`). Draws nothing
+    /// without gSDE.
+    pub fn prepare_exploration(&mut self, rollout_step: usize, rows: usize, rng: &mut impl Rng) {
+        if !self.config.use_sde {
+            return;
+        }
+        let every = self.config.sde_sample_freq;
+        if rollout_step == 0 || (every > 0 && rollout_step as u64 % every as u64 == 0) {
+            self.exploration = Some(self.sample_exploration(rows, rng));
+        }
+    }
+
+    /// The gSDE noise matrices in use (none before the first resample, or without gSDE).
+    pub fn exploration(&self) -> Option<&ExplorationMatrices> {
+        self.exploration.as_ref()
+    }
+
+    fn sample_exploration(&self, rows: usize, rng: &mut impl Rng) -> ExplorationMatrices {
+        let sigma: Vec<f32> = host::to_vec(self.model.valid().actor.forward_log_std())
+            .into_iter()
+            .map(f32::exp)
+            .collect();
+        let theta = (0..rows)
+            .flat_map(|_| sigma.iter())
+            .map(|&sigma| sigma * rng.sample::<f32, _>(StandardNormal))
+            .collect();
+        ExplorationMatrices { rows, theta }
     }
 
     pub fn config(&self) -> &PpoConfig {
@@ -256,7 +336,14 @@ impl<B: AutodiffBackend> Ppo<B> {
 
     /// Samples an action for each row of `obs` ([rows, obs_dim], row-major) with noise from
     /// `rng`, with its log-probability and the critic's value. Runs without autodiff.
+    ///
+    /// With gSDE the noise is z(s) @ theta with the matrices of the last
+    /// [`Ppo::prepare_exploration`]; where none are held for `rows` envs (a stochastic
+    /// evaluation), matrices drawn from `rng` for this call alone.
     pub fn act(&self, obs: &[f32], rows: usize, rng: &mut impl Rng) -> PolicyStep {
+        if self.config.use_sde {
+            return self.act_sde(obs, rows, rng);
+        }
         let model = self.model.valid();
         let obs = host::matrix(obs, rows, self.obs_dim, &self.device);
         let (mean, log_std) = model.actor.forward(obs.clone());
@@ -274,6 +361,40 @@ impl<B: AutodiffBackend> Ppo<B> {
         PolicyStep {
             actions,
             log_probs,
+            values,
+        }
+    }
+
+    fn act_sde(&self, obs: &[f32], rows: usize, rng: &mut impl Rng) -> PolicyStep {
+        let fresh;
+        let theta = match &self.exploration {
+            Some(held) if held.rows == rows => &held.theta,
+            _ => {
+                fresh = self.sample_exploration(rows, rng);
+                &fresh.theta
+            }
+        };
+        let model = self.model.valid();
+        let obs = host::matrix(obs, rows, self.obs_dim, &self.device);
+        let (mean, latent) = model.actor.mean_and_latent(obs.clone());
+        let values = host::to_vec(model.critic.forward(obs));
+        let sigma: Vec<f32> = host::to_vec(model.actor.forward_log_std())
+            .into_iter()
+            .map(f32::exp)
+            .collect();
+        let (mean, latent) = (host::to_vec(mean), host::to_vec(latent));
+        let sde = SdeStep::new(
+            &mean,
+            &latent,
+            &sigma,
+            theta,
+            rows,
+            self.config.hidden_size,
+            self.action_dim,
+        );
+        PolicyStep {
+            actions: sde.actions,
+            log_probs: sde.log_probs,
             values,
         }
     }
@@ -320,8 +441,11 @@ impl<B: AutodiffBackend> Ppo<B> {
                 let returns = column(&minibatch.returns);
                 let advantages = column(&standardised(&minibatch.advantages, config.norm_adv));
 
-                let (log_probs, entropy) =
-                    self.model.actor.log_prob_and_entropy(obs.clone(), actions);
+                let (log_probs, entropy) = if config.use_sde {
+                    self.model.actor.sde_log_prob_and_entropy(obs.clone(), actions)
+                } else {
+                    self.model.actor.log_prob_and_entropy(obs.clone(), actions)
+                };
                 let new_values = self.model.critic.forward(obs);
                 let log_ratio = log_probs - old_log_probs;
                 let ratio = log_ratio.clone().exp();
@@ -398,6 +522,46 @@ impl<B: AutodiffBackend> Ppo<B> {
             .optimizer
             .load_record(load_record(dir, "optimizer", &device)?);
         Ok(self)
+    }
+}
+
+/// gSDE's actions and their log-probabilities on the host, for `rows` states: noise_j =
+/// sum_i z_i theta_ij (theta the row's own matrix), action = mean + noise, and log N(action;
+/// mean, sum_i z_i^2 sigma_ij^2 + SDE_EPSILON) summed over the action's dimensions.
+struct SdeStep {
+    actions: Vec<f32>,
+    log_probs: Vec<f32>,
+}
+
+impl SdeStep {
+    fn new(
+        mean: &[f32],
+        latent: &[f32],
+        sigma: &[f32],
+        theta: &[f32],
+        rows: usize,
+        hidden: usize,
+        action_dim: usize,
+    ) -> Self {
+        let mut actions = Vec::with_capacity(rows * action_dim);
+        let mut log_probs = vec![0.0; rows];
+        for (row, log_prob) in log_probs.iter_mut().enumerate() {
+            let z = &latent[row * hidden..(row + 1) * hidden];
+            let theta = &theta[row * hidden * action_dim..(row + 1) * hidden * action_dim];
+            for dim in 0..action_dim {
+                let (mut noise, mut variance) = (0.0f32, 0.0f32);
+                for (i, &z) in z.iter().enumerate() {
+                    noise += z * theta[i * action_dim + dim];
+                    variance += (z * sigma[i * action_dim + dim]).powi(2);
+                }
+                let variance = variance + SDE_EPSILON;
+                actions.push(mean[row * action_dim + dim] + noise);
+                *log_prob += -0.5 * noise * noise / variance
+                    - 0.5 * variance.ln()
+                    - crate::nets::HALF_LN_TWO_PI;
+            }
+        }
+        Self { actions, log_probs }
     }
 }
 
