@@ -482,6 +482,58 @@ mod tests {
 
     use super::*;
 
+    /// gSDE's log-probability and entropy on a tiny case (2 hidden units, 2 action dimensions),
+    /// against the formulas written out: var_j = z_1^2 s_1j^2 + z_2^2 s_2j^2 + 1e-6.
+    #[test]
+    fn gsde_log_prob_and_entropy_match_a_hand_computation() {
+        let device = Default::default();
+        let mut actor = PpoActor::<Flex>::with_log_std(
+            1,
+            2,
+            2,
+            LogStd {
+                state_dependent: true,
+                init: 0.0,
+            },
+            &device,
+        );
+        let log_std = [[-1.0f32, 0.5], [0.25, -2.0]];
+        actor.log_std = Param::from_tensor(Tensor::from_floats(log_std, &device));
+        let obs = Tensor::<Flex, 2>::from_floats([[0.7], [-1.3]], &device);
+        let actions = [[0.4f32, -0.9], [-1.5, 2.0]];
+        let (mean, latent) = actor.mean_and_latent(obs.clone());
+        let (mean, latent) = (crate::host::to_vec(mean), crate::host::to_vec(latent));
+        let (log_prob, entropy) =
+            actor.sde_log_prob_and_entropy(obs, Tensor::from_floats(actions, &device));
+        let (log_prob, entropy) = (crate::host::to_vec(log_prob), crate::host::to_vec(entropy));
+        let half_ln_two_pi = 0.5 * (2.0 * std::f64::consts::PI).ln();
+        for row in 0..2 {
+            let z = [f64::from(latent[row * 2]), f64::from(latent[row * 2 + 1])];
+            let (mut expected_log_prob, mut expected_entropy) = (0.0, 0.0);
+            for j in 0..2 {
+                let sigma = |i: usize| f64::from(log_std[i][j]).exp();
+                let variance =
+                    z[0] * z[0] * sigma(0).powi(2) + z[1] * z[1] * sigma(1).powi(2) + 1e-6;
+                let deviation = f64::from(actions[row][j]) - f64::from(mean[row * 2 + j]);
+                expected_log_prob += -deviation * deviation / (2.0 * variance)
+                    - 0.5 * variance.ln()
+                    - half_ln_two_pi;
+                expected_entropy += 0.5 + half_ln_two_pi + 0.5 * variance.ln();
+            }
+            let close = |a: f32, b: f64| (f64::from(a) - b).abs() < 1e-4 * (1.0 + b.abs());
+            assert!(
+                close(log_prob[row], expected_log_prob),
+                "{} vs {expected_log_prob}",
+                log_prob[row]
+            );
+            assert!(
+                close(entropy[row], expected_entropy),
+                "{} vs {expected_entropy}",
+                entropy[row]
+            );
+        }
+    }
+
     /// The values a never-used network's copy holds are the values the network itself uses.
     #[test]
     fn a_copy_of_a_new_network_holds_its_values() {

@@ -442,7 +442,9 @@ impl<B: AutodiffBackend> Ppo<B> {
                 let advantages = column(&standardised(&minibatch.advantages, config.norm_adv));
 
                 let (log_probs, entropy) = if config.use_sde {
-                    self.model.actor.sde_log_prob_and_entropy(obs.clone(), actions)
+                    self.model
+                        .actor
+                        .sde_log_prob_and_entropy(obs.clone(), actions)
                 } else {
                     self.model.actor.log_prob_and_entropy(obs.clone(), actions)
                 };
@@ -638,7 +640,200 @@ fn mean_f64(values: &[f64]) -> f64 {
 
 #[cfg(test)]
 mod tests {
+    use burn::backend::{Autodiff, Flex};
+    use rand::SeedableRng;
+    use rand_chacha::ChaCha8Rng;
+
     use super::*;
+
+    type Backend = Autodiff<Flex>;
+
+    fn sde_config(sde_sample_freq: i64) -> PpoConfig {
+        PpoConfig {
+            use_sde: true,
+            sde_sample_freq,
+            hidden_size: 4,
+            log_std_init: -0.5,
+            ..PpoConfig::default()
+        }
+    }
+
+    const OBS: [f32; 6] = [0.1, -0.2, 0.3, 0.5, 0.5, -1.0];
+
+    /// The actions of `steps` rollout steps on the two fixed observations of `OBS`.
+    fn rollout_actions(
+        ppo: &mut Ppo<Backend>,
+        steps: usize,
+        rng: &mut ChaCha8Rng,
+    ) -> Vec<Vec<f32>> {
+        (0..steps)
+            .map(|step| {
+                ppo.prepare_exploration(step, 2, rng);
+                ppo.act(&OBS, 2, rng).actions
+            })
+            .collect()
+    }
+
+    #[test]
+    fn gsde_noise_is_held_between_resamples_and_changes_at_one() {
+        let device = Default::default();
+        let mut ppo = Ppo::<Backend>::new(sde_config(4), 3, 2, &device);
+        let mut rng = ChaCha8Rng::seed_from_u64(7);
+        let actions = rollout_actions(&mut ppo, 9, &mut rng);
+        for step in [1, 2, 3, 5, 6, 7] {
+            assert_eq!(actions[step], actions[step - 1], "step {step}: held");
+        }
+        for step in [4, 8] {
+            assert_ne!(actions[step], actions[step - 1], "step {step}: resampled");
+        }
+        // Acting with held matrices draws nothing from the RNG.
+        let before = rng.clone();
+        ppo.act(&OBS, 2, &mut rng);
+        assert_eq!(rng, before);
+        // Each env has its own matrix, and the noise depends on the state.
+        let mean = ppo.mean_action(&OBS, 2);
+        let noise: Vec<f32> = actions[8].iter().zip(&mean).map(|(a, m)| a - m).collect();
+        assert_ne!(noise[0..2], noise[2..4]);
+        let theta = &ppo.exploration().unwrap().theta;
+        assert_eq!(theta.len(), 2 * 4 * 2);
+        let shared = ExplorationMatrices {
+            rows: 2,
+            theta: [&theta[..8], &theta[..8]].concat(),
+        };
+        ppo.exploration = Some(shared);
+        let actions = ppo.act(&OBS, 2, &mut rng).actions;
+        assert_ne!(actions[0] - mean[0], actions[2] - mean[2]);
+
+        // -1 (and 0): only at the start of a rollout.
+        for every in [-1, 0] {
+            let mut ppo = Ppo::<Backend>::new(sde_config(every), 3, 2, &device);
+            let first = rollout_actions(&mut ppo, 6, &mut rng);
+            assert!(first.windows(2).all(|pair| pair[0] == pair[1]), "{every}");
+            let second = rollout_actions(&mut ppo, 1, &mut rng);
+            assert_ne!(second[0], first[5], "{every}: a new rollout resamples");
+        }
+    }
+
+    /// The log-probability `act` reports on the host is the one the update computes, and theta's
+    /// entries spread as sigma: the actor's log-std matrix, not its initial value by chance.
+    #[test]
+    fn gsde_actions_log_probs_agree_with_the_update_and_the_entropy_is_per_state() {
+        let device = Default::default();
+        let mut ppo = Ppo::<Backend>::new(sde_config(-1), 3, 2, &device);
+        let mut rng = ChaCha8Rng::seed_from_u64(3);
+        ppo.prepare_exploration(0, 2, &mut rng);
+        let step = ppo.act(&OBS, 2, &mut rng);
+        let actor = ppo.model.valid().actor;
+        assert_eq!(actor.forward_log_std().dims(), [4, 2]);
+        let (log_probs, entropy) = actor.sde_log_prob_and_entropy(
+            host::matrix(&OBS, 2, 3, &device),
+            host::matrix(&step.actions, 2, 2, &device),
+        );
+        for (host, tensor) in step.log_probs.iter().zip(host::to_vec(log_probs)) {
+            assert!((host - tensor).abs() < 1e-4, "{host} vs {tensor}");
+        }
+        let entropy = host::to_vec(entropy);
+        assert_eq!(entropy.len(), 2);
+        assert_ne!(entropy[0], entropy[1], "the spread depends on the state");
+    }
+
+    #[test]
+    fn without_gsde_acting_is_cleanrl_gaussian_noise_and_draws_nothing_more() {
+        let device = Default::default();
+        let mut ppo = Ppo::<Backend>::new(PpoConfig::default(), 3, 2, &device);
+        let mut rng = ChaCha8Rng::seed_from_u64(11);
+        let before = rng.clone();
+        ppo.prepare_exploration(0, 2, &mut rng);
+        assert_eq!(rng, before, "no gSDE: no draws");
+        assert!(ppo.exploration().is_none());
+        assert_eq!(ppo.model.actor.forward_log_std().dims(), [1, 2]);
+        let mut expected_rng = rng.clone();
+        let step = ppo.act(&OBS, 2, &mut rng);
+        let mean = ppo.mean_action(&OBS, 2);
+        for row in 0..2 {
+            let mut log_prob = 0.0;
+            for dim in 0..2 {
+                let noise: f32 = expected_rng.sample(StandardNormal);
+                // log-std 0: std 1.
+                assert_eq!(step.actions[row * 2 + dim], mean[row * 2 + dim] + noise);
+                log_prob += -0.5 * noise * noise - crate::nets::HALF_LN_TWO_PI;
+            }
+            assert_eq!(step.log_probs[row], log_prob);
+        }
+        assert_eq!(rng, expected_rng);
+    }
+
+    #[test]
+    fn a_gsde_checkpoint_holds_the_learned_log_std_matrix() {
+        let device = Default::default();
+        let mut ppo = Ppo::<Backend>::new(sde_config(4), 3, 2, &device);
+        let mut rng = ChaCha8Rng::seed_from_u64(5);
+        // One update on a small made-up batch moves the log-std away from its initial value.
+        ppo.prepare_exploration(0, 2, &mut rng);
+        let step = ppo.act(&OBS, 2, &mut rng);
+        let batch = RolloutBatch {
+            obs: OBS.to_vec(),
+            actions: step.actions,
+            log_probs: step.log_probs,
+            values: step.values,
+            advantages: vec![1.0, -1.0],
+            returns: vec![1.0, -1.0],
+        };
+        let update = PpoConfig {
+            num_minibatches: 1,
+            ..ppo.config.clone()
+        };
+        ppo.config = update;
+        ppo.update(&batch, 1e-2, &mut rng);
+        let trained = host::to_vec(ppo.model.actor.forward_log_std());
+        assert!(trained.iter().any(|&v| v != -0.5), "{trained:?}");
+
+        let dir = std::env::temp_dir().join(format!("ordergrad-gsde-ckpt-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        ppo.save(&dir).unwrap();
+        let loaded = Ppo::<Backend>::new(ppo.config.clone(), 3, 2, &device)
+            .load(&dir)
+            .unwrap();
+        assert_eq!(host::to_vec(loaded.model.actor.forward_log_std()), trained);
+        assert_eq!(loaded.mean_action(&OBS, 2), ppo.mean_action(&OBS, 2));
+        // A checkpoint without gSDE's matrix does not load into a gSDE agent.
+        let plain = Ppo::<Backend>::new(PpoConfig::default(), 3, 2, &device);
+        assert!(plain.load(&dir).is_err());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn bad_gsde_settings_are_named() {
+        for (config, key) in [
+            (
+                PpoConfig {
+                    sde_sample_freq: -2,
+                    ..PpoConfig::default()
+                },
+                "ppo.sde_sample_freq",
+            ),
+            (
+                PpoConfig {
+                    log_std_init: f64::NAN,
+                    ..PpoConfig::default()
+                },
+                "ppo.log_std_init",
+            ),
+            (
+                PpoConfig {
+                    log_std_init: 50.0,
+                    ..PpoConfig::default()
+                },
+                "ppo.log_std_init",
+            ),
+        ] {
+            let error = config.validate().unwrap_err().to_string();
+            assert!(error.contains(key), "{error}");
+        }
+        for every in [-1, 0, 1, 4] {
+            assert!(sde_config(every).validate().is_ok());
+        }
+    }
 
     #[test]
     fn standardised_advantages_have_mean_zero_and_sample_std_one() {

@@ -161,10 +161,7 @@ fn a_resumed_ppo_run_continues_from_its_checkpoint() {
     }
     // The schedule continues from the checkpoint's update: updates 1-2 annealed towards 400
     // steps, then updates 3-4 of the 4 that 800 steps take (lr 3e-4 times 1 - (update - 1) / 4).
-    let rates: Vec<f64> = after["charts/learning_rate"]
-        .iter()
-        .map(|v| v.1)
-        .collect();
+    let rates: Vec<f64> = after["charts/learning_rate"].iter().map(|v| v.1).collect();
     assert_eq!(rates, [3e-4, 1.5e-4, 1.5e-4, 7.5e-5]);
     // The normalisers continue their statistics (200 rewards per env before, 400 after), where
     // restarted ones would count 200 again.
@@ -178,6 +175,66 @@ fn a_resumed_ppo_run_continues_from_its_checkpoint() {
             assert!((counted - count).abs() < 0.01, "step {step}: {counted}");
         }
     }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+const GSDE: &str = "use_sde = true\nsde_sample_freq = 4\nlog_std_init = -1.0\n";
+
+#[test]
+fn a_gsde_run_repeats_exactly_resumes_and_keeps_its_log_std_matrix() {
+    let dir = common::scratch_dir("ppo", "gsde");
+    let config = write_config(&dir, GSDE);
+    let (run, again) = (dir.join("run"), dir.join("again"));
+    train(&config, &run, &["--total-steps", "400"]);
+    train(&config, &again, &["--total-steps", "400"]);
+    let before = metrics(&run);
+    assert_eq!(
+        format!("{before:?}"),
+        format!("{:?}", metrics(&again)),
+        "the same seed and config give the same gSDE run"
+    );
+    // gSDE's entropy depends on the state and on the [16, 1] log-std matrix: not CleanRL's
+    // sum of log-stds + 1.42 at log-std -1 (0.419).
+    let entropy = before["losses/entropy"][0].1;
+    assert!((entropy - 0.4189).abs() > 1e-3, "{entropy}");
+    // The resolved config keeps the gSDE settings.
+    let resolved = std::fs::read_to_string(run.join("config.toml")).unwrap();
+    assert!(resolved.contains("use_sde = true"), "{resolved}");
+
+    succeed(&[
+        "train",
+        "--resume",
+        run.to_str().unwrap(),
+        "--total-steps",
+        "800",
+    ]);
+    let after = metrics(&run);
+    for (tag, values) in &before {
+        assert_eq!(&after[tag][..values.len()], &values[..], "{tag}");
+    }
+    assert_eq!(after["losses/entropy"].len(), 4);
+    assert!(run.join("checkpoints/step_000000000800").is_dir());
+    let report = eval_json(&run);
+    assert_eq!(report["episodes"], 3);
+    assert_eq!(eval_json(&run), report, "deterministic evaluation repeats");
+    let stochastic = |run: &Path| {
+        let output = succeed(&[
+            "eval",
+            "--run",
+            run.to_str().unwrap(),
+            "--episodes",
+            "2",
+            "--stochastic",
+            "--json",
+        ]);
+        serde_json::from_slice::<serde_json::Value>(&output.stdout).unwrap()
+    };
+    assert_eq!(
+        stochastic(&run),
+        stochastic(&run),
+        "stochastic evaluation repeats"
+    );
+
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -234,6 +291,11 @@ fn a_bad_objective_or_group_exits_with_code_2_and_names_the_key() {
         ),
         (vec!["--set", "ppo.gae_lambda=1.5"], "ppo.gae_lambda"),
         (vec!["--set", "ppo.target_kl=-1"], "ppo.target_kl"),
+        (
+            vec!["--set", "ppo.sde_sample_freq=-3"],
+            "ppo.sde_sample_freq",
+        ),
+        (vec!["--set", "ppo.log_std_init=nan"], "ppo.log_std_init"),
     ];
     for (overrides, key) in cases {
         let mut args = vec!["train", "--config", config];
