@@ -308,7 +308,7 @@ impl<B: AutodiffBackend> Ppo<B> {
             return;
         }
         let every = self.config.sde_sample_freq;
-        if rollout_step == 0 || (every > 0 && rollout_step as u64 % every as u64 == 0) {
+        if rollout_step == 0 || (every > 0 && (rollout_step as u64).is_multiple_of(every as u64)) {
             self.exploration = Some(self.sample_exploration(rows, rng));
         }
     }
