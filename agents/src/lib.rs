@@ -32,4 +32,5 @@ pub mod rollout;
 pub mod run_lock;
 pub mod sac;
 pub mod setting_checks;
+pub mod shared_normalizers;
 pub mod sweep;

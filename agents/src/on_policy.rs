@@ -24,6 +24,7 @@ use crate::host::to_f32;
 use crate::logging::{InterruptFlag, RunLogger};
 use crate::ppo::{AdvantageSource, Ppo, PpoConfig};
 use crate::rollout::{Episode, RolloutBatch, Segment, StepRecord};
+use crate::shared_normalizers::SharedNormalizers;
 
 /// CleanRL's continuous-control env stack, innermost first: episode statistics on the raw
 /// rewards, action clipping, observation and reward normalisation (each clipped).
@@ -234,8 +235,14 @@ pub fn train<B: AutodiffBackend>(
         num_envs,
         matches!(source, AdvantageSource::EpisodeGroups { .. }),
     );
+    let mut shared = ppo
+        .shared_normalization
+        .then(|| SharedNormalizers::new(&envs));
     // Every env starts a fresh episode, seeded from the run's RNG (a resumed run too).
     let mut obs = to_f32(&envs.reset(Some(rng.random())).0);
+    if let Some(shared) = &mut shared {
+        shared.sync(&mut envs)?;
+    }
     let mut step = state.next_step;
     let (start_time, start_step) = (Instant::now(), step);
 
@@ -257,6 +264,9 @@ pub fn train<B: AutodiffBackend>(
             let outcome = envs
                 .step(&policy.actions)
                 .with_context(|| format!("stepping {} at step {step}", config.env))?;
+            if let Some(shared) = &mut shared {
+                shared.sync(&mut envs)?;
+            }
             let truncation_values = truncation_values(&agent, &outcome, obs_dim);
             step += num_envs as u64;
             rollout_steps += 1;

@@ -93,6 +93,9 @@ pub struct PpoConfig {
     pub sde_sample_freq: i64,
     /// Initial value of every entry of the actor's log-std (both kinds; CleanRL and SB3: 0).
     pub log_std_init: f64,
+    /// One set of observation and reward normaliser statistics for all envs, as SB3's
+    /// `VecNormalize`; off: each env its own, as CleanRL (see `shared_normalizers.rs`).
+    pub shared_normalization: bool,
 }
 
 impl Default for PpoConfig {
@@ -124,6 +127,7 @@ impl Default for PpoConfig {
             use_sde: false,
             sde_sample_freq: -1,
             log_std_init: 0.0,
+            shared_normalization: false,
         }
     }
 }

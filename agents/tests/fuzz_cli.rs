@@ -142,6 +142,7 @@ const KEYS: &[&str] = &[
     "ppo.use_sde",
     "ppo.sde_sample_freq",
     "ppo.log_std_init",
+    "ppo.shared_normalization",
     "sac.nonexistent",
     "nonexistent",
     "sac",

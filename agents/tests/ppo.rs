@@ -239,6 +239,28 @@ fn a_gsde_run_repeats_exactly_resumes_and_keeps_its_log_std_matrix() {
 }
 
 #[test]
+fn shared_normalization_gives_every_env_the_statistics_of_all() {
+    let dir = common::scratch_dir("ppo", "shared");
+    let config = write_config(&dir, "shared_normalization = true\n");
+    let run = dir.join("run");
+    train(&config, &run, &["--total-steps", "400"]);
+    let normalizers: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(run.join("checkpoints/step_000000000400/normalizers.json"))
+            .unwrap(),
+    )
+    .unwrap();
+    for kind in ["observation", "reward"] {
+        let envs = normalizers[kind].as_array().unwrap();
+        assert_eq!(envs.len(), 2);
+        assert_eq!(envs[0], envs[1], "{kind}");
+    }
+    // 200 steps of each of the 2 envs: 400 rewards in the one shared set.
+    let count = normalizers["reward"][0]["count"].as_f64().unwrap();
+    assert!((count - 400.0).abs() < 0.01, "{count}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
 fn the_cvar_objective_ranks_whole_episodes_and_logs_its_groups() {
     let dir = common::scratch_dir("ppo", "cvar");
     let config = write_config(
