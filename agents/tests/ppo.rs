@@ -161,10 +161,7 @@ fn a_resumed_ppo_run_continues_from_its_checkpoint() {
     }
     // The schedule continues from the checkpoint's update: updates 1-2 annealed towards 400
     // steps, then updates 3-4 of the 4 that 800 steps take (lr 3e-4 times 1 - (update - 1) / 4).
-    let rates: Vec<f64> = after["charts/learning_rate"]
-        .iter()
-        .map(|v| v.1)
-        .collect();
+    let rates: Vec<f64> = after["charts/learning_rate"].iter().map(|v| v.1).collect();
     assert_eq!(rates, [3e-4, 1.5e-4, 1.5e-4, 7.5e-5]);
     // The normalisers continue their statistics (200 rewards per env before, 400 after), where
     // restarted ones would count 200 again.
