@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 use crate::adam::{AdamOptimizer, TORCH_ADAM_EPSILON, adam};
 use crate::checkpoint::{load_module, load_record, save_record};
 use crate::config::{ConfigError, invalid};
-use crate::critic::{TwinCritics, record_fits};
+use crate::critic::{TwinCritics, bootstrapped, record_fits};
 use crate::entropy::EntropyTuning;
 use crate::host;
 use crate::metrics::Metrics;
@@ -263,9 +263,7 @@ impl<B: AutodiffBackend> OffPolicyAgent for Dsac<B> {
                 .sample(next_obs.clone(), noise, &self.bounds);
             let next_atoms =
                 self.critics.targets.min(next_obs, next.actions) - next.log_prob * alpha;
-            let rewards = host::matrix(&batch.rewards, n, 1, device);
-            let not_terminated = host::matrix(&batch.terminated, n, 1, device).neg() + 1.0;
-            Tensor::<B, 2>::from_inner(rewards + not_terminated * next_atoms * config.gamma)
+            bootstrapped::<B>(batch, next_atoms, config.gamma)
         };
         let kappa = config.huber_kappa as f32;
         let taus = &self.taus;

@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use crate::adam::{AdamOptimizer, TORCH_ADAM_EPSILON, adam};
 use crate::checkpoint::{load_module, load_record, save_record};
 use crate::config::{ConfigError, invalid};
-use crate::critic::{CriticTarget, TwinCritics};
+use crate::critic::{TwinCritics, bootstrapped, record_fits};
 use crate::host;
 use crate::metrics::Metrics;
 use crate::nets::{ActionBounds, GaussianActor, TwinQ};
@@ -231,25 +231,29 @@ impl<B: AutodiffBackend> OffPolicyAgent for Remac<B> {
         let actions = host::matrix::<B>(&batch.actions, n, action_dim, device);
         let mut metrics = Metrics::new(record);
 
-        // Critic target from one next action: r + gamma (1 - terminated) min_i Q'_i(s', a')
-        // (minus alpha log pi(a'|s') with a soft critic), on 0.5 (Q - y)^2 per critic.
-        let target = CriticTarget {
-            gamma: config.gamma,
-            entropy_coefficient: config.soft_critic.then_some(config.critic_alpha as f32),
+        // Target from one next action a' ~ pi(.|s'): y = r + gamma (1 - terminated)
+        // min_i Q'_i(s', a'), minus alpha log pi(a'|s') inside with a soft critic.
+        let next_q = {
+            let next_obs = host::matrix(&batch.next_obs, n, obs_dim, device);
+            let noise = host::standard_normal(rng, n, action_dim, device);
+            let next = self
+                .actor
+                .valid()
+                .sample(next_obs.clone(), noise, &self.bounds);
+            let mut next_value = self.critics.targets.min(next_obs, next.actions);
+            if config.soft_critic {
+                next_value = next_value - next.log_prob * (config.critic_alpha as f32);
+            }
+            bootstrapped::<B>(batch, next_value, config.gamma)
         };
-        let actor = self.actor.valid();
-        self.critics.step(
-            config.q_lr,
-            0.5,
-            target,
-            &actor,
-            &self.bounds,
-            batch,
-            obs.clone(),
-            actions,
-            rng,
-            &mut metrics,
-        );
+        // Critic loss, one Adam step per critic: 0.5 mean((Q_i(s, a) - y)^2) (the method's
+        // scale, half of SAC's).
+        let fits = self
+            .critics
+            .regress(obs.clone(), actions, config.q_lr, |values| {
+                (values - next_q.clone()).powi_scalar(2).mean() * 0.5
+            });
+        record_fits(fits, &mut metrics);
 
         if step.is_multiple_of(config.policy_frequency) {
             // Gradients flow through the critics' inputs only (see sac.rs).

@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use crate::adam::{AdamOptimizer, TORCH_ADAM_EPSILON, adam};
 use crate::checkpoint::{load_module, load_record, save_record};
 use crate::config::ConfigError;
-use crate::critic::{CriticTarget, TwinCritics};
+use crate::critic::{TwinCritics, bootstrapped, record_fits};
 use crate::entropy::EntropyTuning;
 use crate::host;
 use crate::metrics::Metrics;
@@ -151,24 +151,27 @@ impl<B: AutodiffBackend> OffPolicyAgent for Sac<B> {
         let actions = host::matrix::<B>(&batch.actions, n, action_dim, device);
         let mut metrics = Metrics::new(record);
 
-        // Soft target: r + gamma (1 - terminated) (min_i Q'_i(s', a') - alpha log pi(a'|s')).
-        let target = CriticTarget {
-            gamma: config.gamma,
-            entropy_coefficient: Some(self.entropy.alpha()),
+        // Soft target from one next action a' ~ pi(.|s'):
+        // y = r + gamma (1 - terminated) (min_i Q'_i(s', a') - alpha log pi(a'|s')).
+        let alpha = self.entropy.alpha();
+        let next_q = {
+            let next_obs = host::matrix(&batch.next_obs, n, obs_dim, device);
+            let noise = host::standard_normal(rng, n, action_dim, device);
+            let next = self
+                .actor
+                .valid()
+                .sample(next_obs.clone(), noise, &self.bounds);
+            let next_value =
+                self.critics.targets.min(next_obs, next.actions) - next.log_prob * alpha;
+            bootstrapped::<B>(batch, next_value, config.gamma)
         };
-        let actor = self.actor.valid();
-        self.critics.step(
-            config.q_lr,
-            1.0,
-            target,
-            &actor,
-            &self.bounds,
-            batch,
-            obs.clone(),
-            actions,
-            rng,
-            &mut metrics,
-        );
+        // Critic loss, one Adam step per critic: mean((Q_i(s, a) - y)^2).
+        let fits = self
+            .critics
+            .regress(obs.clone(), actions, config.q_lr, |values| {
+                (values - next_q.clone()).powi_scalar(2).mean()
+            });
+        record_fits(fits, &mut metrics);
 
         if step.is_multiple_of(config.policy_frequency) {
             // The actor's gradient flows through the critics' inputs only; with their
