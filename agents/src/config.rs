@@ -416,8 +416,8 @@ mod tests {
     #[test]
     fn defaults_are_cleanrl_sac() {
         let config = parse(MINIMAL, &[]).unwrap();
-        assert_eq!(config.sac.batch_size, 256);
-        assert_eq!(config.sac.learning_starts, 5000);
+        assert_eq!(config.sac.shared.batch_size, 256);
+        assert_eq!(config.sac.shared.learning_starts, 5000);
         assert_eq!(config.device, DeviceKind::Cpu);
     }
 
@@ -432,7 +432,7 @@ mod tests {
             ],
         )
         .unwrap();
-        assert_eq!(config.sac.learning_starts, 1000);
+        assert_eq!(config.sac.shared.learning_starts, 1000);
         assert_eq!(config.seed, 7);
         assert_eq!(config.env, "MountainCarContinuous-v0");
     }
@@ -494,7 +494,7 @@ mod tests {
         let config = parse(MINIMAL, &["agent=remac", "remac.objective=top:2"]).unwrap();
         let again = parse(&config.to_toml(), &[]).unwrap();
         assert_eq!(again.to_toml(), config.to_toml());
-        assert_eq!(again.remac.objective, "top:2");
+        assert_eq!(again.remac.agent.objective, "top:2");
     }
 
     #[test]
