@@ -206,6 +206,12 @@ impl TrainConfig {
         for assignment in overrides {
             apply_override(&mut table, assignment)?;
         }
+        // Before the tables are read, so that a key in another agent's table is refused as such
+        // even where its value would not parse there (another agent's objective, say).
+        let agent = table.get("agent").cloned().map(AgentKind::deserialize);
+        if let Some(Ok(agent)) = agent {
+            check_only_own_agent_table(&table, agent)?;
+        }
         let config: TrainConfig = serde_path_to_error::deserialize(toml::Value::Table(
             table.clone(),
         ))
@@ -213,7 +219,6 @@ impl TrainConfig {
             key: error.path().to_string(),
             message: error.into_inner().to_string(),
         })?;
-        check_only_own_agent_table(&table, config.agent)?;
         config.validate()?;
         Ok(config)
     }
@@ -494,7 +499,7 @@ mod tests {
         let config = parse(MINIMAL, &["agent=remac", "remac.objective=top:2"]).unwrap();
         let again = parse(&config.to_toml(), &[]).unwrap();
         assert_eq!(again.to_toml(), config.to_toml());
-        assert_eq!(again.remac.agent.objective, "top:2");
+        assert_eq!(again.remac.agent.objective.to_string(), "top:2");
     }
 
     #[test]

@@ -26,10 +26,11 @@ use crate::entropy::EntropyTuning;
 use crate::host;
 use crate::metrics::Metrics;
 use crate::nets::{ActionBounds, GaussianActor, TwinQ};
+use crate::objective_setting::ObjectiveSetting;
 use crate::off_policy::{ActorStep, OffPolicyAgent, OffPolicyConfig, OffPolicyCore, Spaces};
 use crate::quantile::{quantile_huber_loss, quantile_midpoints};
 use crate::replay::Batch;
-use crate::setting_checks::{Accepted, check_number, check_rank_plan_setting};
+use crate::setting_checks::{Accepted, check_number, rank_plan_setting};
 
 /// Distributional SAC's [dsac] table: the off-policy settings
 /// ([`crate::off_policy::OffPolicySettings`], CleanRL's SAC defaults) and its own.
@@ -42,7 +43,7 @@ pub type DsacConfig = OffPolicyConfig<DsacSettings>;
 pub struct DsacSettings {
     /// Objective over the critic's return distribution: mean (SAC), cvar:BETA (risk-averse),
     /// top:M, median, ... (any ordergrad-core preset).
-    pub objective: String,
+    pub objective: ObjectiveSetting,
     /// Quantiles N each critic estimates; the objective's weights apply to these N samples.
     pub num_quantiles: usize,
     /// Threshold of the quantile Huber loss.
@@ -57,7 +58,7 @@ impl Default for DsacSettings {
     fn default() -> Self {
         let sac = crate::sac::SacSettings::default();
         Self {
-            objective: "mean".into(),
+            objective: Objective::Mean.into(),
             num_quantiles: 25,
             huber_kappa: 1.0,
             alpha: sac.alpha,
@@ -86,29 +87,19 @@ impl DsacSettings {
         }
         check_number("dsac.huber_kappa", self.huber_kappa, Accepted::Positive)?;
         check_number("dsac.alpha", self.alpha, Accepted::NonNegative)?;
-        check_rank_plan_setting(
-            "dsac.num_quantiles",
-            &format!("dsac.num_quantiles = {}", self.num_quantiles),
-            &self.objective()?,
-            self.num_quantiles,
-            self.num_quantiles,
-        )?;
         self.rank_plan().map(|_| ())
-    }
-
-    fn objective(&self) -> Result<Objective, ConfigError> {
-        self.objective
-            .parse()
-            .map_err(|error: ordergrad_core::OrderGradError| {
-                invalid("dsac.objective", error.to_string())
-            })
     }
 
     /// The objective's weights over the N atoms (K = N: the L-statistic of the atoms themselves).
     fn rank_plan(&self) -> Result<RankPlan, ConfigError> {
-        let objective = self.objective()?;
-        RankPlan::new(&objective, self.num_quantiles, self.num_quantiles)
-            .map_err(|error| invalid("dsac.objective", error.to_string()))
+        rank_plan_setting(
+            "dsac.num_quantiles",
+            &format!("dsac.num_quantiles = {}", self.num_quantiles),
+            self.objective.objective(),
+            self.num_quantiles,
+            self.num_quantiles,
+            |error| invalid("dsac.objective", error.to_string()),
+        )
     }
 }
 
@@ -152,29 +143,30 @@ pub struct Dsac<B: AutodiffBackend> {
 }
 
 impl<B: AutodiffBackend> Dsac<B> {
-    /// # Panics
-    /// If `config` was not validated (`DsacConfig::validate`).
-    pub fn new(config: DsacConfig, spaces: Spaces, device: &B::Device) -> Self {
+    /// Fails where the objective does not fit `num_quantiles` (refused by
+    /// `DsacConfig::validate`).
+    pub fn new(
+        config: DsacConfig,
+        spaces: Spaces,
+        device: &B::Device,
+    ) -> Result<Self, ConfigError> {
         let action_dim = spaces.bounds.dim();
         let atoms = config.agent.num_quantiles;
         let core = OffPolicyCore::new(config.shared, spaces, atoms, TORCH_ADAM_EPSILON, device);
-        let plan = config
-            .agent
-            .rank_plan()
-            .expect("DsacConfig is validated before use");
+        let plan = config.agent.rank_plan()?;
         let DsacSettings {
             huber_kappa,
             alpha,
             autotune,
             ..
         } = config.agent;
-        Self {
+        Ok(Self {
             core,
             taus: Tensor::from_floats(quantile_midpoints(atoms).as_slice(), device),
             objective_value: RankWeightedValue::new(plan, RankMethod::Auto, device),
             huber_kappa: huber_kappa as f32,
             entropy: EntropyTuning::new(autotune, alpha, action_dim, TORCH_ADAM_EPSILON, device),
-        }
+        })
     }
 }
 

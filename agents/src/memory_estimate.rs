@@ -170,7 +170,7 @@ fn ppo(config: &TrainConfig, obs: f64, act: f64) -> Vec<MemoryPart> {
     // A rollout ends at num_steps per env (GAE) or once the episode groups are full; either way
     // it never outlasts the run.
     let run_rows = config.total_steps as f64 + envs;
-    let rows = if ppo.objective.parse::<Objective>() == Ok(Objective::Mean) {
+    let rows = if *ppo.objective.objective() == Objective::Mean {
         (envs * ppo.num_steps as f64).min(run_rows)
     } else {
         run_rows

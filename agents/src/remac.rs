@@ -21,9 +21,10 @@ use crate::critic::{bootstrapped, record_fits};
 use crate::host;
 use crate::metrics::Metrics;
 use crate::nets::{ActionBounds, GaussianActor, TwinQ};
+use crate::objective_setting::ObjectiveSetting;
 use crate::off_policy::{ActorStep, OffPolicyAgent, OffPolicyConfig, OffPolicyCore, Spaces};
 use crate::replay::Batch;
-use crate::setting_checks::{Accepted, check_number, check_rank_plan_setting};
+use crate::setting_checks::{Accepted, check_number, rank_plan_setting};
 
 /// ReMAC's [remac] table: the off-policy settings ([`crate::off_policy::OffPolicySettings`],
 /// SAC's) and its own.
@@ -34,7 +35,7 @@ pub type RemacConfig = OffPolicyConfig<RemacSettings>;
 #[serde(default, deny_unknown_fields)]
 pub struct RemacSettings {
     /// Objective over the B action samples of a state: max (the method's own), top:M, cvar:BETA, ...
-    pub objective: String,
+    pub objective: ObjectiveSetting,
     /// Comparison size M of the objective (1 <= M <= B).
     pub k: usize,
     /// Action samples B per replay state (paper: 8 for M <= 4, 16 for M = 8).
@@ -50,7 +51,7 @@ pub struct RemacSettings {
 impl Default for RemacSettings {
     fn default() -> Self {
         Self {
-            objective: "max".into(),
+            objective: Objective::Max.into(),
             k: 4,
             num_action_samples: 8,
             actor_adam_epsilon: 1e-8,
@@ -79,38 +80,24 @@ impl RemacSettings {
             self.critic_alpha,
             Accepted::NonNegative,
         )?;
-        check_rank_plan_setting(
-            "remac.num_action_samples",
-            &format!(
-                "remac.num_action_samples = {} with remac.k = {}",
-                self.num_action_samples, self.k
-            ),
-            &self.objective()?,
-            self.num_action_samples,
-            self.k,
-        )?;
         self.rank_plan().map(|_| ())
     }
 
-    fn objective(&self) -> Result<Objective, ConfigError> {
-        self.objective
-            .parse()
-            .map_err(|error: ordergrad_core::OrderGradError| {
-                invalid("remac.objective", error.to_string())
-            })
-    }
-
     fn rank_plan(&self) -> Result<RankPlan, ConfigError> {
-        let objective = self.objective()?;
-        RankPlan::new(&objective, self.num_action_samples, self.k).map_err(|error| {
-            invalid(
-                "remac.k",
-                format!(
-                    "{error} (N is remac.num_action_samples = {})",
-                    self.num_action_samples
-                ),
-            )
-        })
+        let n = self.num_action_samples;
+        rank_plan_setting(
+            "remac.num_action_samples",
+            &format!("remac.num_action_samples = {n} with remac.k = {}", self.k),
+            self.objective.objective(),
+            n,
+            self.k,
+            |error| {
+                invalid(
+                    "remac.k",
+                    format!("{error} (N is remac.num_action_samples = {n})"),
+                )
+            },
+        )
     }
 }
 
@@ -146,20 +133,22 @@ pub struct Remac<B: AutodiffBackend> {
 }
 
 impl<B: AutodiffBackend> Remac<B> {
-    /// # Panics
-    /// If `config` was not validated (`RemacConfig::validate`).
-    pub fn new(config: RemacConfig, spaces: Spaces, device: &B::Device) -> Self {
+    /// Fails where the objective does not fit `k` and `num_action_samples` (refused by
+    /// `RemacConfig::validate`).
+    pub fn new(
+        config: RemacConfig,
+        spaces: Spaces,
+        device: &B::Device,
+    ) -> Result<Self, ConfigError> {
         let settings = config.agent;
         let actor_adam_epsilon = settings.actor_adam_epsilon as f32;
         let core = OffPolicyCore::new(config.shared, spaces, 1, actor_adam_epsilon, device);
-        let plan = settings
-            .rank_plan()
-            .expect("RemacConfig is validated before use");
-        Self {
+        let plan = settings.rank_plan()?;
+        Ok(Self {
             core,
             sample_value: RankWeightedValue::new(plan, RankMethod::Auto, device),
             settings,
-        }
+        })
     }
 }
 

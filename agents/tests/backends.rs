@@ -164,19 +164,19 @@ impl BackendJob for Job {
                 let config = DsacConfig {
                     shared: shared(),
                     agent: DsacSettings {
-                        objective: "cvar:0.25".into(),
+                        objective: "cvar:0.25".parse().unwrap(),
                         num_quantiles: 8,
                         ..DsacSettings::default()
                     },
                 };
-                off_policy(Dsac::<B>::new(config, spaces(), &device), &init)?
+                off_policy(Dsac::<B>::new(config, spaces(), &device)?, &init)?
             }
             Job::Remac(init) => {
                 let config = RemacConfig {
                     shared: shared(),
                     ..RemacConfig::default()
                 };
-                off_policy(Remac::<B>::new(config, spaces(), &device), &init)?
+                off_policy(Remac::<B>::new(config, spaces(), &device)?, &init)?
             }
             Job::Ppo(init) => {
                 let config = PpoConfig {
