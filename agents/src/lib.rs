@@ -20,6 +20,7 @@ pub mod logging;
 pub mod memory_estimate;
 pub mod metrics;
 pub mod nets;
+pub mod objective_setting;
 pub mod off_policy;
 pub mod on_policy;
 pub mod ppo;

@@ -329,11 +329,11 @@ impl BackendJob for EvalJob<'_> {
                 evaluate_checkpoint(agent, dir, env, initial_state, args)
             }
             AgentKind::Dsac => {
-                let agent = Dsac::<B>::new(config.dsac.clone(), spaces, &device);
+                let agent = Dsac::<B>::new(config.dsac.clone(), spaces, &device)?;
                 evaluate_checkpoint(agent, dir, env, initial_state, args)
             }
             AgentKind::Remac => {
-                let agent = Remac::<B>::new(config.remac.clone(), spaces, &device);
+                let agent = Remac::<B>::new(config.remac.clone(), spaces, &device)?;
                 evaluate_checkpoint(agent, dir, env, initial_state, args)
             }
         }
