@@ -104,3 +104,21 @@ fn the_car_marks_the_speed_limit_and_colours_speeding() {
     assert_eq!(fast.pixel(gauge_at(1.2), gauge_row), Color::Orange.rgb());
     assert_eq!(slow.pixel(gauge_at(1.2), gauge_row), Color::LightRed.rgb());
 }
+
+#[test]
+fn wrappers_forward_the_picture() {
+    use envs::wrappers::{
+        ClipAction, NormalizeObservation, NormalizeReward, RecordEpisodeStatistics, RescaleAction,
+    };
+    // PPO's evaluation stack and its training stack around the registered env.
+    let mut env = NormalizeReward::new(
+        NormalizeObservation::new(ClipAction::new(RecordEpisodeStatistics::new(
+            RescaleAction::new(make("Pendulum-v1").unwrap(), -1.0, 1.0).unwrap(),
+        ))),
+        0.99,
+    )
+    .unwrap();
+    env.reset(Some(0));
+    let frame = env.render().expect("a picture through every wrapper");
+    assert_eq!((frame.width(), frame.height()), (500, 500));
+}
