@@ -12,22 +12,27 @@ use agents::video::{self, EpisodeRecorder};
 use envs::Env;
 use envs::wrappers::stochastic_penalty::PENALTY_EVENT_KEY;
 
-/// The frames of a GIF as RGBA buffers, and its width and height.
+/// The pictures a GIF shows, as RGBA buffers (each frame drawn over the last, as its disposal
+/// method `Keep` asks), and its width and height.
 fn decode(gif: &[u8]) -> (Vec<Vec<u8>>, (usize, usize)) {
     let mut options = gif::DecodeOptions::new();
     options.set_color_output(gif::ColorOutput::RGBA);
     let mut decoder = options.read_info(gif).expect("a GIF header");
-    let size = (usize::from(decoder.width()), usize::from(decoder.height()));
+    let (width, height) = (usize::from(decoder.width()), usize::from(decoder.height()));
+    let mut picture = vec![0u8; width * height * 4];
     let mut frames = Vec::new();
     while let Some(frame) = decoder.read_next_frame().expect("a GIF frame") {
-        assert_eq!(
-            (usize::from(frame.width), usize::from(frame.height)),
-            size,
-            "every frame covers the picture"
-        );
-        frames.push(frame.buffer.to_vec());
+        assert_eq!(frame.dispose, gif::DisposalMethod::Keep);
+        let (left, top) = (usize::from(frame.left), usize::from(frame.top));
+        let frame_width = usize::from(frame.width);
+        assert!(left + frame_width <= width && top + usize::from(frame.height) <= height);
+        for (row, pixels) in frame.buffer.chunks_exact(frame_width * 4).enumerate() {
+            let at = ((top + row) * width + left) * 4;
+            picture[at..at + pixels.len()].copy_from_slice(pixels);
+        }
+        frames.push(picture.clone());
     }
-    (frames, size)
+    (frames, (width, height))
 }
 
 fn rgb(frame: &[u8], width: usize, (x, row): (usize, usize)) -> [u8; 3] {
