@@ -34,3 +34,4 @@ pub mod run_lock;
 pub mod sac;
 pub mod setting_checks;
 pub mod sweep;
+pub mod video;
