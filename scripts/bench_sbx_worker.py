@@ -8,11 +8,16 @@ pin different stacks. The benchmark starts one worker per round:
     $SBX_VENV/bin/python scripts/bench_sbx_worker.py --versions
 
 and reads the last stdout line, JSON: {"walls": {"T1": seconds, "T2": seconds}} or
-{"versions": {...}}. The worker builds one model for an untimed warm-up learn() (SBX's update
-functions are jit-compiled on their first call and cached per class, so later models of the same
-shapes reuse the compiled code), then for each total builds a fresh model and times
-`model.learn(T)` with time.perf_counter (imports, compilation and model construction excluded),
-as the benchmarks time SB3.
+{"versions": {...}}. The worker builds one model and runs an untimed warm-up learn(), which
+jit-compiles SBX's update functions, then times `model.learn(T, reset_num_timesteps=True)` of
+that same model for each total with time.perf_counter (imports, compilation and model
+construction excluded). Unlike the benchmarks' SB3 timer it does not build a fresh model per
+total: JAX caches the compiled update per model (its apply functions are static arguments), so a
+fresh model would compile again inside the timed learn(). reset_num_timesteps=True restarts the
+step count, so each timed learn() again takes L random steps without updates, then T - L
+steps with one update each, as a fresh model does; the replay buffer keeps the warm-up's
+transitions, which costs nothing (preallocated, sampling is O(batch)), and the weights go on
+from the warm-up's, which does not change the work of a step.
 
 Threads. JAX runs on the CPU (JAX_PLATFORMS=cpu, set by the benchmark). XLA's CPU client has no
 thread-count setting of its own; it sizes its pools from the CPUs the process may run on. So
@@ -117,12 +122,15 @@ def ppo_builder(args):
 
 
 def time_learn(build, totals, warm_up_steps):
-    build().learn(total_timesteps=warm_up_steps)  # untimed: jit compilation, first-call costs
+    """One model: an untimed warm-up learn(), then learn(T, reset_num_timesteps=True) for each
+    total. One model because the jit cache is keyed on the model's apply functions: a fresh model
+    compiles its update again (about 3 s for SAC here), inside the timed learn()."""
+    model = build()
+    model.learn(total_timesteps=warm_up_steps)  # untimed: jit compilation, first-call costs
     walls = {}
     for total in totals:
-        model = build()
         start = time.perf_counter()
-        model.learn(total_timesteps=total)
+        model.learn(total_timesteps=total, reset_num_timesteps=True)
         walls[str(total)] = time.perf_counter() - start
     return walls
 
