@@ -92,13 +92,14 @@ def warn_if_busy(load):
               "other processes will disturb the timings", file=sys.stderr, flush=True)
 
 
-def busy_warning_lines(load_before):
+def busy_warning_lines(load_before, remark=""):
+    """The report's warning when other processes shared the CPU; `remark` adds to it."""
     # Only the load before counts: the benchmark's own runs load all cores.
     if not machine_is_busy(load_before):
         return []
     return ["", "**Warning**: the 1-minute load average before the start exceeded half the "
-            "cores; other processes shared the CPU and these timings are not trustworthy "
-            "(the BLAS floor suffers most: its threads spin while waiting for each other)."]
+            "cores; other processes shared the CPU and these timings are not trustworthy"
+            + (f" ({remark})." if remark else ".")]
 
 
 def display_path(path):
@@ -173,12 +174,14 @@ def ordergrad_environment(threads):
     return env
 
 
-def check_ordergrad(binary, config, label="ordergrad"):
+def check_ordergrad(binary, config, option="--binary"):
+    """`option` is the command-line option that named `binary`, for the message."""
     if not binary.is_file():
-        raise SetupError(f"{label} binary not found at {binary}: run `cargo build --release` "
-                         "in the repository root, pass --binary, or leave it out of --programs")
+        raise SetupError(f"ordergrad binary ({option}) not found at {binary}: build it with "
+                         f"`cargo build --release`, pass another {option}, or leave it out of "
+                         "--programs")
     if not os.access(binary, os.X_OK):
-        raise SetupError(f"{label} binary {binary} is not executable")
+        raise SetupError(f"ordergrad binary ({option}) {binary} is not executable")
     if not config.is_file():
         raise SetupError(f"config not found: {config}")
     probe = subprocess.run([str(binary), "train", "--help"], capture_output=True, text=True)

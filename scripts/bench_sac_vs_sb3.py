@@ -25,9 +25,9 @@ What it measures
      or /tmp/sbxvenv: JAX and torch pin different stacks), one worker process per round; it
      does one untimed warm-up learn() (which compiles the update), then times learn(T) like SB3.
    --threads (default 2) sets torch's threads, numpy's BLAS threads, ordergrad's
-   RAYON_NUM_THREADS (unless already set in the environment) and JAX's threads (1: XLA_FLAGS
-   --xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1; fewer than the CPUs: the
-   worker is pinned to that many CPUs; see bench_sbx_worker.py).
+   RAYON_NUM_THREADS (unless already set in the environment) and JAX's threads (fewer than the
+   CPUs: the SBX worker is pinned to that many CPUs; 1: also XLA_FLAGS
+   --xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1; see bench_sbx_worker.py).
    Each program runs with the same learning_starts L and two totals T1 < T2 (default L+1000 and
    L+3000); SPS_update = (T2 - T1) / (wall(T2) - wall(T1)). Start-up, model construction and the
    warm-up phase are the same in both runs, so they cancel. All times include everything a
@@ -272,7 +272,7 @@ def preflight(args):
     if "ordergrad" in args.programs:
         check_ordergrad(args.binary, args.config)
     if "ordergrad-baseline" in args.programs:
-        check_ordergrad(args.baseline_binary, args.config, label="--baseline-binary")
+        check_ordergrad(args.baseline_binary, args.config, option="--baseline-binary")
     if "sbx" in args.programs:
         return check_sbx(args.sbx_venv, args.threads)
     return {}
@@ -578,7 +578,8 @@ def format_report(results, floors, args, env_lines, load_before, load_after):
     lines += format_round_ratios(results)
     lines += format_program_notes(results, args)
     lines += format_floor_notes(floors, args)
-    lines += busy_warning_lines(load_before)
+    lines += busy_warning_lines(load_before, "the BLAS floor suffers most: its threads "
+                                             "spin while waiting for each other")
     lines += ["", f"Machine: {cpu_description()}.", "",
               f"Versions: {'; '.join(env_lines)}; threads: torch/BLAS/JAX/rayon {args.threads}. "
               f"Load average (1, 5, 15 min) before {format_load(load_before)}, "

@@ -22,10 +22,11 @@ from the warm-up's, which does not change the work of a step.
 Threads. JAX runs on the CPU (JAX_PLATFORMS=cpu, set by the benchmark). XLA's CPU client has no
 thread-count setting of its own; it sizes its pools from the CPUs the process may run on. So
 with SBX_THREADS = N (the benchmark's --threads):
-  - N = 1: XLA_FLAGS="--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1" (set by
-    the benchmark): Eigen's matmuls and XLA's intra-op work stay on the calling thread;
-  - 1 < N < the CPUs available: the process is pinned to the first N of them
+  - N < the CPUs available: the process is pinned to the first N of them
     (os.sched_setaffinity, before jax is imported), which bounds XLA's pools to N threads;
+  - N = 1, in addition: XLA_FLAGS="--xla_cpu_multi_thread_eigen=false
+    intra_op_parallelism_threads=1" (set by the benchmark): Eigen's matmuls and XLA's intra-op
+    work stay on the calling thread;
   - N >= the CPUs available: nothing to do.
 """
 
@@ -59,7 +60,7 @@ def limit_threads():
     """See the module doc; must run before jax is imported."""
     threads = int(os.environ.get("SBX_THREADS", "0"))
     available = sorted(os.sched_getaffinity(0))
-    if 1 < threads < len(available):
+    if 1 <= threads < len(available):
         os.sched_setaffinity(0, available[:threads])
 
 
