@@ -23,7 +23,9 @@ What it measures
    - SBX (--agent sac only; Stable-Baselines-JAX, jit-compiled, JAX on the CPU): the same SAC
      settings, run by scripts/bench_sbx_worker.py in the SBX venv (--sbx-venv, default $SBX_VENV
      or /tmp/sbxvenv: JAX and torch pin different stacks), one worker process per round; it
-     does one untimed warm-up learn() (which compiles the update), then times learn(T) like SB3.
+     does one untimed warm-up learn() (which compiles the update), then times
+     learn(T, reset_num_timesteps=True) of that same model for each total (a fresh model would
+     compile again inside the timed learn(); see bench_sbx_worker.py).
    --threads (default 2) sets torch's threads, numpy's BLAS threads, ordergrad's
    RAYON_NUM_THREADS (unless already set in the environment) and JAX's threads (fewer than the
    CPUs: the SBX worker is pinned to that many CPUs; 1: also XLA_FLAGS
