@@ -206,6 +206,12 @@ impl TrainConfig {
         for assignment in overrides {
             apply_override(&mut table, assignment)?;
         }
+        // Before the tables are read, so that a key in another agent's table is refused as such
+        // even where its value would not parse there (another agent's objective, say).
+        let agent = table.get("agent").cloned().map(AgentKind::deserialize);
+        if let Some(Ok(agent)) = agent {
+            check_only_own_agent_table(&table, agent)?;
+        }
         let config: TrainConfig = serde_path_to_error::deserialize(toml::Value::Table(
             table.clone(),
         ))
@@ -213,7 +219,6 @@ impl TrainConfig {
             key: error.path().to_string(),
             message: error.into_inner().to_string(),
         })?;
-        check_only_own_agent_table(&table, config.agent)?;
         config.validate()?;
         Ok(config)
     }
@@ -416,8 +421,8 @@ mod tests {
     #[test]
     fn defaults_are_cleanrl_sac() {
         let config = parse(MINIMAL, &[]).unwrap();
-        assert_eq!(config.sac.batch_size, 256);
-        assert_eq!(config.sac.learning_starts, 5000);
+        assert_eq!(config.sac.shared.batch_size, 256);
+        assert_eq!(config.sac.shared.learning_starts, 5000);
         assert_eq!(config.device, DeviceKind::Cpu);
     }
 
@@ -432,7 +437,7 @@ mod tests {
             ],
         )
         .unwrap();
-        assert_eq!(config.sac.learning_starts, 1000);
+        assert_eq!(config.sac.shared.learning_starts, 1000);
         assert_eq!(config.seed, 7);
         assert_eq!(config.env, "MountainCarContinuous-v0");
     }
@@ -494,7 +499,7 @@ mod tests {
         let config = parse(MINIMAL, &["agent=remac", "remac.objective=top:2"]).unwrap();
         let again = parse(&config.to_toml(), &[]).unwrap();
         assert_eq!(again.to_toml(), config.to_toml());
-        assert_eq!(again.remac.objective, "top:2");
+        assert_eq!(again.remac.agent.objective.to_string(), "top:2");
     }
 
     #[test]

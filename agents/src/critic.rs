@@ -1,8 +1,7 @@
-//! The critic half that SAC and ReMAC share: twin Q networks (clipped double Q) regressed onto
-//! r + gamma (1 - terminated) (min_i Q'_i(s', a') - alpha log pi(a'|s')), a' ~ pi(.|s'), with
-//! Polyak-averaged target networks. The agents differ only in the entropy term of the target and
-//! in the scale of the loss, which are arguments here. Distributional SAC keeps the networks,
-//! targets, optimiser and checkpoints here but writes its own (quantile) loss, see `dsac.rs`.
+//! The critic machinery that SAC, distributional SAC and ReMAC share: twin Q networks (clipped
+//! double Q) with one Adam each and Polyak-averaged target networks, their checkpoints, and
+//! CleanRL's critic scalars. Each agent writes its own target and loss (`sac.rs`, `dsac.rs`,
+//! `remac.rs`) and hands the loss to [`TwinCritics::regress`].
 
 use std::path::Path;
 
@@ -10,21 +9,13 @@ use burn::module::{AutodiffModule, list_param_ids};
 use burn::optim::{GradientsParams, Optimizer};
 use burn::prelude::*;
 use burn::tensor::backend::AutodiffBackend;
-use rand::Rng;
 
 use crate::adam::{AdamOptimizer, adam};
 use crate::checkpoint::{load_module, load_record, record_file, save_record};
 use crate::host;
 use crate::metrics::Metrics;
-use crate::nets::{ActionBounds, GaussianActor, QNetwork, TwinQ};
+use crate::nets::{QNetwork, TwinQ};
 use crate::replay::Batch;
-
-/// The target's shape: discount and entropy bonus.
-pub struct CriticTarget {
-    pub gamma: f64,
-    /// alpha of a soft (SAC) target; None for a hard target.
-    pub entropy_coefficient: Option<f32>,
-}
 
 pub struct TwinCritics<B: AutodiffBackend> {
     pub online: TwinQ<B>,
@@ -61,44 +52,6 @@ impl<B: AutodiffBackend> TwinCritics<B> {
             online,
             optimizers: [adam(adam_epsilon), adam(adam_epsilon)],
         }
-    }
-
-    /// One gradient step on `loss_scale * mean((Q_i(s, a) - y)^2)` summed over both critics,
-    /// with next actions sampled from `actor` (without autodiff). Records CleanRL's critic
-    /// scalars into `metrics`.
-    #[allow(clippy::too_many_arguments)]
-    pub fn step(
-        &mut self,
-        learning_rate: f64,
-        loss_scale: f64,
-        target: CriticTarget,
-        actor: &GaussianActor<B::InnerBackend>,
-        bounds: &ActionBounds,
-        batch: &Batch,
-        obs: Tensor<B, 2>,
-        actions: Tensor<B, 2>,
-        rng: &mut impl Rng,
-        metrics: &mut Metrics,
-    ) {
-        let [n, obs_dim] = obs.dims();
-        let device = obs.device();
-        let next_q = {
-            let next_obs = host::matrix(&batch.next_obs, n, obs_dim, &device);
-            let noise = host::standard_normal(rng, n, bounds.dim(), &device);
-            let next = actor.sample(next_obs.clone(), noise, bounds);
-            let mut next_value = self.targets.min(next_obs, next.actions);
-            if let Some(alpha) = target.entropy_coefficient {
-                next_value = next_value - next.log_prob * alpha;
-            }
-            let rewards = host::matrix(&batch.rewards, n, 1, &device);
-            let not_terminated = host::matrix(&batch.terminated, n, 1, &device).neg() + 1.0;
-            Tensor::<B, 2>::from_inner(rewards + not_terminated * next_value * target.gamma)
-        };
-
-        let fits = self.regress(obs, actions, learning_rate, |values| {
-            (values - next_q.clone()).powi_scalar(2).mean() * loss_scale
-        });
-        record_fits(fits, metrics);
     }
 
     /// One Adam step of each online critic on `loss(Q_i(s, a))`, the two side by side on the
@@ -180,6 +133,20 @@ type OptimizerRecord<B> = <CriticOptimizer<B> as Optimizer<QNetwork<B>, B>>::Rec
 /// networks, so each critic takes its own parameters' states from it and such a run resumes
 /// exactly.
 const COMBINED_RECORD: &str = "critic_optimizer";
+
+/// The one-step bootstrapped target r + gamma (1 - terminated) next_value of each transition
+/// of `batch` ([n, outputs], off the autodiff graph), from the value of its next state
+/// ([n, outputs], on the inner backend).
+pub fn bootstrapped<B: AutodiffBackend>(
+    batch: &Batch,
+    next_value: Tensor<B::InnerBackend, 2>,
+    gamma: f64,
+) -> Tensor<B, 2> {
+    let (n, device) = (batch.size, next_value.device());
+    let rewards = host::matrix(&batch.rewards, n, 1, &device);
+    let not_terminated = host::matrix(&batch.terminated, n, 1, &device).neg() + 1.0;
+    Tensor::<B, 2>::from_inner(rewards + not_terminated * next_value * gamma)
+}
 
 /// CleanRL's critic scalars: each critic's mean value and loss, and the mean of the two losses.
 pub fn record_fits<B: Backend>(fits: [CriticFit<B>; 2], metrics: &mut Metrics) {

@@ -13,90 +13,69 @@
 use std::path::Path;
 
 use burn::module::AutodiffModule;
-use burn::optim::{GradientsParams, Optimizer};
 use burn::prelude::*;
 use burn::tensor::backend::AutodiffBackend;
 use ordergrad_core::{Objective, RankMethod, RankPlan, RankWeightedValue};
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 
-use crate::adam::{AdamOptimizer, TORCH_ADAM_EPSILON, adam};
-use crate::checkpoint::{load_module, load_record, save_record};
+use crate::adam::TORCH_ADAM_EPSILON;
 use crate::config::{ConfigError, invalid};
-use crate::critic::{TwinCritics, record_fits};
+use crate::critic::{bootstrapped, record_fits};
 use crate::entropy::EntropyTuning;
 use crate::host;
 use crate::metrics::Metrics;
 use crate::nets::{ActionBounds, GaussianActor, TwinQ};
-use crate::off_policy::{OffPolicyAgent, OffPolicySettings, Spaces};
+use crate::objective_setting::ObjectiveSetting;
+use crate::off_policy::{ActorStep, OffPolicyAgent, OffPolicyConfig, OffPolicyCore, Spaces};
 use crate::quantile::{quantile_huber_loss, quantile_midpoints};
 use crate::replay::Batch;
-use crate::setting_checks::{Accepted, check_number, check_rank_plan_setting};
+use crate::setting_checks::{Accepted, check_number, rank_plan_setting};
 
-/// Distributional SAC's settings: SAC's (CleanRL's defaults) plus the return objective and the
-/// quantile critic.
+/// Distributional SAC's [dsac] table: the off-policy settings
+/// ([`crate::off_policy::OffPolicySettings`], CleanRL's SAC defaults) and its own.
+pub type DsacConfig = OffPolicyConfig<DsacSettings>;
+
+/// Distributional SAC's own settings: the return objective, the quantile critic, and SAC's
+/// entropy coefficient.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
-pub struct DsacConfig {
+pub struct DsacSettings {
     /// Objective over the critic's return distribution: mean (SAC), cvar:BETA (risk-averse),
     /// top:M, median, ... (any ordergrad-core preset).
-    pub objective: String,
+    pub objective: ObjectiveSetting,
     /// Quantiles N each critic estimates; the objective's weights apply to these N samples.
     pub num_quantiles: usize,
     /// Threshold of the quantile Huber loss.
     pub huber_kappa: f64,
-    /// Replay buffer capacity, in transitions.
-    pub buffer_size: usize,
-    /// Transitions per gradient step.
-    pub batch_size: usize,
-    /// Discount factor.
-    pub gamma: f64,
-    /// Target smoothing coefficient (Polyak averaging).
-    pub tau: f64,
-    /// Steps of uniformly random actions before learning starts.
-    pub learning_starts: u64,
-    /// Learning rate of the actor.
-    pub policy_lr: f64,
-    /// Learning rate of the critics (and of alpha).
-    pub q_lr: f64,
-    /// The actor (and alpha) are updated every this many steps, that many times.
-    pub policy_frequency: u64,
-    /// The targets are updated every this many steps.
-    pub target_network_frequency: u64,
     /// Entropy coefficient when `autotune` is off; its starting value is 1 when on.
     pub alpha: f64,
     /// Tune alpha automatically towards the target entropy -|A|.
     pub autotune: bool,
-    /// Width of the two hidden layers of every network.
-    pub hidden_size: usize,
 }
 
-impl Default for DsacConfig {
+impl Default for DsacSettings {
     fn default() -> Self {
-        let sac = crate::sac::SacConfig::default();
+        let sac = crate::sac::SacSettings::default();
         Self {
-            objective: "mean".into(),
+            objective: Objective::Mean.into(),
             num_quantiles: 25,
             huber_kappa: 1.0,
-            buffer_size: sac.buffer_size,
-            batch_size: sac.batch_size,
-            gamma: sac.gamma,
-            tau: sac.tau,
-            learning_starts: sac.learning_starts,
-            policy_lr: sac.policy_lr,
-            q_lr: sac.q_lr,
-            policy_frequency: sac.policy_frequency,
-            target_network_frequency: sac.target_network_frequency,
             alpha: sac.alpha,
             autotune: sac.autotune,
-            hidden_size: sac.hidden_size,
         }
     }
 }
 
 impl DsacConfig {
     pub fn validate(&self) -> Result<(), ConfigError> {
-        self.off_policy_settings().validate("dsac")?;
+        self.shared.validate("dsac")?;
+        self.agent.validate()
+    }
+}
+
+impl DsacSettings {
+    fn validate(&self) -> Result<(), ConfigError> {
         if self.num_quantiles < 2 {
             return Err(invalid(
                 "dsac.num_quantiles",
@@ -108,44 +87,19 @@ impl DsacConfig {
         }
         check_number("dsac.huber_kappa", self.huber_kappa, Accepted::Positive)?;
         check_number("dsac.alpha", self.alpha, Accepted::NonNegative)?;
-        check_rank_plan_setting(
-            "dsac.num_quantiles",
-            &format!("dsac.num_quantiles = {}", self.num_quantiles),
-            &self.objective()?,
-            self.num_quantiles,
-            self.num_quantiles,
-        )?;
         self.rank_plan().map(|_| ())
-    }
-
-    fn objective(&self) -> Result<Objective, ConfigError> {
-        self.objective
-            .parse()
-            .map_err(|error: ordergrad_core::OrderGradError| {
-                invalid("dsac.objective", error.to_string())
-            })
     }
 
     /// The objective's weights over the N atoms (K = N: the L-statistic of the atoms themselves).
     fn rank_plan(&self) -> Result<RankPlan, ConfigError> {
-        let objective = self.objective()?;
-        RankPlan::new(&objective, self.num_quantiles, self.num_quantiles)
-            .map_err(|error| invalid("dsac.objective", error.to_string()))
-    }
-
-    pub fn off_policy_settings(&self) -> OffPolicySettings {
-        OffPolicySettings {
-            buffer_size: self.buffer_size,
-            batch_size: self.batch_size,
-            gamma: self.gamma,
-            tau: self.tau,
-            learning_starts: self.learning_starts,
-            policy_lr: self.policy_lr,
-            q_lr: self.q_lr,
-            policy_frequency: self.policy_frequency,
-            target_network_frequency: self.target_network_frequency,
-            hidden_size: self.hidden_size,
-        }
+        rank_plan_setting(
+            "dsac.num_quantiles",
+            &format!("dsac.num_quantiles = {}", self.num_quantiles),
+            self.objective.objective(),
+            self.num_quantiles,
+            self.num_quantiles,
+            |error| invalid("dsac.objective", error.to_string()),
+        )
     }
 }
 
@@ -178,160 +132,131 @@ pub fn actor_loss<B: Backend>(
 }
 
 pub struct Dsac<B: AutodiffBackend> {
-    config: DsacConfig,
-    bounds: ActionBounds,
-    spaces: Spaces,
-    device: B::Device,
-    actor: GaussianActor<B>,
-    /// Twin quantile critics: N outputs each.
-    critics: TwinCritics<B>,
+    /// Actor and twin quantile critics (N outputs each).
+    core: OffPolicyCore<B>,
     /// The quantile levels of the critics' outputs.
     taus: Tensor<B, 1>,
     /// The objective over the N atoms.
     objective_value: RankWeightedValue<B>,
+    huber_kappa: f32,
     entropy: EntropyTuning<B>,
-    actor_optimizer: AdamOptimizer<GaussianActor<B>, B>,
 }
 
 impl<B: AutodiffBackend> Dsac<B> {
-    /// # Panics
-    /// If `config` was not validated (`DsacConfig::validate`).
-    pub fn new(config: DsacConfig, spaces: Spaces, device: &B::Device) -> Self {
-        let (obs_dim, action_dim, hidden) =
-            (spaces.obs_dim, spaces.bounds.dim(), config.hidden_size);
-        let atoms = config.num_quantiles;
-        let critics = TwinCritics::new(
-            obs_dim,
-            action_dim,
-            hidden,
-            atoms,
-            TORCH_ADAM_EPSILON,
-            device,
-        );
-        let plan = config
-            .rank_plan()
-            .expect("DsacConfig is validated before use");
-        Self {
-            bounds: spaces.bounds.clone(),
-            device: device.clone(),
-            actor: GaussianActor::new(obs_dim, action_dim, hidden, device),
-            critics,
+    /// Fails where the objective does not fit `num_quantiles` (refused by
+    /// `DsacConfig::validate`).
+    pub fn new(
+        config: DsacConfig,
+        spaces: Spaces,
+        device: &B::Device,
+    ) -> Result<Self, ConfigError> {
+        let action_dim = spaces.bounds.dim();
+        let atoms = config.agent.num_quantiles;
+        let core = OffPolicyCore::new(config.shared, spaces, atoms, TORCH_ADAM_EPSILON, device);
+        let plan = config.agent.rank_plan()?;
+        let DsacSettings {
+            huber_kappa,
+            alpha,
+            autotune,
+            ..
+        } = config.agent;
+        Ok(Self {
+            core,
             taus: Tensor::from_floats(quantile_midpoints(atoms).as_slice(), device),
             objective_value: RankWeightedValue::new(plan, RankMethod::Auto, device),
-            entropy: EntropyTuning::new(
-                config.autotune,
-                config.alpha,
-                action_dim,
-                TORCH_ADAM_EPSILON,
-                device,
-            ),
-            actor_optimizer: adam(TORCH_ADAM_EPSILON),
-            spaces,
-            config,
-        }
+            huber_kappa: huber_kappa as f32,
+            entropy: EntropyTuning::new(autotune, alpha, action_dim, TORCH_ADAM_EPSILON, device),
+        })
     }
 }
 
 impl<B: AutodiffBackend> OffPolicyAgent for Dsac<B> {
-    fn settings(&self) -> OffPolicySettings {
-        self.config.off_policy_settings()
-    }
+    type Backend = B;
 
-    fn act(&self, obs: &[f32], deterministic: bool, rng: &mut impl Rng) -> Vec<f32> {
-        self.actor
-            .valid()
-            .act(obs, deterministic, &self.bounds, rng)
+    fn core(&self) -> &OffPolicyCore<B> {
+        &self.core
     }
 
     fn update(&mut self, step: u64, batch: &Batch, rng: &mut impl Rng, record: bool) -> Metrics {
-        let config = &self.config;
-        let (n, obs_dim, action_dim) = (batch.size, self.spaces.obs_dim, self.bounds.dim());
-        let device = &self.device;
-        let obs = host::matrix::<B>(&batch.obs, n, obs_dim, device);
-        let actions = host::matrix::<B>(&batch.actions, n, action_dim, device);
+        let settings = &self.core.settings;
+        let (n, obs_dim, action_dim) = (
+            batch.size,
+            self.core.spaces.obs_dim,
+            self.core.bounds().dim(),
+        );
+        let device = self.core.device.clone();
+        let (obs, actions) = self.core.batch_tensors(batch);
         let mut metrics = Metrics::new(record);
 
         // Target atoms: r + gamma (1 - terminated) (min_i Z'_i(s', a') - alpha log pi(a'|s')),
         // atom by atom, with one next action a' ~ pi(.|s').
         let alpha = self.entropy.alpha();
         let target_atoms = {
-            let next_obs = host::matrix(&batch.next_obs, n, obs_dim, device);
-            let noise = host::standard_normal(rng, n, action_dim, device);
+            let next_obs = host::matrix(&batch.next_obs, n, obs_dim, &device);
+            let noise = host::standard_normal(rng, n, action_dim, &device);
             let next = self
+                .core
                 .actor
                 .valid()
-                .sample(next_obs.clone(), noise, &self.bounds);
+                .sample(next_obs.clone(), noise, self.core.bounds());
             let next_atoms =
-                self.critics.targets.min(next_obs, next.actions) - next.log_prob * alpha;
-            let rewards = host::matrix(&batch.rewards, n, 1, device);
-            let not_terminated = host::matrix(&batch.terminated, n, 1, device).neg() + 1.0;
-            Tensor::<B, 2>::from_inner(rewards + not_terminated * next_atoms * config.gamma)
+                self.core.critics.targets.min(next_obs, next.actions) - next.log_prob * alpha;
+            bootstrapped::<B>(batch, next_atoms, settings.gamma)
         };
-        let kappa = config.huber_kappa as f32;
-        let taus = &self.taus;
+        // Critic loss, one Adam step per critic: the quantile Huber loss of the atoms.
+        let (kappa, taus, q_lr) = (self.huber_kappa, &self.taus, settings.q_lr);
         let fits = self
+            .core
             .critics
-            .regress(obs.clone(), actions, config.q_lr, |atoms| {
+            .regress(obs.clone(), actions, q_lr, |atoms| {
                 quantile_huber_loss(atoms, target_atoms.clone(), taus.clone(), kappa)
             });
         // The mean of the atoms is the critic's Q estimate: CleanRL's qf*_values.
         record_fits(fits, &mut metrics);
 
-        if step.is_multiple_of(config.policy_frequency) {
-            // Gradients flow through the critics' inputs only (see sac.rs).
-            let frozen_critics = self.critics.online.clone().no_grad();
-            for _ in 0..config.policy_frequency {
-                let noise = host::standard_normal(rng, n, action_dim, device);
-                let (actor_loss, log_prob) = actor_loss(
-                    &self.actor,
-                    &frozen_critics,
-                    &self.objective_value,
-                    obs.clone(),
+        // Actor loss: mean(alpha log pi(a|s) - value(Z(s, a))) (see `actor_loss`); then alpha's
+        // own step.
+        let objective_value = &self.objective_value;
+        let actor_obs = obs.clone();
+        self.core.update_actor(
+            step,
+            &obs,
+            Some(&mut self.entropy),
+            rng,
+            &mut metrics,
+            |ActorStep {
+                 actor,
+                 critics,
+                 bounds,
+                 alpha,
+                 rng,
+             }| {
+                let noise = host::standard_normal(rng, n, action_dim, &device);
+                actor_loss(
+                    actor,
+                    critics,
+                    objective_value,
+                    actor_obs.clone(),
                     noise,
-                    &self.bounds,
-                    self.entropy.alpha(),
-                );
-                let mut grads = actor_loss.backward();
-                let actor_grads = GradientsParams::from_module(&mut grads, &self.actor);
-                self.actor =
-                    self.actor_optimizer
-                        .step(config.policy_lr, self.actor.clone(), actor_grads);
-                metrics.record("losses/actor_loss", || host::scalar(actor_loss));
-                metrics.record("charts/entropy", || -host::scalar(log_prob.mean()));
+                    bounds,
+                    alpha,
+                )
+            },
+        );
 
-                self.entropy.step(
-                    &self.actor,
-                    obs.clone(),
-                    &self.bounds,
-                    config.q_lr,
-                    rng,
-                    &mut metrics,
-                );
-            }
-        }
-
-        if step.is_multiple_of(config.target_network_frequency) {
-            self.critics.soft_update(config.tau);
-        }
+        self.core.update_targets(step);
         metrics.record("losses/alpha", || self.entropy.alpha() as f64);
         metrics
     }
 
     fn save(&self, dir: &Path) -> anyhow::Result<()> {
-        save_record(dir, "actor", self.actor.clone().into_record())?;
-        self.critics.save(dir)?;
-        self.entropy.save(dir)?;
-        save_record(dir, "actor_optimizer", self.actor_optimizer.to_record())
+        self.core.save(dir)?;
+        self.entropy.save(dir)
     }
 
     fn load(mut self, dir: &Path) -> anyhow::Result<Self> {
-        let device = self.device.clone();
-        self.actor = load_module(dir, "actor", self.actor, &device)?;
-        self.critics = self.critics.load(dir, &device)?;
-        self.entropy = self.entropy.load(dir, &device)?;
-        self.actor_optimizer =
-            self.actor_optimizer
-                .load_record(load_record(dir, "actor_optimizer", &device)?);
+        self.core = self.core.load(dir)?;
+        self.entropy = self.entropy.load(dir, &self.core.device)?;
         Ok(self)
     }
 }

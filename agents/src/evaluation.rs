@@ -1,8 +1,8 @@
 //! Evaluation episodes shared by every agent: the same start states for every run (episode i is
 //! reset with seed `seed + i`), so returns of different agents and seeds compare.
 
-use envs::Env;
 use envs::wrappers::stochastic_penalty::{PENALTY_EVENT_KEY, RISKY_STEP_KEY};
+use envs::{Env, Step};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
@@ -29,7 +29,20 @@ pub fn evaluate(
     episodes: usize,
     seed: u64,
     initial_state: Option<&serde_json::Value>,
+    act: impl FnMut(&[f32], &mut ChaCha8Rng) -> Vec<f32>,
+) -> anyhow::Result<Vec<Episode>> {
+    evaluate_observed(env, episodes, seed, initial_state, act, |_, _, _| Ok(()))
+}
+
+/// [`evaluate`], calling `observe(env, i, None)` after episode i's reset and
+/// `observe(env, i, Some(&step))` after each of its steps (e.g. to record a video).
+pub fn evaluate_observed(
+    env: &mut dyn Env,
+    episodes: usize,
+    seed: u64,
+    initial_state: Option<&serde_json::Value>,
     mut act: impl FnMut(&[f32], &mut ChaCha8Rng) -> Vec<f32>,
+    mut observe: impl FnMut(&dyn Env, usize, Option<&Step>) -> anyhow::Result<()>,
 ) -> anyhow::Result<Vec<Episode>> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     (0..episodes as u64)
@@ -39,6 +52,7 @@ pub fn evaluate(
                 Some(state) => env.reset_to_state(episode_seed, state)?.0,
                 None => env.reset(episode_seed).0,
             };
+            observe(&*env, episode as usize, None)?;
             let mut obs = to_f32(&start);
             let mut result = Episode {
                 episode_return: 0.0,
@@ -49,6 +63,7 @@ pub fn evaluate(
             loop {
                 let action = act(&obs, &mut rng);
                 let outcome = env.step(&action)?;
+                observe(&*env, episode as usize, Some(&outcome))?;
                 result.episode_return += outcome.reward;
                 result.length += 1;
                 let count = |key: &str, total: &mut Option<u64>| {

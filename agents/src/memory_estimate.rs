@@ -47,7 +47,7 @@ impl MemoryPart {
         }
     }
 
-    /// "sac.hidden_size = 70000" or "dsac.num_quantiles = 100000 with dsac.batch_size = 256".
+    /// "sac.hidden_size = 70000" or "dsac.num_quantiles = 100000 with dsac.shared.batch_size = 256".
     fn blame(&self) -> String {
         self.keys
             .iter()
@@ -62,23 +62,26 @@ impl MemoryPart {
 pub fn estimate(config: &TrainConfig, obs_dim: usize, action_dim: usize) -> Vec<MemoryPart> {
     let (obs, act) = (obs_dim as f64, action_dim as f64);
     match config.agent {
-        AgentKind::Sac => off_policy("sac", &config.sac.off_policy_settings(), config, obs, act),
+        AgentKind::Sac => off_policy("sac", &config.sac.shared, config, obs, act),
         AgentKind::Dsac => {
             let dsac = &config.dsac;
             let mut parts = off_policy_with(
                 "dsac",
-                &dsac.off_policy_settings(),
+                &dsac.shared,
                 config,
                 obs,
                 act,
-                dsac.num_quantiles as f64,
+                dsac.agent.num_quantiles as f64,
             );
-            let (atoms, batch) = (dsac.num_quantiles as f64, dsac.batch_size as f64);
+            let (atoms, batch) = (
+                dsac.agent.num_quantiles as f64,
+                dsac.shared.batch_size as f64,
+            );
             parts.push(MemoryPart::new(
                 "the quantile loss",
                 &[
-                    ("dsac.num_quantiles", &dsac.num_quantiles),
-                    ("dsac.batch_size", &dsac.batch_size),
+                    ("dsac.num_quantiles", &dsac.agent.num_quantiles),
+                    ("dsac.batch_size", &dsac.shared.batch_size),
                 ],
                 2.0 * QUANTILE_LOSS_TENSORS * batch * atoms * atoms * F32,
             ));
@@ -86,17 +89,16 @@ pub fn estimate(config: &TrainConfig, obs_dim: usize, action_dim: usize) -> Vec<
         }
         AgentKind::Remac => {
             let remac = &config.remac;
-            let mut parts =
-                off_policy_with("remac", &remac.off_policy_settings(), config, obs, act, 1.0);
+            let mut parts = off_policy_with("remac", &remac.shared, config, obs, act, 1.0);
             // The actor's B samples of every state go through the actor and both critics.
-            let rows = remac.batch_size as f64 * remac.num_action_samples as f64;
+            let rows = remac.shared.batch_size as f64 * remac.agent.num_action_samples as f64;
             parts.push(MemoryPart::new(
                 "the action samples",
                 &[
-                    ("remac.num_action_samples", &remac.num_action_samples),
-                    ("remac.batch_size", &remac.batch_size),
+                    ("remac.num_action_samples", &remac.agent.num_action_samples),
+                    ("remac.batch_size", &remac.shared.batch_size),
                 ],
-                OFF_POLICY_ACTIVATIONS * rows * (remac.hidden_size as f64 + obs + act) * F32,
+                OFF_POLICY_ACTIVATIONS * rows * (remac.shared.hidden_size as f64 + obs + act) * F32,
             ));
             parts
         }
@@ -168,7 +170,7 @@ fn ppo(config: &TrainConfig, obs: f64, act: f64) -> Vec<MemoryPart> {
     // A rollout ends at num_steps per env (GAE) or once the episode groups are full; either way
     // it never outlasts the run.
     let run_rows = config.total_steps as f64 + envs;
-    let rows = if ppo.objective.parse::<Objective>() == Ok(Objective::Mean) {
+    let rows = if *ppo.objective.objective() == Objective::Mean {
         (envs * ppo.num_steps as f64).min(run_rows)
     } else {
         run_rows
@@ -294,7 +296,7 @@ mod tests {
     fn a_huge_size_is_refused_naming_its_key() {
         let budget = MemoryBudget::new(8.0, "a test");
         let mut sac = config("sac", &[]);
-        sac.sac.hidden_size = 70_000;
+        sac.sac.shared.hidden_size = 70_000;
         let message = check(&sac, 3, 1, &budget).unwrap_err().to_string();
         assert!(message.contains("sac.hidden_size = 70000"), "{message}");
         assert!(
@@ -303,12 +305,12 @@ mod tests {
         );
 
         let mut dsac = config("dsac", &[]);
-        dsac.dsac.num_quantiles = 100_000;
+        dsac.dsac.agent.num_quantiles = 100_000;
         let message = check(&dsac, 3, 1, &budget).unwrap_err().to_string();
         assert!(message.contains("dsac.num_quantiles = 100000"), "{message}");
 
         let mut remac = config("remac", &[]);
-        remac.remac.num_action_samples = 1_000_000;
+        remac.remac.agent.num_action_samples = 1_000_000;
         let message = check(&remac, 3, 1, &budget).unwrap_err().to_string();
         assert!(
             message.contains("remac.num_action_samples = 1000000"),
@@ -321,7 +323,7 @@ mod tests {
         assert!(message.contains("ppo.num_envs = 1000000"), "{message}");
 
         // Saturating sizes are finite f64s, never an overflow.
-        sac.sac.hidden_size = usize::MAX;
+        sac.sac.shared.hidden_size = usize::MAX;
         assert!(check(&sac, 3, 1, &budget).is_err());
     }
 

@@ -10,30 +10,32 @@
 use std::path::Path;
 
 use burn::module::AutodiffModule;
-use burn::optim::{GradientsParams, Optimizer};
 use burn::prelude::*;
 use burn::tensor::backend::AutodiffBackend;
 use ordergrad_core::{Objective, RankMethod, RankPlan, RankWeightedValue};
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 
-use crate::adam::{AdamOptimizer, TORCH_ADAM_EPSILON, adam};
-use crate::checkpoint::{load_module, load_record, save_record};
 use crate::config::{ConfigError, invalid};
-use crate::critic::{CriticTarget, TwinCritics};
+use crate::critic::{bootstrapped, record_fits};
 use crate::host;
 use crate::metrics::Metrics;
 use crate::nets::{ActionBounds, GaussianActor, TwinQ};
-use crate::off_policy::{OffPolicyAgent, OffPolicySettings, Spaces};
+use crate::objective_setting::ObjectiveSetting;
+use crate::off_policy::{ActorStep, OffPolicyAgent, OffPolicyConfig, OffPolicyCore, Spaces};
 use crate::replay::Batch;
-use crate::setting_checks::{Accepted, check_number, check_rank_plan_setting};
+use crate::setting_checks::{Accepted, check_number, rank_plan_setting};
 
-/// ReMAC's settings: SAC's off-policy settings plus the actor objective.
+/// ReMAC's [remac] table: the off-policy settings ([`crate::off_policy::OffPolicySettings`],
+/// SAC's) and its own.
+pub type RemacConfig = OffPolicyConfig<RemacSettings>;
+
+/// ReMAC's own settings: the actor objective and the critic's entropy term.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
-pub struct RemacConfig {
+pub struct RemacSettings {
     /// Objective over the B action samples of a state: max (the method's own), top:M, cvar:BETA, ...
-    pub objective: String,
+    pub objective: ObjectiveSetting,
     /// Comparison size M of the objective (1 <= M <= B).
     pub k: usize,
     /// Action samples B per replay state (paper: 8 for M <= 4, 16 for M = 8).
@@ -44,54 +46,30 @@ pub struct RemacConfig {
     pub soft_critic: bool,
     /// The fixed alpha of the soft critic.
     pub critic_alpha: f64,
-    /// Replay buffer capacity, in transitions.
-    pub buffer_size: usize,
-    /// Replay states per gradient step.
-    pub batch_size: usize,
-    /// Discount factor.
-    pub gamma: f64,
-    /// Target smoothing coefficient (Polyak averaging).
-    pub tau: f64,
-    /// Steps of uniformly random actions before learning starts.
-    pub learning_starts: u64,
-    /// Learning rate of the actor.
-    pub policy_lr: f64,
-    /// Learning rate of the Q networks.
-    pub q_lr: f64,
-    /// The actor is updated every this many steps, that many times.
-    pub policy_frequency: u64,
-    /// The targets are updated every this many steps.
-    pub target_network_frequency: u64,
-    /// Width of the two hidden layers of every network.
-    pub hidden_size: usize,
 }
 
-impl Default for RemacConfig {
+impl Default for RemacSettings {
     fn default() -> Self {
         Self {
-            objective: "max".into(),
+            objective: Objective::Max.into(),
             k: 4,
             num_action_samples: 8,
             actor_adam_epsilon: 1e-8,
             soft_critic: false,
             critic_alpha: 0.2,
-            buffer_size: 1_000_000,
-            batch_size: 256,
-            gamma: 0.99,
-            tau: 0.005,
-            learning_starts: 5_000,
-            policy_lr: 3e-4,
-            q_lr: 1e-3,
-            policy_frequency: 2,
-            target_network_frequency: 1,
-            hidden_size: 256,
         }
     }
 }
 
 impl RemacConfig {
     pub fn validate(&self) -> Result<(), ConfigError> {
-        self.off_policy_settings().validate("remac")?;
+        self.shared.validate("remac")?;
+        self.agent.validate()
+    }
+}
+
+impl RemacSettings {
+    fn validate(&self) -> Result<(), ConfigError> {
         check_number(
             "remac.actor_adam_epsilon",
             self.actor_adam_epsilon,
@@ -102,53 +80,24 @@ impl RemacConfig {
             self.critic_alpha,
             Accepted::NonNegative,
         )?;
-        check_rank_plan_setting(
-            "remac.num_action_samples",
-            &format!(
-                "remac.num_action_samples = {} with remac.k = {}",
-                self.num_action_samples, self.k
-            ),
-            &self.objective()?,
-            self.num_action_samples,
-            self.k,
-        )?;
         self.rank_plan().map(|_| ())
     }
 
-    fn objective(&self) -> Result<Objective, ConfigError> {
-        self.objective
-            .parse()
-            .map_err(|error: ordergrad_core::OrderGradError| {
-                invalid("remac.objective", error.to_string())
-            })
-    }
-
     fn rank_plan(&self) -> Result<RankPlan, ConfigError> {
-        let objective = self.objective()?;
-        RankPlan::new(&objective, self.num_action_samples, self.k).map_err(|error| {
-            invalid(
-                "remac.k",
-                format!(
-                    "{error} (N is remac.num_action_samples = {})",
-                    self.num_action_samples
-                ),
-            )
-        })
-    }
-
-    pub fn off_policy_settings(&self) -> OffPolicySettings {
-        OffPolicySettings {
-            buffer_size: self.buffer_size,
-            batch_size: self.batch_size,
-            gamma: self.gamma,
-            tau: self.tau,
-            learning_starts: self.learning_starts,
-            policy_lr: self.policy_lr,
-            q_lr: self.q_lr,
-            policy_frequency: self.policy_frequency,
-            target_network_frequency: self.target_network_frequency,
-            hidden_size: self.hidden_size,
-        }
+        let n = self.num_action_samples;
+        rank_plan_setting(
+            "remac.num_action_samples",
+            &format!("remac.num_action_samples = {n} with remac.k = {}", self.k),
+            self.objective.objective(),
+            n,
+            self.k,
+            |error| {
+                invalid(
+                    "remac.k",
+                    format!("{error} (N is remac.num_action_samples = {n})"),
+                )
+            },
+        )
     }
 }
 
@@ -177,124 +126,112 @@ pub fn actor_loss<B: Backend>(
 }
 
 pub struct Remac<B: AutodiffBackend> {
-    config: RemacConfig,
-    bounds: ActionBounds,
-    spaces: Spaces,
-    device: B::Device,
-    actor: GaussianActor<B>,
-    critics: TwinCritics<B>,
+    core: OffPolicyCore<B>,
+    settings: RemacSettings,
     /// The L-statistic of the B scores of each state.
     sample_value: RankWeightedValue<B>,
-    actor_optimizer: AdamOptimizer<GaussianActor<B>, B>,
 }
 
 impl<B: AutodiffBackend> Remac<B> {
-    /// # Panics
-    /// If `config` was not validated (`RemacConfig::validate`).
-    pub fn new(config: RemacConfig, spaces: Spaces, device: &B::Device) -> Self {
-        let (obs_dim, action_dim, hidden) =
-            (spaces.obs_dim, spaces.bounds.dim(), config.hidden_size);
-        // The critics are built before the actor: Burn draws initial weights in that order.
-        let critics = TwinCritics::new(obs_dim, action_dim, hidden, 1, TORCH_ADAM_EPSILON, device);
-        let plan = config
-            .rank_plan()
-            .expect("RemacConfig is validated before use");
-        Self {
-            bounds: spaces.bounds.clone(),
-            device: device.clone(),
-            actor: GaussianActor::new(obs_dim, action_dim, hidden, device),
-            critics,
+    /// Fails where the objective does not fit `k` and `num_action_samples` (refused by
+    /// `RemacConfig::validate`).
+    pub fn new(
+        config: RemacConfig,
+        spaces: Spaces,
+        device: &B::Device,
+    ) -> Result<Self, ConfigError> {
+        let settings = config.agent;
+        let actor_adam_epsilon = settings.actor_adam_epsilon as f32;
+        let core = OffPolicyCore::new(config.shared, spaces, 1, actor_adam_epsilon, device);
+        let plan = settings.rank_plan()?;
+        Ok(Self {
+            core,
             sample_value: RankWeightedValue::new(plan, RankMethod::Auto, device),
-            actor_optimizer: adam(config.actor_adam_epsilon as f32),
-            spaces,
-            config,
-        }
+            settings,
+        })
     }
 }
 
 impl<B: AutodiffBackend> OffPolicyAgent for Remac<B> {
-    fn settings(&self) -> OffPolicySettings {
-        self.config.off_policy_settings()
-    }
+    type Backend = B;
 
-    fn act(&self, obs: &[f32], deterministic: bool, rng: &mut impl Rng) -> Vec<f32> {
-        self.actor
-            .valid()
-            .act(obs, deterministic, &self.bounds, rng)
+    fn core(&self) -> &OffPolicyCore<B> {
+        &self.core
     }
 
     fn update(&mut self, step: u64, batch: &Batch, rng: &mut impl Rng, record: bool) -> Metrics {
-        let config = &self.config;
-        let (n, obs_dim, action_dim) = (batch.size, self.spaces.obs_dim, self.bounds.dim());
-        let device = &self.device;
-        let obs = host::matrix::<B>(&batch.obs, n, obs_dim, device);
-        let actions = host::matrix::<B>(&batch.actions, n, action_dim, device);
+        let (settings, remac) = (&self.core.settings, &self.settings);
+        let (n, obs_dim, action_dim) = (
+            batch.size,
+            self.core.spaces.obs_dim,
+            self.core.bounds().dim(),
+        );
+        let device = self.core.device.clone();
+        let (obs, actions) = self.core.batch_tensors(batch);
         let mut metrics = Metrics::new(record);
 
-        // Critic target from one next action: r + gamma (1 - terminated) min_i Q'_i(s', a')
-        // (minus alpha log pi(a'|s') with a soft critic), on 0.5 (Q - y)^2 per critic.
-        let target = CriticTarget {
-            gamma: config.gamma,
-            entropy_coefficient: config.soft_critic.then_some(config.critic_alpha as f32),
+        // Target from one next action a' ~ pi(.|s'): y = r + gamma (1 - terminated)
+        // min_i Q'_i(s', a'), minus alpha log pi(a'|s') inside with a soft critic.
+        let next_q = {
+            let next_obs = host::matrix(&batch.next_obs, n, obs_dim, &device);
+            let noise = host::standard_normal(rng, n, action_dim, &device);
+            let next = self
+                .core
+                .actor
+                .valid()
+                .sample(next_obs.clone(), noise, self.core.bounds());
+            let mut next_value = self.core.critics.targets.min(next_obs, next.actions);
+            if remac.soft_critic {
+                next_value = next_value - next.log_prob * (remac.critic_alpha as f32);
+            }
+            bootstrapped::<B>(batch, next_value, settings.gamma)
         };
-        let actor = self.actor.valid();
-        self.critics.step(
-            config.q_lr,
-            0.5,
-            target,
-            &actor,
-            &self.bounds,
-            batch,
-            obs.clone(),
-            actions,
+        // Critic loss, one Adam step per critic: 0.5 mean((Q_i(s, a) - y)^2) (the method's
+        // scale, half of SAC's).
+        let q_lr = settings.q_lr;
+        let fits = self
+            .core
+            .critics
+            .regress(obs.clone(), actions, q_lr, |values| {
+                (values - next_q.clone()).powi_scalar(2).mean() * 0.5
+            });
+        record_fits(fits, &mut metrics);
+
+        // Actor loss: minus the mean L-statistic of B sampled actions' scores (see
+        // `actor_loss`); no entropy term.
+        let (sample_value, samples) = (&self.sample_value, remac.num_action_samples);
+        let actor_obs = obs.clone();
+        self.core.update_actor(
+            step,
+            &obs,
+            None,
             rng,
             &mut metrics,
+            |ActorStep {
+                 actor,
+                 critics,
+                 bounds,
+                 rng,
+                 ..
+             }| {
+                let noise = host::standard_normal(rng, n * samples, action_dim, &device);
+                actor_loss(
+                    actor,
+                    critics,
+                    sample_value,
+                    actor_obs.clone(),
+                    noise,
+                    bounds,
+                )
+            },
         );
 
-        if step.is_multiple_of(config.policy_frequency) {
-            // Gradients flow through the critics' inputs only (see sac.rs).
-            let frozen_critics = self.critics.online.clone().no_grad();
-            for _ in 0..config.policy_frequency {
-                let noise =
-                    host::standard_normal(rng, n * config.num_action_samples, action_dim, device);
-                let (actor_loss, log_prob) = actor_loss(
-                    &self.actor,
-                    &frozen_critics,
-                    &self.sample_value,
-                    obs.clone(),
-                    noise,
-                    &self.bounds,
-                );
-                let mut grads = actor_loss.backward();
-                let actor_grads = GradientsParams::from_module(&mut grads, &self.actor);
-                self.actor =
-                    self.actor_optimizer
-                        .step(config.policy_lr, self.actor.clone(), actor_grads);
-                metrics.record("losses/actor_loss", || host::scalar(actor_loss));
-                metrics.record("charts/entropy", || -host::scalar(log_prob.mean()));
-            }
-        }
-
-        if step.is_multiple_of(config.target_network_frequency) {
-            self.critics.soft_update(config.tau);
-        }
+        self.core.update_targets(step);
         metrics
     }
 
-    fn save(&self, dir: &Path) -> anyhow::Result<()> {
-        save_record(dir, "actor", self.actor.clone().into_record())?;
-        self.critics.save(dir)?;
-        save_record(dir, "actor_optimizer", self.actor_optimizer.to_record())?;
-        Ok(())
-    }
-
     fn load(mut self, dir: &Path) -> anyhow::Result<Self> {
-        let device = self.device.clone();
-        self.actor = load_module(dir, "actor", self.actor, &device)?;
-        self.critics = self.critics.load(dir, &device)?;
-        self.actor_optimizer =
-            self.actor_optimizer
-                .load_record(load_record(dir, "actor_optimizer", &device)?);
+        self.core = self.core.load(dir)?;
         Ok(self)
     }
 }

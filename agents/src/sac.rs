@@ -2,226 +2,153 @@
 //! automatic entropy tuning): twin soft Q networks with Polyak-averaged targets, a tanh-squashed
 //! Gaussian actor updated every `policy_frequency` steps (that many times, to keep the number of
 //! actor updates equal to critic updates), and alpha tuned towards an entropy of -|A|.
-//! The training loop is shared with ReMAC: see `off_policy.rs`.
+//! The training loop and the parts shared with distributional SAC and ReMAC (networks, acting,
+//! checkpoints, the delayed actor loop) are in `off_policy/`.
 
 use std::path::Path;
 
 use burn::module::AutodiffModule;
-use burn::optim::{GradientsParams, Optimizer};
-use burn::prelude::*;
 use burn::tensor::backend::AutodiffBackend;
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 
-use crate::adam::{AdamOptimizer, TORCH_ADAM_EPSILON, adam};
-use crate::checkpoint::{load_module, load_record, save_record};
+use crate::adam::TORCH_ADAM_EPSILON;
 use crate::config::ConfigError;
-use crate::critic::{CriticTarget, TwinCritics};
+use crate::critic::{bootstrapped, record_fits};
 use crate::entropy::EntropyTuning;
 use crate::host;
 use crate::metrics::Metrics;
-use crate::nets::{ActionBounds, GaussianActor};
-use crate::off_policy::{OffPolicyAgent, OffPolicySettings, Spaces};
+use crate::off_policy::{ActorStep, OffPolicyAgent, OffPolicyConfig, OffPolicyCore, Spaces};
 use crate::replay::Batch;
 use crate::setting_checks::{Accepted, check_number};
 
-/// SAC's settings; the defaults are CleanRL's.
+/// SAC's [sac] table: the off-policy settings ([`crate::off_policy::OffPolicySettings`]) and
+/// SAC's own. The defaults are CleanRL's.
+pub type SacConfig = OffPolicyConfig<SacSettings>;
+
+/// SAC's own settings.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
-pub struct SacConfig {
-    /// Replay buffer capacity, in transitions.
-    pub buffer_size: usize,
-    /// Transitions per gradient step.
-    pub batch_size: usize,
-    /// Discount factor.
-    pub gamma: f64,
-    /// Target smoothing coefficient (Polyak averaging).
-    pub tau: f64,
-    /// Steps of uniformly random actions before learning starts.
-    pub learning_starts: u64,
-    /// Learning rate of the actor.
-    pub policy_lr: f64,
-    /// Learning rate of the Q networks (and of alpha).
-    pub q_lr: f64,
-    /// The actor (and alpha) are updated every this many steps, that many times (delayed update).
-    pub policy_frequency: u64,
-    /// The targets are updated every this many steps.
-    pub target_network_frequency: u64,
+pub struct SacSettings {
     /// Entropy coefficient when `autotune` is off; its starting value is 1 when on (log alpha = 0).
     pub alpha: f64,
     /// Tune alpha automatically towards the target entropy -|A|.
     pub autotune: bool,
-    /// Width of the two hidden layers of every network.
-    pub hidden_size: usize,
 }
 
-impl Default for SacConfig {
+impl Default for SacSettings {
     fn default() -> Self {
         Self {
-            buffer_size: 1_000_000,
-            batch_size: 256,
-            gamma: 0.99,
-            tau: 0.005,
-            learning_starts: 5_000,
-            policy_lr: 3e-4,
-            q_lr: 1e-3,
-            policy_frequency: 2,
-            target_network_frequency: 1,
             alpha: 0.2,
             autotune: true,
-            hidden_size: 256,
         }
     }
 }
 
 impl SacConfig {
     pub fn validate(&self) -> Result<(), ConfigError> {
-        self.off_policy_settings().validate("sac")?;
-        check_number("sac.alpha", self.alpha, Accepted::NonNegative)
-    }
-
-    pub fn off_policy_settings(&self) -> OffPolicySettings {
-        OffPolicySettings {
-            buffer_size: self.buffer_size,
-            batch_size: self.batch_size,
-            gamma: self.gamma,
-            tau: self.tau,
-            learning_starts: self.learning_starts,
-            policy_lr: self.policy_lr,
-            q_lr: self.q_lr,
-            policy_frequency: self.policy_frequency,
-            target_network_frequency: self.target_network_frequency,
-            hidden_size: self.hidden_size,
-        }
+        self.shared.validate("sac")?;
+        check_number("sac.alpha", self.agent.alpha, Accepted::NonNegative)
     }
 }
 
 pub struct Sac<B: AutodiffBackend> {
-    config: SacConfig,
-    bounds: ActionBounds,
-    spaces: Spaces,
-    device: B::Device,
-    actor: GaussianActor<B>,
-    critics: TwinCritics<B>,
+    core: OffPolicyCore<B>,
     entropy: EntropyTuning<B>,
-    actor_optimizer: AdamOptimizer<GaussianActor<B>, B>,
 }
 
 impl<B: AutodiffBackend> Sac<B> {
     pub fn new(config: SacConfig, spaces: Spaces, device: &B::Device) -> Self {
-        let (obs_dim, action_dim, hidden) =
-            (spaces.obs_dim, spaces.bounds.dim(), config.hidden_size);
-        // The critics are built before the actor: Burn draws initial weights in that order.
-        let critics = TwinCritics::new(obs_dim, action_dim, hidden, 1, TORCH_ADAM_EPSILON, device);
+        let action_dim = spaces.bounds.dim();
+        let core = OffPolicyCore::new(config.shared, spaces, 1, TORCH_ADAM_EPSILON, device);
+        let SacSettings { alpha, autotune } = config.agent;
         Self {
-            bounds: spaces.bounds.clone(),
-            device: device.clone(),
-            actor: GaussianActor::new(obs_dim, action_dim, hidden, device),
-            critics,
-            entropy: EntropyTuning::new(
-                config.autotune,
-                config.alpha,
-                action_dim,
-                TORCH_ADAM_EPSILON,
-                device,
-            ),
-            actor_optimizer: adam(TORCH_ADAM_EPSILON),
-            spaces,
-            config,
+            core,
+            entropy: EntropyTuning::new(autotune, alpha, action_dim, TORCH_ADAM_EPSILON, device),
         }
     }
 }
 
 impl<B: AutodiffBackend> OffPolicyAgent for Sac<B> {
-    fn settings(&self) -> OffPolicySettings {
-        self.config.off_policy_settings()
-    }
+    type Backend = B;
 
-    fn act(&self, obs: &[f32], deterministic: bool, rng: &mut impl Rng) -> Vec<f32> {
-        self.actor
-            .valid()
-            .act(obs, deterministic, &self.bounds, rng)
+    fn core(&self) -> &OffPolicyCore<B> {
+        &self.core
     }
 
     fn update(&mut self, step: u64, batch: &Batch, rng: &mut impl Rng, record: bool) -> Metrics {
-        let config = &self.config;
-        let (n, obs_dim, action_dim) = (batch.size, self.spaces.obs_dim, self.bounds.dim());
-        let device = &self.device;
-        let obs = host::matrix::<B>(&batch.obs, n, obs_dim, device);
-        let actions = host::matrix::<B>(&batch.actions, n, action_dim, device);
+        let settings = &self.core.settings;
+        let (n, obs_dim, action_dim) = (
+            batch.size,
+            self.core.spaces.obs_dim,
+            self.core.bounds().dim(),
+        );
+        let device = self.core.device.clone();
+        let (obs, actions) = self.core.batch_tensors(batch);
         let mut metrics = Metrics::new(record);
 
-        // Soft target: r + gamma (1 - terminated) (min_i Q'_i(s', a') - alpha log pi(a'|s')).
-        let target = CriticTarget {
-            gamma: config.gamma,
-            entropy_coefficient: Some(self.entropy.alpha()),
+        // Soft target from one next action a' ~ pi(.|s'):
+        // y = r + gamma (1 - terminated) (min_i Q'_i(s', a') - alpha log pi(a'|s')).
+        let alpha = self.entropy.alpha();
+        let next_q = {
+            let next_obs = host::matrix(&batch.next_obs, n, obs_dim, &device);
+            let noise = host::standard_normal(rng, n, action_dim, &device);
+            let next = self
+                .core
+                .actor
+                .valid()
+                .sample(next_obs.clone(), noise, self.core.bounds());
+            let next_value =
+                self.core.critics.targets.min(next_obs, next.actions) - next.log_prob * alpha;
+            bootstrapped::<B>(batch, next_value, settings.gamma)
         };
-        let actor = self.actor.valid();
-        self.critics.step(
-            config.q_lr,
-            1.0,
-            target,
-            &actor,
-            &self.bounds,
-            batch,
-            obs.clone(),
-            actions,
+        // Critic loss, one Adam step per critic: mean((Q_i(s, a) - y)^2).
+        let q_lr = settings.q_lr;
+        let fits = self
+            .core
+            .critics
+            .regress(obs.clone(), actions, q_lr, |values| {
+                (values - next_q.clone()).powi_scalar(2).mean()
+            });
+        record_fits(fits, &mut metrics);
+
+        // Actor loss: mean(alpha log pi(a|s) - min_i Q_i(s, a)), a ~ pi(.|s) reparameterised;
+        // then alpha's own step (see `EntropyTuning`).
+        let actor_obs = obs.clone();
+        self.core.update_actor(
+            step,
+            &obs,
+            Some(&mut self.entropy),
             rng,
             &mut metrics,
+            |ActorStep {
+                 actor,
+                 critics,
+                 bounds,
+                 alpha,
+                 rng,
+             }| {
+                let noise = host::standard_normal(rng, n, action_dim, &device);
+                let policy = actor.sample(actor_obs.clone(), noise, bounds);
+                let q_policy = critics.min(actor_obs.clone(), policy.actions);
+                let loss = (policy.log_prob.clone() * alpha - q_policy).mean();
+                (loss, policy.log_prob)
+            },
         );
 
-        if step.is_multiple_of(config.policy_frequency) {
-            // The actor's gradient flows through the critics' inputs only; with their
-            // parameters detached, backward skips two weight-gradient GEMMs per critic. (The
-            // critics' parameters are initialised by now, so no_grad on this clone leaves the
-            // originals tracked: see burn-notes on lazy initialisation.)
-            let frozen_critics = self.critics.online.clone().no_grad();
-            for _ in 0..config.policy_frequency {
-                let noise = host::standard_normal(rng, n, action_dim, device);
-                let policy = self.actor.sample(obs.clone(), noise, &self.bounds);
-                let q_policy = frozen_critics.min(obs.clone(), policy.actions);
-                let actor_loss = (policy.log_prob.clone() * self.entropy.alpha() - q_policy).mean();
-                let mut grads = actor_loss.backward();
-                let actor_grads = GradientsParams::from_module(&mut grads, &self.actor);
-                self.actor =
-                    self.actor_optimizer
-                        .step(config.policy_lr, self.actor.clone(), actor_grads);
-                metrics.record("losses/actor_loss", || host::scalar(actor_loss));
-                metrics.record("charts/entropy", || -host::scalar(policy.log_prob.mean()));
-
-                self.entropy.step(
-                    &self.actor,
-                    obs.clone(),
-                    &self.bounds,
-                    config.q_lr,
-                    rng,
-                    &mut metrics,
-                );
-            }
-        }
-
-        if step.is_multiple_of(config.target_network_frequency) {
-            self.critics.soft_update(config.tau);
-        }
+        self.core.update_targets(step);
         metrics.record("losses/alpha", || self.entropy.alpha() as f64);
         metrics
     }
 
     fn save(&self, dir: &Path) -> anyhow::Result<()> {
-        save_record(dir, "actor", self.actor.clone().into_record())?;
-        self.critics.save(dir)?;
-        self.entropy.save(dir)?;
-        save_record(dir, "actor_optimizer", self.actor_optimizer.to_record())
+        self.core.save(dir)?;
+        self.entropy.save(dir)
     }
 
     fn load(mut self, dir: &Path) -> anyhow::Result<Self> {
-        let device = self.device.clone();
-        self.actor = load_module(dir, "actor", self.actor, &device)?;
-        self.critics = self.critics.load(dir, &device)?;
-        self.entropy = self.entropy.load(dir, &device)?;
-        self.actor_optimizer =
-            self.actor_optimizer
-                .load_record(load_record(dir, "actor_optimizer", &device)?);
+        self.core = self.core.load(dir)?;
+        self.entropy = self.entropy.load(dir, &self.core.device)?;
         Ok(self)
     }
 }

@@ -2,7 +2,7 @@
 //! accepts `inf` and `nan`) and fit float32, since the networks compute in float32: 1e300 or
 //! 1e-300 would turn into infinity or zero there without a word.
 
-use ordergrad_core::Objective;
+use ordergrad_core::{Objective, OrderGradError, RankPlan};
 
 use crate::config::{ConfigError, invalid};
 use crate::resource_limits::{MAX_MEMORY_ENV, MemoryBudget, check_rank_plan};
@@ -111,6 +111,21 @@ pub fn check_rank_plan_setting(
 ) -> Result<(), ConfigError> {
     let budget = MemoryBudget::current().map_err(|message| invalid(MAX_MEMORY_ENV, message))?;
     check_rank_plan(what, objective, n, k, &budget).map_err(|message| invalid(key, message))
+}
+
+/// The rank plan of an objective setting for groups of `n` compared `k` at a time, after
+/// [`check_rank_plan_setting`] (`key`, `what`); `unfit` says which setting is to blame when the
+/// objective does not fit `n` and `k`.
+pub fn rank_plan_setting(
+    key: &str,
+    what: &str,
+    objective: &Objective,
+    n: usize,
+    k: usize,
+    unfit: impl FnOnce(OrderGradError) -> ConfigError,
+) -> Result<RankPlan, ConfigError> {
+    check_rank_plan_setting(key, what, objective, n, k)?;
+    RankPlan::new(objective, n, k).map_err(unfit)
 }
 
 #[cfg(test)]

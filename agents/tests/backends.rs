@@ -17,10 +17,10 @@ use std::path::{Path, PathBuf};
 
 use agents::backend::{self, BackendJob};
 use agents::config::DeviceKind;
-use agents::dsac::{Dsac, DsacConfig};
+use agents::dsac::{Dsac, DsacConfig, DsacSettings};
 use agents::host::to_vec;
 use agents::nets::ActionBounds;
-use agents::off_policy::{OffPolicyAgent, Spaces};
+use agents::off_policy::{OffPolicyAgent, OffPolicySettings, Spaces};
 use agents::ppo::{Ppo, PpoConfig};
 use agents::remac::{Remac, RemacConfig};
 use agents::replay::Batch;
@@ -155,29 +155,28 @@ impl BackendJob for Job {
             Job::Layer => layer::<B>(&device),
             Job::Sac(init) => {
                 let config = SacConfig {
-                    hidden_size: HIDDEN,
-                    batch_size: BATCH,
+                    shared: shared(),
                     ..SacConfig::default()
                 };
                 off_policy(Sac::<B>::new(config, spaces(), &device), &init)?
             }
             Job::Dsac(init) => {
                 let config = DsacConfig {
-                    hidden_size: HIDDEN,
-                    batch_size: BATCH,
-                    objective: "cvar:0.25".into(),
-                    num_quantiles: 8,
-                    ..DsacConfig::default()
+                    shared: shared(),
+                    agent: DsacSettings {
+                        objective: "cvar:0.25".parse().unwrap(),
+                        num_quantiles: 8,
+                        ..DsacSettings::default()
+                    },
                 };
-                off_policy(Dsac::<B>::new(config, spaces(), &device), &init)?
+                off_policy(Dsac::<B>::new(config, spaces(), &device)?, &init)?
             }
             Job::Remac(init) => {
                 let config = RemacConfig {
-                    hidden_size: HIDDEN,
-                    batch_size: BATCH,
+                    shared: shared(),
                     ..RemacConfig::default()
                 };
-                off_policy(Remac::<B>::new(config, spaces(), &device), &init)?
+                off_policy(Remac::<B>::new(config, spaces(), &device)?, &init)?
             }
             Job::Ppo(init) => {
                 let config = PpoConfig {
@@ -222,6 +221,15 @@ fn start_from<A>(
 
 /// `UPDATES` updates on fixed batches (the actor's every other one), then the policy's
 /// deterministic actions on a few observations.
+/// The off-policy agents' settings of these tests: small networks and batches.
+fn shared() -> OffPolicySettings {
+    OffPolicySettings {
+        hidden_size: HIDDEN,
+        batch_size: BATCH,
+        ..OffPolicySettings::default()
+    }
+}
+
 fn off_policy<A: OffPolicyAgent>(agent: A, init: &Path) -> anyhow::Result<Outputs> {
     let mut agent = start_from(agent, init, A::save, A::load)?;
     let mut rng = ChaCha8Rng::seed_from_u64(7);

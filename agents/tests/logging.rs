@@ -15,6 +15,11 @@ use agents::logging::metrics::METRICS_FILE_NAME;
 use agents::logging::tensorboard::FILE_VERSION;
 use agents::logging::{InterruptFlag, MetricsFile, RunLogger, RunLoggerOptions, TensorBoardWriter};
 
+#[path = "common/tfevents.rs"]
+mod tfevents;
+
+use tfevents::{event_files, read_events, scalars_of};
+
 /// A fresh, empty directory for one test under Cargo's scratch space for integration tests.
 fn fresh_dir(test_name: &str) -> PathBuf {
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
@@ -23,191 +28,6 @@ fn fresh_dir(test_name: &str) -> PathBuf {
     let _ = fs::remove_dir_all(&dir);
     fs::create_dir_all(&dir).unwrap();
     dir
-}
-
-// ---------------------------------------------------------------------------------------------
-// An event-file reader written from the format descriptions, independent of the writer's code.
-
-#[allow(
-    clippy::manual_rotate,
-    reason = "written as the TFRecord format states it"
-)]
-fn masked_crc32c(bytes: &[u8]) -> u32 {
-    let crc = crc32c::crc32c(bytes);
-    ((crc >> 15) | (crc << 17)).wrapping_add(0xa282ead8)
-}
-
-/// Splits a TFRecord file into its records, checking both CRCs of each.
-fn read_records(path: &Path) -> Vec<Vec<u8>> {
-    let bytes = fs::read(path).unwrap();
-    let mut records = Vec::new();
-    let mut at = 0;
-    while at < bytes.len() {
-        let length_bytes = &bytes[at..at + 8];
-        let length = u64::from_le_bytes(length_bytes.try_into().unwrap()) as usize;
-        let length_crc = u32::from_le_bytes(bytes[at + 8..at + 12].try_into().unwrap());
-        assert_eq!(
-            length_crc,
-            masked_crc32c(length_bytes),
-            "length CRC at byte {at}"
-        );
-        let data = &bytes[at + 12..at + 12 + length];
-        let data_crc_at = at + 12 + length;
-        let data_crc = u32::from_le_bytes(bytes[data_crc_at..data_crc_at + 4].try_into().unwrap());
-        assert_eq!(
-            data_crc,
-            masked_crc32c(data),
-            "data CRC of record at byte {at}"
-        );
-        records.push(data.to_vec());
-        at = data_crc_at + 4;
-    }
-    records
-}
-
-#[derive(Debug, Clone)]
-enum Field {
-    Varint(u64),
-    Fixed64(u64),
-    Bytes(Vec<u8>),
-    Fixed32(u32),
-}
-
-/// Decodes one protobuf message into (field number, value) pairs, in order.
-fn decode_message(mut bytes: &[u8]) -> Vec<(u32, Field)> {
-    fn varint(bytes: &mut &[u8]) -> u64 {
-        let mut value = 0u64;
-        for shift in (0..64).step_by(7) {
-            let byte = bytes[0];
-            *bytes = &bytes[1..];
-            value |= u64::from(byte & 0x7f) << shift;
-            if byte & 0x80 == 0 {
-                return value;
-            }
-        }
-        panic!("varint longer than 10 bytes");
-    }
-    let mut fields = Vec::new();
-    while !bytes.is_empty() {
-        let key = varint(&mut bytes);
-        let number = (key >> 3) as u32;
-        let field = match key & 7 {
-            0 => Field::Varint(varint(&mut bytes)),
-            1 => {
-                let value = u64::from_le_bytes(bytes[..8].try_into().unwrap());
-                bytes = &bytes[8..];
-                Field::Fixed64(value)
-            }
-            2 => {
-                let length = varint(&mut bytes) as usize;
-                let value = bytes[..length].to_vec();
-                bytes = &bytes[length..];
-                Field::Bytes(value)
-            }
-            5 => {
-                let value = u32::from_le_bytes(bytes[..4].try_into().unwrap());
-                bytes = &bytes[4..];
-                Field::Fixed32(value)
-            }
-            wire_type => panic!("unexpected wire type {wire_type}"),
-        };
-        fields.push((number, field));
-    }
-    fields
-}
-
-fn only_bytes(fields: &[(u32, Field)], number: u32) -> Option<Vec<u8>> {
-    fields.iter().find_map(|(field_number, field)| match field {
-        Field::Bytes(bytes) if *field_number == number => Some(bytes.clone()),
-        _ => None,
-    })
-}
-
-fn only_varint(fields: &[(u32, Field)], number: u32) -> Option<u64> {
-    fields.iter().find_map(|(field_number, field)| match field {
-        Field::Varint(value) if *field_number == number => Some(*value),
-        _ => None,
-    })
-}
-
-/// What the tests need from an Event: tensorflow/core/util/event.proto and summary.proto.
-#[derive(Debug, Default)]
-struct Event {
-    wall_time: f64,
-    step: i64,
-    file_version: Option<String>,
-    tag: Option<String>,
-    simple_value: Option<f32>,
-    plugin_name: Option<String>,
-    text: Option<String>,
-}
-
-fn decode_event(bytes: &[u8]) -> Event {
-    let fields = decode_message(bytes);
-    let mut event = Event::default();
-    for (number, field) in &fields {
-        match (number, field) {
-            (1, Field::Fixed64(bits)) => event.wall_time = f64::from_bits(*bits),
-            (2, Field::Varint(step)) => event.step = *step as i64,
-            (3, Field::Bytes(version)) => {
-                event.file_version = Some(String::from_utf8(version.clone()).unwrap())
-            }
-            (5, Field::Bytes(summary)) => decode_summary(summary, &mut event),
-            other => panic!("unexpected Event field {other:?}"),
-        }
-    }
-    event
-}
-
-fn decode_summary(summary: &[u8], event: &mut Event) {
-    let summary = decode_message(summary);
-    assert_eq!(summary.len(), 1, "one Summary.Value per event");
-    let value = decode_message(&only_bytes(&summary, 1).unwrap());
-    event.tag = only_bytes(&value, 1).map(|tag| String::from_utf8(tag).unwrap());
-    event.simple_value = value.iter().find_map(|(number, field)| match field {
-        Field::Fixed32(bits) if *number == 2 => Some(f32::from_bits(*bits)),
-        _ => None,
-    });
-    if let Some(metadata) = only_bytes(&value, 9) {
-        let plugin_data = decode_message(&only_bytes(&decode_message(&metadata), 1).unwrap());
-        event.plugin_name =
-            only_bytes(&plugin_data, 1).map(|name| String::from_utf8(name).unwrap());
-    }
-    if let Some(tensor) = only_bytes(&value, 8) {
-        let tensor = decode_message(&tensor);
-        assert_eq!(only_varint(&tensor, 1), Some(7), "dtype DT_STRING");
-        event.text = only_bytes(&tensor, 8).map(|text| String::from_utf8(text).unwrap());
-    }
-}
-
-fn read_events(path: &Path) -> Vec<Event> {
-    read_records(path)
-        .iter()
-        .map(|record| decode_event(record))
-        .collect()
-}
-
-fn event_files(dir: &Path) -> Vec<PathBuf> {
-    let mut files: Vec<PathBuf> = fs::read_dir(dir)
-        .unwrap()
-        .map(|entry| entry.unwrap().path())
-        .filter(|path| {
-            path.file_name()
-                .unwrap()
-                .to_str()
-                .unwrap()
-                .contains("tfevents")
-        })
-        .collect();
-    files.sort();
-    files
-}
-
-fn scalars(events: &[Event]) -> Vec<(String, i64, f32)> {
-    events
-        .iter()
-        .filter_map(|event| Some((event.tag.clone()?, event.step, event.simple_value?)))
-        .collect()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -230,7 +50,7 @@ fn scalars_read_back_with_exact_tags_steps_and_values() {
 
     let events = read_events(&path);
     assert_eq!(
-        scalars(&events),
+        scalars_of(&events),
         [
             ("charts/episodic_return".to_owned(), 1_000, -12.5),
             ("losses/qf1_loss".to_owned(), 1_001, 0.125),
@@ -300,11 +120,11 @@ fn two_writers_in_one_directory_get_separate_files() {
     let (first_path, second_path) = (first.path().to_path_buf(), second.path().to_path_buf());
     drop((first, second));
     assert_eq!(
-        scalars(&read_events(&first_path)),
+        scalars_of(&read_events(&first_path)),
         [("first".to_owned(), 1, 1.0)]
     );
     assert_eq!(
-        scalars(&read_events(&second_path)),
+        scalars_of(&read_events(&second_path)),
         [("second".to_owned(), 2, 2.0)]
     );
 }
@@ -320,7 +140,7 @@ fn events_reach_the_file_without_explicit_flush_once_the_interval_passed() {
     // The writer is still open: the file holds what the timer flushed.
     let events = read_events(writer.path());
     assert_eq!(
-        scalars(&events),
+        scalars_of(&events),
         [("a".to_owned(), 1, 1.0), ("b".to_owned(), 2, 2.0)]
     );
 }
@@ -331,10 +151,10 @@ fn events_wait_in_the_buffer_before_the_interval_passed() {
     let mut writer =
         TensorBoardWriter::create_with_flush_interval(&dir, Duration::from_secs(3600)).unwrap();
     writer.add_scalar("a", 1.0, 1).unwrap();
-    assert_eq!(scalars(&read_events(writer.path())), []);
+    assert_eq!(scalars_of(&read_events(writer.path())), []);
     writer.flush().unwrap();
     assert_eq!(
-        scalars(&read_events(writer.path())),
+        scalars_of(&read_events(writer.path())),
         [("a".to_owned(), 1, 1.0)]
     );
 }
@@ -349,7 +169,7 @@ fn dropping_the_writer_flushes_buffered_events() {
     let path = writer.path().to_path_buf();
     drop(writer);
     let events = read_events(&path);
-    assert_eq!(scalars(&events), [("a".to_owned(), 1, 1.0)]);
+    assert_eq!(scalars_of(&events), [("a".to_owned(), 1, 1.0)]);
     assert_eq!(events.last().unwrap().text.as_deref(), Some("hello"));
 }
 
@@ -481,7 +301,7 @@ fn run_logger_writes_hyperparameters_then_scalars_to_both_files() {
         ("charts/episodic_return".to_owned(), 20, 123.0),
         ("charts/episodic_length".to_owned(), 20, 20.0),
     ];
-    assert_eq!(scalars(&events), logged);
+    assert_eq!(scalars_of(&events), logged);
 
     let metric_lines = read_metric_lines(&run_dir.join(METRICS_FILE_NAME));
     let from_metrics: Vec<(String, i64, f32)> = metric_lines
@@ -509,7 +329,7 @@ fn dropping_the_run_logger_flushes_both_files() {
     drop(logger);
 
     let events = read_events(&event_files(&run_dir)[0]);
-    assert_eq!(scalars(&events), [("charts/SPS".to_owned(), 50, 99.0)]);
+    assert_eq!(scalars_of(&events), [("charts/SPS".to_owned(), 50, 99.0)]);
     assert_eq!(read_metric_lines(&run_dir.join(METRICS_FILE_NAME)).len(), 1);
 }
 

@@ -6,6 +6,7 @@ use rand::Rng;
 use serde::{Deserialize, Serialize};
 
 use crate::error::EnvError;
+use crate::render::Frame;
 use crate::seeding::standard_normal;
 
 /// A single environment, mirroring `gymnasium.Env`.
@@ -38,6 +39,12 @@ pub trait Env: Send {
 
     /// Advances one step. A wrong-length or non-finite action is an error, never clamped.
     fn step(&mut self, action: &[f32]) -> Result<Step, EnvError>;
+
+    /// A picture of the current state, for episode videos ([`crate::render`]). None for an env
+    /// without a picture (the MuJoCo envs) and before the first reset. Wrappers forward it.
+    fn render(&self) -> Option<Frame> {
+        None
+    }
 }
 
 /// What `Env::step` returns: Gymnasium's `(obs, reward, terminated, truncated, info)`.
@@ -194,5 +201,9 @@ impl<E: Env + ?Sized> Env for Box<E> {
 
     fn step(&mut self, action: &[f32]) -> Result<Step, EnvError> {
         (**self).step(action)
+    }
+
+    fn render(&self) -> Option<Frame> {
+        (**self).render()
     }
 }

@@ -13,6 +13,8 @@
 //! - [`risky`]: `RiskyCrossing-v0` and `RiskyCar-v0` (risky tasks whose optima are known
 //!   exactly), `RiskyPendulum-v1` and (feature `mujoco`) `RiskyHalfCheetah-v5`.
 //! - [`VectorEnv`]: N envs stepped as a batch with same-step autoreset.
+//! - [`render`]: pictures of the classic-control and risky envs' states (`Env::render`), for
+//!   episode videos.
 //! - [`rollout()`]: replays a list of actions (the `ordergrad rollout` command).
 
 pub mod classic;
@@ -22,6 +24,7 @@ mod initial_state;
 #[cfg(feature = "mujoco")]
 pub mod mujoco;
 pub mod registry;
+pub mod render;
 pub mod risky;
 pub mod rollout;
 mod seeding;

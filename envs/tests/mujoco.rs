@@ -175,6 +175,19 @@ fn bad_initial_states_name_what_is_wrong_and_what_is_accepted() {
         .unwrap_err()
         .to_string();
     assert!(message.contains("`qvel[1]`"), "{message}");
+    // Beyond MuJoCo's mjMAXVAL (1e10) the simulation counts as diverged.
+    let mut huge = zeros(9);
+    huge[4] = 1e300;
+    let message = env
+        .reset_to_state(None, &json!({"qpos": zeros(9), "qvel": huge}))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        message.contains("`qvel[4]` is 1e300, outside the env's range [-10000000000, 10000000000]"),
+        "{message}"
+    );
+    let at_the_limit = json!({"qpos": zeros(9), "qvel": [1e10, 0, 0, 0, 0, 0, 0, 0, 0]});
+    assert!(env.reset_to_state(None, &at_the_limit).is_ok());
 }
 
 #[test]

@@ -14,7 +14,7 @@ use crate::checkpoint::{self, Resume};
 use crate::checkpoint_error::CheckpointError;
 use crate::config::{AgentKind, DeviceKind, TrainConfig};
 use crate::dsac::Dsac;
-use crate::evaluation::{Episode, evaluate};
+use crate::evaluation::{Episode, evaluate, evaluate_observed};
 use crate::off_policy::{OffPolicyAgent, Spaces};
 use crate::on_policy::{NormalizerStatistics, make_eval_env};
 use crate::ppo::Ppo;
@@ -22,6 +22,7 @@ use crate::remac::Remac;
 use crate::resource_limits::{MemoryBudget, check_rank_plan};
 use crate::resume_config::forbidden_changes;
 use crate::sac::Sac;
+use crate::video::{self, EpisodeRecorder};
 
 #[derive(Debug, Args)]
 pub struct EvalArgs {
@@ -51,6 +52,10 @@ pub struct EvalArgs {
     /// Print the result as JSON on stdout.
     #[arg(long)]
     json: bool,
+    /// Record every episode as an animated GIF in RUN/videos/
+    /// (eval_step<checkpoint step>_episode<i>.gif), also shown in TensorBoard's Images tab.
+    #[arg(long)]
+    video: bool,
 }
 
 /// Episode i of an evaluation starts from seed DEFAULT_EVAL_SEED + i unless told otherwise: far
@@ -208,8 +213,25 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
 
 /// The evaluation `eval` prints: the checkpoint's config, the checkpoint, the report.
 fn evaluate_run(args: &EvalArgs) -> anyhow::Result<(TrainConfig, Resume, EvalReport)> {
+    if args.video {
+        // Before the checkpoint is opened and verified: the env of the run's config.toml.
+        if let Some(env) = run_config_env(&args.run) {
+            video::check_renderer(&env).map_err(BadInput)?;
+        }
+    }
     let (config, checkpoint) =
         open_checkpoint(args).map_err(|error| with_fallback_hint(error, &args.run, Retry::Eval))?;
+    let mut recorder = if args.video {
+        video::check_renderer(&config.env).map_err(BadInput)?;
+        let dir = video::prepare_dir(&args.run).map_err(BadInput)?;
+        Some(EpisodeRecorder::new(
+            dir,
+            &config.env,
+            checkpoint.state.next_step,
+        ))
+    } else {
+        None
+    };
     let initial_state = args
         .init_state
         .as_deref()
@@ -223,9 +245,20 @@ fn evaluate_run(args: &EvalArgs) -> anyhow::Result<(TrainConfig, Resume, EvalRep
             checkpoint_dir: &checkpoint.checkpoint_dir,
             initial_state: initial_state.as_ref(),
             args,
+            recorder: recorder.as_mut(),
         },
     )
     .map_err(|error| with_fallback_hint(error, &args.run, Retry::Eval))?;
+    if let Some(recorder) = &recorder {
+        let events = recorder.write_tensorboard()?;
+        let dir = args.run.join(video::VIDEOS_DIR);
+        eprintln!(
+            "wrote {} episode videos to {} (TensorBoard: {})",
+            recorder.videos().len(),
+            dir.display(),
+            events.display()
+        );
+    }
     let report = EvalReport::new(&episodes)?;
     Ok((config, checkpoint, report))
 }
@@ -242,8 +275,16 @@ pub fn final_evaluation(run: &Path, episodes: usize) -> anyhow::Result<EvalRepor
         device: None,
         init_state: None,
         json: false,
+        video: false,
     };
     Ok(evaluate_run(&args)?.2)
+}
+
+/// The `env` of the run's config.toml, read without checking the rest of the file.
+fn run_config_env(run: &Path) -> Option<String> {
+    let text = std::fs::read_to_string(run.join(RUN_CONFIG_FILE)).ok()?;
+    let table: toml::Table = toml::from_str(&text).ok()?;
+    table.get("env")?.as_str().map(str::to_owned)
 }
 
 /// The checkpoint to evaluate, verified, and the config it was trained with: the one it keeps,
@@ -289,6 +330,7 @@ struct EvalJob<'a> {
     checkpoint_dir: &'a Path,
     initial_state: Option<&'a serde_json::Value>,
     args: &'a EvalArgs,
+    recorder: Option<&'a mut EpisodeRecorder>,
 }
 
 impl BackendJob for EvalJob<'_> {
@@ -298,7 +340,7 @@ impl BackendJob for EvalJob<'_> {
         let config = self.config;
         let spaces = Spaces::of(envs::make(&config.env)?.as_ref())?;
         let (dir, env, args) = (self.checkpoint_dir, config.env.as_str(), self.args);
-        let initial_state = self.initial_state;
+        let (initial_state, recorder) = (self.initial_state, self.recorder);
         match config.agent {
             AgentKind::Ppo => {
                 let agent = Ppo::<B>::new(
@@ -310,31 +352,25 @@ impl BackendJob for EvalJob<'_> {
                 .load(dir)?;
                 let statistics = NormalizerStatistics::load(dir)?;
                 let mut env = make_eval_env(env, &config.ppo, &statistics)?;
-                evaluate(
-                    env.as_mut(),
-                    args.episodes,
-                    args.seed,
-                    initial_state,
-                    |obs, rng| {
-                        if args.stochastic {
-                            agent.act(obs, 1, rng).actions
-                        } else {
-                            agent.mean_action(obs, 1)
-                        }
-                    },
-                )
+                run_episodes(env.as_mut(), args, initial_state, recorder, |obs, rng| {
+                    if args.stochastic {
+                        agent.act(obs, 1, rng).actions
+                    } else {
+                        agent.mean_action(obs, 1)
+                    }
+                })
             }
             AgentKind::Sac => {
                 let agent = Sac::<B>::new(config.sac.clone(), spaces, &device);
-                evaluate_checkpoint(agent, dir, env, initial_state, args)
+                evaluate_checkpoint(agent, dir, env, initial_state, args, recorder)
             }
             AgentKind::Dsac => {
-                let agent = Dsac::<B>::new(config.dsac.clone(), spaces, &device);
-                evaluate_checkpoint(agent, dir, env, initial_state, args)
+                let agent = Dsac::<B>::new(config.dsac.clone(), spaces, &device)?;
+                evaluate_checkpoint(agent, dir, env, initial_state, args, recorder)
             }
             AgentKind::Remac => {
-                let agent = Remac::<B>::new(config.remac.clone(), spaces, &device);
-                evaluate_checkpoint(agent, dir, env, initial_state, args)
+                let agent = Remac::<B>::new(config.remac.clone(), spaces, &device)?;
+                evaluate_checkpoint(agent, dir, env, initial_state, args, recorder)
             }
         }
     }
@@ -346,14 +382,30 @@ fn evaluate_checkpoint<A: OffPolicyAgent>(
     env_id: &str,
     initial_state: Option<&serde_json::Value>,
     args: &EvalArgs,
+    recorder: Option<&mut EpisodeRecorder>,
 ) -> anyhow::Result<Vec<Episode>> {
     let agent = agent.load(checkpoint_dir)?;
     let mut env = envs::make(env_id)?;
-    evaluate(
-        env.as_mut(),
-        args.episodes,
-        args.seed,
-        initial_state,
-        |obs, rng| agent.act(obs, !args.stochastic, rng),
-    )
+    run_episodes(env.as_mut(), args, initial_state, recorder, |obs, rng| {
+        agent.act(obs, !args.stochastic, rng)
+    })
+}
+
+/// The evaluation's episodes, recorded when there is a recorder.
+fn run_episodes(
+    env: &mut dyn envs::Env,
+    args: &EvalArgs,
+    initial_state: Option<&serde_json::Value>,
+    recorder: Option<&mut EpisodeRecorder>,
+    act: impl FnMut(&[f32], &mut rand_chacha::ChaCha8Rng) -> Vec<f32>,
+) -> anyhow::Result<Vec<Episode>> {
+    let (episodes, seed) = (args.episodes, args.seed);
+    match recorder {
+        Some(recorder) => {
+            evaluate_observed(env, episodes, seed, initial_state, act, |env, i, step| {
+                recorder.observe(env, i, step)
+            })
+        }
+        None => evaluate(env, episodes, seed, initial_state, act),
+    }
 }

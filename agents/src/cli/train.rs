@@ -327,11 +327,11 @@ impl BackendJob for TrainJob<'_> {
                 off_policy::train(agent, config, self.run_dir, self.resume)
             }
             AgentKind::Dsac => {
-                let agent = Dsac::<B>::new(config.dsac.clone(), spaces, &device);
+                let agent = Dsac::<B>::new(config.dsac.clone(), spaces, &device)?;
                 off_policy::train(agent, config, self.run_dir, self.resume)
             }
             AgentKind::Remac => {
-                let agent = Remac::<B>::new(config.remac.clone(), spaces, &device);
+                let agent = Remac::<B>::new(config.remac.clone(), spaces, &device)?;
                 off_policy::train(agent, config, self.run_dir, self.resume)
             }
         }

@@ -66,6 +66,19 @@ impl TensorBoardWriter {
         self.write_event(&text)
     }
 
+    /// Logs an encoded image (PNG or GIF; TensorBoard's Images tab plays an animated GIF) of
+    /// `width` x `height` pixels under `tag` at `step`, as tf.compat.v1.summary.image does.
+    pub fn add_image(
+        &mut self,
+        tag: &str,
+        (width, height): (u32, u32),
+        encoded: &[u8],
+        step: i64,
+    ) -> Result<(), LoggingError> {
+        let image = event::image_event(unix_time_now(), step, tag, height, width, encoded);
+        self.write_event(&image)
+    }
+
     /// Pushes buffered events to the OS, where a running TensorBoard can read them.
     pub fn flush(&mut self) -> Result<(), LoggingError> {
         self.file

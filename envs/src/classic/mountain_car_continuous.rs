@@ -17,6 +17,7 @@ use serde_json::Value;
 use crate::env::{BoxSpace, Env, Info, Step, validate_action};
 use crate::error::EnvError;
 use crate::initial_state::{StateField, parse_state_fields};
+use crate::render::{Frame, scenes};
 use crate::seeding::{ResetRng, uniform};
 
 pub const ID: &str = "MountainCarContinuous-v0";
@@ -229,6 +230,14 @@ impl Env for MountainCarContinuous {
             truncated: false,
             info: Info::default(),
         })
+    }
+
+    fn render(&self) -> Option<Frame> {
+        let position = match self.state? {
+            CarState::Float64 { position, .. } => position,
+            CarState::Float32 { position, .. } => f64::from(position),
+        };
+        Some(scenes::mountain_car(position))
     }
 }
 

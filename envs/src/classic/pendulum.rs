@@ -12,6 +12,7 @@ use serde_json::Value;
 use crate::env::{BoxSpace, Env, Info, Step, validate_action};
 use crate::error::EnvError;
 use crate::initial_state::{StateField, parse_state_fields};
+use crate::render::{Frame, scenes};
 use crate::seeding::{ResetRng, uniform};
 
 pub const ID: &str = "Pendulum-v1";
@@ -170,6 +171,10 @@ impl Env for Pendulum {
             truncated: false,
             info: Info::default(),
         })
+    }
+
+    fn render(&self) -> Option<Frame> {
+        self.state.map(|state| scenes::pendulum(state.theta))
     }
 }
 

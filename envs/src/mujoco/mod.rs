@@ -193,16 +193,18 @@ impl<T: Task> Env for MujocoEnv<T> {
         seed: Option<u64>,
         state: &Value,
     ) -> Result<(Vec<f64>, Info), EnvError> {
+        let qpos_bounds = vec![(-MUJOCO_MAX_VALUE, MUJOCO_MAX_VALUE); self.simulation.nq()];
+        let qvel_bounds = vec![(-MUJOCO_MAX_VALUE, MUJOCO_MAX_VALUE); self.simulation.nv()];
         let fields = [
             StateField {
                 key: "qpos",
                 len: self.simulation.nq(),
-                bounds: None,
+                bounds: Some(&qpos_bounds),
             },
             StateField {
                 key: "qvel",
                 len: self.simulation.nv(),
-                bounds: None,
+                bounds: Some(&qvel_bounds),
             },
         ];
         let parsed = parse_state_fields(T::ID, state, &fields, &self.init_state_shape)?;
@@ -222,6 +224,10 @@ impl<T: Task> Env for MujocoEnv<T> {
         Ok(self.task.step(&mut self.simulation, action))
     }
 }
+
+/// MuJoCo's `mjMAXVAL`: `mj_step` treats a position or velocity beyond it as diverged and resets
+/// the simulation with a warning, so an injected state beyond it could never be stepped from.
+const MUJOCO_MAX_VALUE: f64 = 1e10;
 
 /// The registration of a task, as `gymnasium.register` records it.
 const fn spec<T: Task>() -> EnvSpec {

@@ -18,6 +18,8 @@ use crate::env::{BoxSpace, Env, Info, Step, validate_action};
 use crate::error::EnvError;
 use crate::initial_state::{StateField, parse_state_fields};
 use crate::registry::EnvSpec;
+use crate::render::Frame;
+use crate::render::scenes::{self, CarScene};
 
 pub const ID: &str = "RiskyCar-v0";
 pub const MAX_EPISODE_STEPS: usize = 100;
@@ -171,6 +173,16 @@ impl Env for RiskyCar {
             truncated: false,
             info,
         })
+    }
+
+    fn render(&self) -> Option<Frame> {
+        let [position, velocity] = self.state?;
+        Some(scenes::car(&CarScene {
+            position,
+            velocity,
+            goal_position: GOAL_POSITION,
+            speed_limit: SPEED_LIMIT,
+        }))
     }
 }
 

@@ -19,6 +19,8 @@ use crate::env::{BoxSpace, Env, Info, Step, validate_action};
 use crate::error::EnvError;
 use crate::initial_state::{StateField, parse_state_fields};
 use crate::registry::EnvSpec;
+use crate::render::Frame;
+use crate::render::scenes::{self, CrossingScene};
 
 pub const ID: &str = "RiskyCrossing-v0";
 /// Longer than the detour (15 steps) by far, so a timeout (-50 or worse) is never worth it.
@@ -51,6 +53,8 @@ const STEP_REWARD: f64 = -1.0;
 pub struct RiskyCrossing {
     /// (x, y) in f64: positions are sums of tenths, compared with a tolerance.
     position: Option<[f64; 2]>,
+    /// The positions of the episode so far (the current one last), for `render`.
+    trail: Vec<[f64; 2]>,
     coin: PenaltyCoin,
     observation_space: BoxSpace,
     action_space: BoxSpace,
@@ -67,6 +71,7 @@ impl RiskyCrossing {
     pub fn with_penalty(penalty: Penalty) -> Result<Self, EnvError> {
         Ok(Self {
             position: None,
+            trail: Vec::new(),
             coin: PenaltyCoin::new(ID, penalty)?,
             observation_space: BoxSpace::uniform_f32(0.0, 1.0, 2),
             action_space: BoxSpace::uniform_f32(-1.0, 1.0, 2),
@@ -85,6 +90,8 @@ impl RiskyCrossing {
     fn start(&mut self, seed: Option<u64>, position: [f64; 2]) -> (Vec<f64>, Info) {
         self.coin.reseed(seed);
         self.position = Some(position);
+        self.trail.clear();
+        self.trail.push(position);
         (Self::observation(position), Info::default())
     }
 }
@@ -162,6 +169,7 @@ impl Env for RiskyCrossing {
         };
         let position = [moved(x, action[0]), moved(y, action[1])];
         self.position = Some(position);
+        self.trail.push(position);
 
         let mut info = Info::default();
         let penalty = self.coin.charge(in_band(position), &mut info);
@@ -172,6 +180,17 @@ impl Env for RiskyCrossing {
             truncated: false,
             info,
         })
+    }
+
+    fn render(&self) -> Option<Frame> {
+        self.position?;
+        Some(scenes::crossing(&CrossingScene {
+            band_x_high: BAND_X_HIGH,
+            band_y: (BAND_Y_LOW, BAND_Y_HIGH),
+            goal: GOAL,
+            goal_radius: GOAL_RADIUS,
+            trail: &self.trail,
+        }))
     }
 }
 

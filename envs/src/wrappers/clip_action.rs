@@ -4,6 +4,7 @@ use serde_json::Value;
 
 use crate::env::{BoxSpace, DType, Env, Info, Step, validate_action};
 use crate::error::EnvError;
+use crate::render::Frame;
 
 /// Clips each action component into the wrapped env's action bounds, so a policy with an
 /// unbounded output (e.g. PPO's Gaussian) can act. The exposed action space is unbounded.
@@ -62,6 +63,10 @@ impl<E: Env> Env for ClipAction<E> {
         state: &Value,
     ) -> Result<(Vec<f64>, Info), EnvError> {
         self.env.reset_to_state(seed, state)
+    }
+
+    fn render(&self) -> Option<Frame> {
+        self.env.render()
     }
 
     fn step(&mut self, action: &[f32]) -> Result<Step, EnvError> {

@@ -4,6 +4,7 @@ use serde_json::Value;
 
 use crate::env::{BoxSpace, Env, Info, Step};
 use crate::error::EnvError;
+use crate::render::Frame;
 use crate::wrappers::running_mean_std::RunningMeanStd;
 
 pub const DEFAULT_EPSILON: f64 = 1e-8;
@@ -125,6 +126,10 @@ impl<E: Env> Env for NormalizeReward<E> {
         state: &Value,
     ) -> Result<(Vec<f64>, Info), EnvError> {
         self.env.reset_to_state(seed, state)
+    }
+
+    fn render(&self) -> Option<Frame> {
+        self.env.render()
     }
 
     fn step(&mut self, action: &[f32]) -> Result<Step, EnvError> {

@@ -6,6 +6,7 @@ use serde_json::Value;
 
 use crate::env::{BoxSpace, Env, EpisodeStatistics, Info, Step};
 use crate::error::EnvError;
+use crate::render::Frame;
 
 /// Gymnasium's default `buffer_length`.
 pub const DEFAULT_BUFFER_LENGTH: usize = 100;
@@ -93,6 +94,10 @@ impl<E: Env> Env for RecordEpisodeStatistics<E> {
         let reset = self.env.reset_to_state(seed, state)?;
         self.start_episode();
         Ok(reset)
+    }
+
+    fn render(&self) -> Option<Frame> {
+        self.env.render()
     }
 
     fn step(&mut self, action: &[f32]) -> Result<Step, EnvError> {

@@ -4,6 +4,7 @@ use serde_json::Value;
 
 use crate::env::{BoxSpace, DType, Env, Info, Step, validate_action};
 use crate::error::EnvError;
+use crate::render::Frame;
 
 /// Maps actions from `[min_action, max_action]` (e.g. a tanh policy's [-1, 1]) affinely onto
 /// the wrapped env's bounds: `low + (high - low) * (a - min) / (max - min)`, computed in
@@ -90,6 +91,10 @@ impl<E: Env> Env for RescaleAction<E> {
         state: &Value,
     ) -> Result<(Vec<f64>, Info), EnvError> {
         self.env.reset_to_state(seed, state)
+    }
+
+    fn render(&self) -> Option<Frame> {
+        self.env.render()
     }
 
     fn step(&mut self, action: &[f32]) -> Result<Step, EnvError> {

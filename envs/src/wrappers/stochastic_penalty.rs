@@ -8,6 +8,7 @@ use serde_json::Value;
 
 use crate::env::{BoxSpace, Env, Info, Step};
 use crate::error::EnvError;
+use crate::render::Frame;
 pub use crate::risky::coin::{PENALTY_EVENT_KEY, PENALTY_KEY, RISKY_STEP_KEY};
 use crate::risky::coin::{Penalty, PenaltyCoin};
 
@@ -133,6 +134,10 @@ impl<E: Env> Env for StochasticPenalty<E> {
     ) -> Result<(Vec<f64>, Info), EnvError> {
         self.coin.reseed(seed);
         self.env.reset_to_state(seed, state)
+    }
+
+    fn render(&self) -> Option<Frame> {
+        self.env.render()
     }
 
     fn step(&mut self, action: &[f32]) -> Result<Step, EnvError> {

@@ -4,6 +4,7 @@ use serde_json::Value;
 
 use crate::env::{BoxSpace, Env, Info, Step};
 use crate::error::EnvError;
+use crate::render::Frame;
 
 /// Sets `truncated` on the step that reaches `max_episode_steps` (and on any later step, if
 /// the caller keeps stepping). Never touches `terminated`: an episode that ends at the limit
@@ -78,6 +79,10 @@ impl<E: Env> Env for TimeLimit<E> {
         let reset = self.env.reset_to_state(seed, state)?;
         self.elapsed_steps = 0;
         Ok(reset)
+    }
+
+    fn render(&self) -> Option<Frame> {
+        self.env.render()
     }
 
     fn step(&mut self, action: &[f32]) -> Result<Step, EnvError> {

@@ -18,8 +18,16 @@ const SUMMARY_VALUE: u32 = 1;
 // Summary.Value
 const VALUE_TAG: u32 = 1;
 const VALUE_SIMPLE_VALUE: u32 = 2;
+const VALUE_IMAGE: u32 = 4;
 const VALUE_TENSOR: u32 = 8;
 const VALUE_METADATA: u32 = 9;
+// Summary.Image
+const IMAGE_HEIGHT: u32 = 1;
+const IMAGE_WIDTH: u32 = 2;
+const IMAGE_COLORSPACE: u32 = 3;
+const IMAGE_ENCODED: u32 = 4;
+/// `colorspace` of an RGB image (1 grayscale, 2 grayscale + alpha, 3 RGB, 4 RGBA, ...).
+const COLORSPACE_RGB: u64 = 3;
 // SummaryMetadata
 const METADATA_PLUGIN_DATA: u32 = 1;
 const METADATA_DATA_CLASS: u32 = 4;
@@ -77,6 +85,27 @@ pub(crate) fn text_event(wall_time: f64, step: i64, tag: &str, text: &str) -> Ve
     put_bytes(&mut summary_value, VALUE_TAG, tag.as_bytes());
     put_bytes(&mut summary_value, VALUE_METADATA, &metadata);
     put_bytes(&mut summary_value, VALUE_TENSOR, &tensor);
+    summary_event(wall_time, step, &summary_value)
+}
+
+/// An encoded image (PNG, or an animated GIF, which TensorBoard's Images tab plays) as the
+/// `image` field of a Summary.Value, as tf.compat.v1.summary.image writes it.
+pub(crate) fn image_event(
+    wall_time: f64,
+    step: i64,
+    tag: &str,
+    height: u32,
+    width: u32,
+    encoded: &[u8],
+) -> Vec<u8> {
+    let mut image = Vec::new();
+    put_varint_field(&mut image, IMAGE_HEIGHT, u64::from(height));
+    put_varint_field(&mut image, IMAGE_WIDTH, u64::from(width));
+    put_varint_field(&mut image, IMAGE_COLORSPACE, COLORSPACE_RGB);
+    put_bytes(&mut image, IMAGE_ENCODED, encoded);
+    let mut summary_value = Vec::new();
+    put_bytes(&mut summary_value, VALUE_TAG, tag.as_bytes());
+    put_bytes(&mut summary_value, VALUE_IMAGE, &image);
     summary_event(wall_time, step, &summary_value)
 }
 
@@ -162,6 +191,24 @@ mod tests {
         // summary (field 5) { value (field 1) { tag "a", simple_value 1.0f } }
         expected.extend_from_slice(&[0x2a, 0x0a, 0x0a, 0x08, 0x0a, 0x01, b'a', 0x15]);
         expected.extend_from_slice(&1.0f32.to_le_bytes());
+        assert_eq!(event, expected);
+    }
+
+    #[test]
+    fn image_event_bytes_are_exactly_as_protoc_would_write_them() {
+        let event = image_event(0.0, 3, "v", 2, 300, b"GIF");
+        let mut expected = vec![0x09];
+        expected.extend_from_slice(&0.0f64.to_le_bytes());
+        expected.extend_from_slice(&[0x10, 0x03]);
+        // summary { value { tag "v", image (field 4) { height 2, width 300, colorspace 3,
+        // encoded_image_string "GIF" } } }
+        let image = [
+            0x08, 0x02, 0x10, 0xac, 0x02, 0x18, 0x03, 0x22, 0x03, b'G', b'I', b'F',
+        ];
+        let mut value = vec![0x0a, 0x01, b'v', 0x22, image.len() as u8];
+        value.extend_from_slice(&image);
+        expected.extend_from_slice(&[0x2a, value.len() as u8 + 2, 0x0a, value.len() as u8]);
+        expected.extend_from_slice(&value);
         assert_eq!(event, expected);
     }
 }

@@ -1,80 +1,34 @@
 //! The training loop that SAC, distributional SAC and ReMAC share, in CleanRL's order: act (uniformly random before
 //! `learning_starts`), step the env, store the transition, sample a batch, update, log, and
-//! checkpoint at episode ends.
+//! checkpoint at episode ends. The agents' shared settings are in `settings.rs`, their shared
+//! core (actor, critics, acting, checkpoints, the delayed actor update) in `agent_core.rs`.
+
+pub mod agent_core;
+pub mod settings;
+
+pub use self::agent_core::{ActorStep, OffPolicyCore};
+pub use self::settings::{MAX_POLICY_FREQUENCY, OffPolicyConfig, OffPolicySettings};
 
 use std::path::Path;
 use std::time::Instant;
 
 use anyhow::Context;
+use burn::tensor::backend::AutodiffBackend;
 use envs::Env;
 use envs::wrappers::stochastic_penalty::PENALTY_EVENT_KEY;
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
 use crate::checkpoint::{self, Resume, RunRecord, TrainingState};
-use crate::config::{ConfigError, TrainConfig, invalid};
+use crate::config::TrainConfig;
 use crate::host::to_f32;
 use crate::logging::{InterruptFlag, RunLogger};
 use crate::metrics::Metrics;
 use crate::nets::ActionBounds;
 use crate::replay::{Batch, ReplayBuffer, ReplayShape, Transition};
-use crate::setting_checks::{Accepted, check_count, check_number, check_numbers};
 
 /// Penalty events of each finished episode, logged on risky envs (`envs::risky`).
 pub const EPISODIC_PENALTY_EVENTS_TAG: &str = "charts/episodic_penalty_events";
-
-/// The actor's updates come in bursts of `policy_frequency`: a typo here would stall the run
-/// for hours at one step.
-pub const MAX_POLICY_FREQUENCY: u64 = 10_000;
-
-/// What the loop needs to know about an agent's off-policy settings.
-#[derive(Debug, Clone)]
-pub struct OffPolicySettings {
-    pub buffer_size: usize,
-    pub batch_size: usize,
-    pub gamma: f64,
-    pub tau: f64,
-    pub learning_starts: u64,
-    pub policy_lr: f64,
-    pub q_lr: f64,
-    pub policy_frequency: u64,
-    pub target_network_frequency: u64,
-    pub hidden_size: usize,
-}
-
-impl OffPolicySettings {
-    /// Checks the settings of config table `table` ("sac", "dsac", "remac").
-    pub fn validate(&self, table: &str) -> Result<(), ConfigError> {
-        let key = |name: &str| format!("{table}.{name}");
-        let positive_counts = [
-            ("buffer_size", self.buffer_size as u64),
-            ("batch_size", self.batch_size as u64),
-            ("policy_frequency", self.policy_frequency),
-            ("target_network_frequency", self.target_network_frequency),
-            ("hidden_size", self.hidden_size as u64),
-        ];
-        for (name, value) in positive_counts {
-            check_count(&key(name), value)?;
-        }
-        if self.policy_frequency > MAX_POLICY_FREQUENCY {
-            return Err(invalid(
-                &key("policy_frequency"),
-                format!(
-                    "{} is not accepted: the actor makes that many updates in a row, at most \
-                     {MAX_POLICY_FREQUENCY} (CleanRL: 2)",
-                    self.policy_frequency
-                ),
-            ));
-        }
-        check_number(&key("gamma"), self.gamma, Accepted::UnitInterval)?;
-        check_number(&key("tau"), self.tau, Accepted::PositiveUpToOne)?;
-        check_numbers(
-            table,
-            &[("policy_lr", self.policy_lr), ("q_lr", self.q_lr)],
-            Accepted::Positive,
-        )
-    }
-}
 
 /// Observation size and action box of the env an agent acts in.
 #[derive(Debug, Clone)]
@@ -101,13 +55,20 @@ impl Spaces {
 
 /// An agent that learns from a replay buffer. Implemented by SAC, distributional SAC and ReMAC.
 pub trait OffPolicyAgent: Sized {
-    fn settings(&self) -> OffPolicySettings;
+    type Backend: AutodiffBackend;
+    /// The actor, critics and settings every off-policy agent has.
+    fn core(&self) -> &OffPolicyCore<Self::Backend>;
     /// One action for one observation: a policy sample, or the deterministic action.
-    fn act(&self, obs: &[f32], deterministic: bool, rng: &mut impl Rng) -> Vec<f32>;
+    fn act(&self, obs: &[f32], deterministic: bool, rng: &mut impl Rng) -> Vec<f32> {
+        self.core().act(obs, deterministic, rng)
+    }
     /// One gradient step at env step `step` (the actor only every `policy_frequency` steps).
     fn update(&mut self, step: u64, batch: &Batch, rng: &mut impl Rng, record: bool) -> Metrics;
-    /// Writes networks, targets and optimiser states into `dir`.
-    fn save(&self, dir: &Path) -> anyhow::Result<()>;
+    /// Writes networks, targets and optimiser states into `dir` (the core's; an agent with more
+    /// state adds its own).
+    fn save(&self, dir: &Path) -> anyhow::Result<()> {
+        self.core().save(dir)
+    }
     fn load(self, dir: &Path) -> anyhow::Result<Self>;
 }
 
@@ -119,7 +80,7 @@ pub fn train<A: OffPolicyAgent>(
     run_dir: &Path,
     resume: Option<Resume>,
 ) -> anyhow::Result<()> {
-    let settings = agent.settings();
+    let settings = agent.core().settings.clone();
     let mut env = envs::make(&config.env)?;
     let spaces = Spaces::of(env.as_ref())?;
     let action_dim = spaces.bounds.dim();

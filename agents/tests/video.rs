@@ -1,0 +1,323 @@
+//! Episode videos: the recorder over real envs (frame count, size, frames that change, penalty
+//! frames), the GIFs read back with the `gif` crate's decoder, and `ordergrad eval --video` as a
+//! user runs it (same returns as without, files and TensorBoard events, refusals with exit 2).
+
+mod common;
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use agents::evaluation::evaluate_observed;
+use agents::video::{self, EpisodeRecorder};
+use envs::Env;
+use envs::wrappers::stochastic_penalty::PENALTY_EVENT_KEY;
+
+/// The pictures a GIF shows, as RGBA buffers (each frame drawn over the last, as its disposal
+/// method `Keep` asks), and its width and height.
+fn decode(gif: &[u8]) -> (Vec<Vec<u8>>, (usize, usize)) {
+    let mut options = gif::DecodeOptions::new();
+    options.set_color_output(gif::ColorOutput::RGBA);
+    let mut decoder = options.read_info(gif).expect("a GIF header");
+    let (width, height) = (usize::from(decoder.width()), usize::from(decoder.height()));
+    let mut picture = vec![0u8; width * height * 4];
+    let mut frames = Vec::new();
+    while let Some(frame) = decoder.read_next_frame().expect("a GIF frame") {
+        assert_eq!(frame.dispose, gif::DisposalMethod::Keep);
+        let (left, top) = (usize::from(frame.left), usize::from(frame.top));
+        let frame_width = usize::from(frame.width);
+        assert!(left + frame_width <= width && top + usize::from(frame.height) <= height);
+        for (row, pixels) in frame.buffer.chunks_exact(frame_width * 4).enumerate() {
+            let at = ((top + row) * width + left) * 4;
+            picture[at..at + pixels.len()].copy_from_slice(pixels);
+        }
+        frames.push(picture.clone());
+    }
+    (frames, (width, height))
+}
+
+fn rgb(frame: &[u8], width: usize, (x, row): (usize, usize)) -> [u8; 3] {
+    let at = (row * width + x) * 4;
+    [frame[at], frame[at + 1], frame[at + 2]]
+}
+
+/// Records `episodes` episodes of `env_id` under a constant action; returns the recorder and,
+/// per episode, its length and the steps (1-based frame indices) on which a penalty struck.
+fn record(
+    env_id: &str,
+    episodes: usize,
+    action: &[f32],
+    dir: &Path,
+) -> (EpisodeRecorder, Vec<(u64, Vec<usize>)>) {
+    let mut env = envs::make(env_id).unwrap();
+    let mut recorder = EpisodeRecorder::new(dir.to_path_buf(), env_id, 7);
+    let mut penalties = vec![Vec::new(); episodes];
+    let mut steps = vec![0; episodes];
+    let results = evaluate_observed(
+        env.as_mut(),
+        episodes,
+        11,
+        None,
+        |_, _| action.to_vec(),
+        |env: &dyn Env, episode, step| {
+            if let Some(step) = step {
+                steps[episode] += 1;
+                if step.info.values.get(PENALTY_EVENT_KEY) == Some(&1.0) {
+                    penalties[episode].push(steps[episode]);
+                }
+            }
+            recorder.observe(env, episode, step)
+        },
+    )
+    .unwrap();
+    let lengths: Vec<u64> = results.iter().map(|e| e.length).collect();
+    (recorder, lengths.into_iter().zip(penalties).collect())
+}
+
+#[test]
+fn a_pendulum_episode_is_its_reset_frame_and_one_frame_per_step() {
+    let dir = common::scratch_dir("video", "pendulum");
+    let (recorder, episodes) = record("Pendulum-v1", 2, &[0.7], &dir);
+    assert_eq!(recorder.videos().len(), 2);
+    for (video, (length, _)) in recorder.videos().iter().zip(&episodes) {
+        assert_eq!(*length, 200);
+        assert_eq!(video.frames, 201, "reset frame + one per step");
+        assert_eq!(
+            video.path,
+            dir.join(format!("eval_step7_episode{}.gif", video.episode))
+        );
+        let (frames, (width, height)) = decode(&std::fs::read(&video.path).unwrap());
+        assert_eq!((width, height), (500, 500));
+        assert_eq!(frames.len(), 201);
+        for frame in &frames {
+            let colours: std::collections::BTreeSet<[u8; 3]> =
+                frame.chunks_exact(4).map(|p| [p[0], p[1], p[2]]).collect();
+            assert!(colours.len() >= 3, "a blank frame: {colours:?}");
+        }
+        let changed = frames.windows(2).filter(|pair| pair[0] != pair[1]).count();
+        assert!(
+            changed >= 195,
+            "only {changed} of 200 steps changed the picture"
+        );
+    }
+    assert_ne!(recorder.videos()[0].gif, recorder.videos()[1].gif);
+}
+
+#[test]
+fn frames_of_penalised_steps_have_a_red_border_and_no_others_do() {
+    let dir = common::scratch_dir("video", "risky-car");
+    // Full acceleration: 13 of the 23 steps are over the speed limit, 10 % each to be penalised.
+    let (recorder, episodes) = record("RiskyCar-v0", 6, &[1.0], &dir);
+    let mut penalised = 0;
+    for (video, (length, penalties)) in recorder.videos().iter().zip(&episodes) {
+        let (frames, (width, height)) = decode(&video.gif);
+        assert_eq!((width, height), (600, 240));
+        assert_eq!(frames.len() as u64, length + 1);
+        for (index, frame) in frames.iter().enumerate() {
+            let corner = rgb(frame, width, (2, 2));
+            let red = corner == envs::render::Color::Red.rgb();
+            assert_eq!(
+                red,
+                penalties.contains(&index),
+                "frame {index} of episode {}",
+                video.episode
+            );
+        }
+        penalised += penalties.len();
+    }
+    assert!(penalised > 0, "no penalty in 6 episodes: pick other seeds");
+}
+
+#[test]
+fn every_drawn_env_records_and_a_mujoco_env_is_refused() {
+    let dir = common::scratch_dir("video", "all");
+    for (id, action) in [
+        ("MountainCarContinuous-v0", vec![1.0]),
+        ("RiskyCrossing-v0", vec![0.0, 1.0]),
+        ("RiskyPendulum-v1", vec![2.0]),
+    ] {
+        let (recorder, episodes) = record(id, 1, &action, &dir);
+        let (frames, _) = decode(&recorder.videos()[0].gif);
+        assert_eq!(frames.len() as u64, episodes[0].0 + 1, "{id}");
+    }
+    let message = video::check_renderer("HalfCheetah-v5").unwrap_err();
+    assert!(
+        message.contains("no renderer for HalfCheetah-v5 yet"),
+        "{message}"
+    );
+}
+
+// --- the CLI ---
+
+fn ordergrad(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_ordergrad"))
+        .args(args)
+        .output()
+        .expect("the ordergrad binary starts")
+}
+
+fn succeed(args: &[&str]) -> Output {
+    let output = ordergrad(args);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{args:?}: {stderr}");
+    output
+}
+
+fn refused(args: &[&str], needles: &[&str]) -> Output {
+    let output = ordergrad(args);
+    let message = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{args:?}: {message}");
+    for needle in needles {
+        assert!(
+            message.contains(needle),
+            "{args:?} lacks '{needle}': {message}"
+        );
+    }
+    output
+}
+
+fn returns(output: &Output) -> Vec<f64> {
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    serde_json::from_value(report["returns"].clone()).unwrap()
+}
+
+/// (tag, step, encoded image) of every image summary in the event files of `dir`.
+fn images(dir: &Path) -> Vec<(String, i64, Vec<u8>)> {
+    let mut images = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if !name.starts_with("events.out.tfevents.") {
+            continue;
+        }
+        let bytes = std::fs::read(&path).unwrap();
+        let mut at = 0;
+        // TFRecord: u64 length, u32 length CRC, data, u32 data CRC.
+        while at < bytes.len() {
+            let length = u64::from_le_bytes(bytes[at..at + 8].try_into().unwrap()) as usize;
+            let event = protobuf_fields(&bytes[at + 12..at + 12 + length]);
+            at += 16 + length;
+            let step = event.iter().find(|f| f.0 == 2).map_or(0, |f| f.1 as i64);
+            let Some(summary) = event.iter().find(|f| f.0 == 5) else {
+                continue;
+            };
+            let value = protobuf_fields(&summary.2);
+            let value = protobuf_fields(&value[0].2);
+            let tag = String::from_utf8(value.iter().find(|f| f.0 == 1).unwrap().2.clone());
+            if let Some(image) = value.iter().find(|f| f.0 == 4) {
+                let image = protobuf_fields(&image.2);
+                let field = |n: u32| image.iter().find(|f| f.0 == n).unwrap();
+                assert_eq!((field(1).1, field(2).1, field(3).1), (500, 500, 3));
+                images.push((tag.unwrap(), step, field(4).2.clone()));
+            }
+        }
+    }
+    images
+}
+
+/// (field number, varint value, bytes) of a protobuf message's varint and length-delimited
+/// fields (the only wire types an image event holds besides the fixed64 wall time).
+fn protobuf_fields(mut bytes: &[u8]) -> Vec<(u32, u64, Vec<u8>)> {
+    fn varint(bytes: &mut &[u8]) -> u64 {
+        let mut value = 0;
+        for shift in (0..).step_by(7) {
+            let byte = bytes[0];
+            *bytes = &bytes[1..];
+            value |= u64::from(byte & 0x7f) << shift;
+            if byte < 0x80 {
+                break;
+            }
+        }
+        value
+    }
+    let mut fields = Vec::new();
+    while !bytes.is_empty() {
+        let key = varint(&mut bytes);
+        let number = (key >> 3) as u32;
+        match key & 7 {
+            0 => fields.push((number, varint(&mut bytes), Vec::new())),
+            1 => bytes = &bytes[8..],
+            2 => {
+                let length = varint(&mut bytes) as usize;
+                fields.push((number, 0, bytes[..length].to_vec()));
+                bytes = &bytes[length..];
+            }
+            5 => bytes = &bytes[4..],
+            wire => panic!("wire type {wire}"),
+        }
+    }
+    fields
+}
+
+#[test]
+fn eval_with_video_gives_the_same_returns_and_writes_gifs_and_tensorboard_images() {
+    let dir = common::scratch_dir("video", "cli");
+    let config = dir.join("sac.toml");
+    std::fs::write(
+        &config,
+        "agent = \"sac\"\nenv = \"Pendulum-v1\"\ntotal_steps = 200\nseed = 5\n\
+         [sac]\nlearning_starts = 100\nbatch_size = 16\nhidden_size = 16\nbuffer_size = 1000\n\
+         [checkpoint]\nevery = 200\n[logging]\nprogress = false\n",
+    )
+    .unwrap();
+    let run = dir.join("run");
+    let run_arg = run.to_str().unwrap();
+    succeed(&[
+        "train",
+        "--config",
+        config.to_str().unwrap(),
+        "--run-dir",
+        run_arg,
+    ]);
+
+    let eval = ["eval", "--run", run_arg, "--episodes", "2", "--json"];
+    let plain = succeed(&eval);
+    let with_video = succeed(&[&eval[..], &["--video"]].concat());
+    assert_eq!(returns(&plain), returns(&with_video));
+    let videos = run.join("videos");
+    for episode in 0..2 {
+        let gif = std::fs::read(videos.join(format!("eval_step200_episode{episode}.gif")))
+            .expect("the episode's GIF");
+        let (frames, size) = decode(&gif);
+        assert_eq!((frames.len(), size), (201, (500, 500)));
+    }
+    let mut images = images(&videos);
+    images.sort_by(|a, b| a.0.cmp(&b.0));
+    let tags: Vec<(&str, i64)> = images.iter().map(|(t, s, _)| (t.as_str(), *s)).collect();
+    assert_eq!(
+        tags,
+        [
+            ("videos/eval/episode_0", 200),
+            ("videos/eval/episode_1", 200)
+        ]
+    );
+    assert_eq!(
+        images[0].2,
+        std::fs::read(videos.join("eval_step200_episode0.gif")).unwrap()
+    );
+
+    // A videos directory that cannot be made: refused, naming it, before any episode ran.
+    std::fs::rename(&videos, dir.join("old-videos")).unwrap();
+    std::fs::write(&videos, "not a directory").unwrap();
+    let output = refused(
+        &[&eval[..], &["--video"]].concat(),
+        &["cannot write videos to", videos.to_str().unwrap()],
+    );
+    assert!(output.stdout.is_empty(), "an episode ran: {output:?}");
+    // Without --video the same run still evaluates.
+    assert_eq!(returns(&succeed(&eval)), returns(&plain));
+}
+
+#[test]
+fn eval_video_of_an_env_without_a_renderer_is_refused_with_exit_2() {
+    let run = common::scratch_dir("video", "mujoco");
+    std::fs::write(
+        run.join("config.toml"),
+        "agent = \"sac\"\nenv = \"HalfCheetah-v5\"\ntotal_steps = 1000\n",
+    )
+    .unwrap();
+    refused(
+        &["eval", "--run", run.to_str().unwrap(), "--video"],
+        &["no renderer for HalfCheetah-v5 yet"],
+    );
+    assert!(!run.join("videos").exists());
+}
