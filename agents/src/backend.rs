@@ -124,7 +124,7 @@ pub fn dispatch<J: BackendJob>(device: DeviceKind, job: J) -> anyhow::Result<J::
 /// Runs two independent computations on `B`: side by side on two threads of the rayon pool on
 /// the CPU backend, one after the other on a GPU. On the CPU one of SAC's 256-wide networks
 /// keeps only one core busy through its element-wise ops and hands each matmul's second half
-/// to the other core; two networks side by side fill both (see [`crate::nets::TwinQ::forward`]).
+/// to the other core; two networks side by side fill both (see [`crate::common::nets::TwinQ::forward`]).
 /// A GPU runs each op's kernel in parallel already, and CubeCL gives each host thread a stream
 /// of its own: with the twin critics on two threads, SAC's actor loss on wgpu (lavapipe) came
 /// out wrong (`agents/tests/backends.rs`).

@@ -1,4 +1,4 @@
-//! Distributional SAC with an L-statistic actor (spec section 5, "SAC with a risk objective").
+//! Distributional SAC with an L-statistic actor (docs/math.md section 5, "SAC with a risk objective").
 //! Twin quantile critics estimate N quantiles of the return Z(s, a); the actor maximises the
 //! rank-weighted value of those N return samples at (s, a(theta)) for the configured objective
 //! (`cvar:0.1` protects the lower tail, `mean` is SAC), through the OrderGrad layer, plus SAC's
@@ -19,21 +19,23 @@ use ordergrad_core::{Objective, RankMethod, RankPlan, RankWeightedValue};
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 
-use crate::adam::TORCH_ADAM_EPSILON;
+use crate::common::adam::TORCH_ADAM_EPSILON;
+use crate::common::critic::{bootstrapped, record_fits};
+use crate::common::entropy::EntropyTuning;
+use crate::common::host;
+use crate::common::nets::{ActionBounds, GaussianActor, TwinQ};
+use crate::common::off_policy::{
+    ActorStep, OffPolicyAgent, OffPolicyConfig, OffPolicyCore, Spaces,
+};
+use crate::common::quantile::{quantile_huber_loss, quantile_midpoints};
+use crate::common::replay::Batch;
+use crate::common::update_metrics::Metrics;
+use crate::config::objective_setting::ObjectiveSetting;
+use crate::config::setting_checks::{Accepted, check_number, rank_plan_setting};
 use crate::config::{ConfigError, invalid};
-use crate::critic::{bootstrapped, record_fits};
-use crate::entropy::EntropyTuning;
-use crate::host;
-use crate::metrics::Metrics;
-use crate::nets::{ActionBounds, GaussianActor, TwinQ};
-use crate::objective_setting::ObjectiveSetting;
-use crate::off_policy::{ActorStep, OffPolicyAgent, OffPolicyConfig, OffPolicyCore, Spaces};
-use crate::quantile::{quantile_huber_loss, quantile_midpoints};
-use crate::replay::Batch;
-use crate::setting_checks::{Accepted, check_number, rank_plan_setting};
 
 /// Distributional SAC's [dsac] table: the off-policy settings
-/// ([`crate::off_policy::OffPolicySettings`], CleanRL's SAC defaults) and its own.
+/// ([`crate::common::off_policy::OffPolicySettings`], CleanRL's SAC defaults) and its own.
 pub type DsacConfig = OffPolicyConfig<DsacSettings>;
 
 /// Distributional SAC's own settings: the return objective, the quantile critic, and SAC's

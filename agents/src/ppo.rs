@@ -5,9 +5,9 @@
 //!
 //! The policy's advantages are GAE's (plain PPO, `objective = "mean"`) or, for any other
 //! objective, the OrderGrad rank advantages of whole episodes within groups of `group_size`
-//! (spec sections 3 and 5): `cvar:0.1` makes PPO protect the lower tail of the episode return,
+//! (docs/math.md sections 3 and 5): `cvar:0.1` makes PPO protect the lower tail of the episode return,
 //! `top:2` or `max` makes it a best-of-K learner. Unlike CleanRL, a time-limit truncation
-//! bootstraps from the critic. The rollout loop is in `on_policy.rs`.
+//! bootstraps from the critic. The rollout loop is in `common/on_policy.rs`.
 
 use std::path::Path;
 
@@ -21,16 +21,16 @@ use rand::seq::SliceRandom;
 use rand_distr::StandardNormal;
 use serde::{Deserialize, Serialize};
 
-use crate::adam::{AdamOptimizer, adam};
 use crate::checkpoint::{load_module, load_record, save_record};
+use crate::common::adam::{AdamOptimizer, adam};
+use crate::common::grad_clip::clip_global_norm;
+use crate::common::host;
+use crate::common::nets::{ActorCritic, LogStd, SDE_EPSILON};
+use crate::common::rollout_buffer::RolloutBatch;
+use crate::common::update_metrics::Metrics;
+use crate::config::objective_setting::ObjectiveSetting;
+use crate::config::setting_checks::{Accepted, check_number, check_numbers, rank_plan_setting};
 use crate::config::{ConfigError, invalid};
-use crate::grad_clip::clip_global_norm;
-use crate::host;
-use crate::metrics::Metrics;
-use crate::nets::{ActorCritic, LogStd, SDE_EPSILON};
-use crate::objective_setting::ObjectiveSetting;
-use crate::rollout::RolloutBatch;
-use crate::setting_checks::{Accepted, check_number, check_numbers, rank_plan_setting};
 
 /// PPO's settings; the defaults are CleanRL's (`ppo_continuous_action.py`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -354,7 +354,7 @@ impl<B: AutodiffBackend> Ppo<B> {
             for (dim, &log_std) in log_std.iter().enumerate() {
                 let noise: f32 = rng.sample(StandardNormal);
                 actions.push(mean[row * self.action_dim + dim] + log_std.exp() * noise);
-                *log_prob += -0.5 * noise * noise - log_std - crate::nets::HALF_LN_TWO_PI;
+                *log_prob += -0.5 * noise * noise - log_std - crate::common::nets::HALF_LN_TWO_PI;
             }
         }
         PolicyStep {
@@ -559,7 +559,7 @@ impl SdeStep {
                 actions.push(mean[row * action_dim + dim] + noise);
                 *log_prob += -0.5 * noise * noise / variance
                     - 0.5 * variance.ln()
-                    - crate::nets::HALF_LN_TWO_PI;
+                    - crate::common::nets::HALF_LN_TWO_PI;
             }
         }
         Self { actions, log_probs }
@@ -755,7 +755,7 @@ mod tests {
                 let noise: f32 = expected_rng.sample(StandardNormal);
                 // log-std 0: std 1.
                 assert_eq!(step.actions[row * 2 + dim], mean[row * 2 + dim] + noise);
-                log_prob += -0.5 * noise * noise - crate::nets::HALF_LN_TWO_PI;
+                log_prob += -0.5 * noise * noise - crate::common::nets::HALF_LN_TWO_PI;
             }
             assert_eq!(step.log_probs[row], log_prob);
         }

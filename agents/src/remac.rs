@@ -1,4 +1,4 @@
-//! ReMAC (spec section 5): an actor that maximises an L-statistic of its own action samples.
+//! ReMAC (docs/math.md section 5): an actor that maximises an L-statistic of its own action samples.
 //! Per replay state it draws B reparameterised actions, scores each with min(Q1, Q2), and
 //! ascends the rank-weighted batch value of the B scores through the OrderGrad layer
 //! (`ordergrad_core::RankWeightedValue`). The method's own objective is max@M (best of M), but
@@ -16,17 +16,19 @@ use ordergrad_core::{Objective, RankMethod, RankPlan, RankWeightedValue};
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 
+use crate::common::critic::{bootstrapped, record_fits};
+use crate::common::host;
+use crate::common::nets::{ActionBounds, GaussianActor, TwinQ};
+use crate::common::off_policy::{
+    ActorStep, OffPolicyAgent, OffPolicyConfig, OffPolicyCore, Spaces,
+};
+use crate::common::replay::Batch;
+use crate::common::update_metrics::Metrics;
+use crate::config::objective_setting::ObjectiveSetting;
+use crate::config::setting_checks::{Accepted, check_number, rank_plan_setting};
 use crate::config::{ConfigError, invalid};
-use crate::critic::{bootstrapped, record_fits};
-use crate::host;
-use crate::metrics::Metrics;
-use crate::nets::{ActionBounds, GaussianActor, TwinQ};
-use crate::objective_setting::ObjectiveSetting;
-use crate::off_policy::{ActorStep, OffPolicyAgent, OffPolicyConfig, OffPolicyCore, Spaces};
-use crate::replay::Batch;
-use crate::setting_checks::{Accepted, check_number, rank_plan_setting};
 
-/// ReMAC's [remac] table: the off-policy settings ([`crate::off_policy::OffPolicySettings`],
+/// ReMAC's [remac] table: the off-policy settings ([`crate::common::off_policy::OffPolicySettings`],
 /// SAC's) and its own.
 pub type RemacConfig = OffPolicyConfig<RemacSettings>;
 

@@ -12,17 +12,19 @@ use burn::tensor::backend::AutodiffBackend;
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 
-use crate::adam::TORCH_ADAM_EPSILON;
+use crate::common::adam::TORCH_ADAM_EPSILON;
+use crate::common::critic::{bootstrapped, record_fits};
+use crate::common::entropy::EntropyTuning;
+use crate::common::host;
+use crate::common::off_policy::{
+    ActorStep, OffPolicyAgent, OffPolicyConfig, OffPolicyCore, Spaces,
+};
+use crate::common::replay::Batch;
+use crate::common::update_metrics::Metrics;
 use crate::config::ConfigError;
-use crate::critic::{bootstrapped, record_fits};
-use crate::entropy::EntropyTuning;
-use crate::host;
-use crate::metrics::Metrics;
-use crate::off_policy::{ActorStep, OffPolicyAgent, OffPolicyConfig, OffPolicyCore, Spaces};
-use crate::replay::Batch;
-use crate::setting_checks::{Accepted, check_number};
+use crate::config::setting_checks::{Accepted, check_number};
 
-/// SAC's [sac] table: the off-policy settings ([`crate::off_policy::OffPolicySettings`]) and
+/// SAC's [sac] table: the off-policy settings ([`crate::common::off_policy::OffPolicySettings`]) and
 /// SAC's own. The defaults are CleanRL's.
 pub type SacConfig = OffPolicyConfig<SacSettings>;
 

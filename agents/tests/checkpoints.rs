@@ -12,7 +12,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use agents::checkpoint_manifest::Manifest;
+use agents::checkpoint::manifest::Manifest;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 

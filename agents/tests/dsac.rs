@@ -2,8 +2,8 @@
 //! gradient of the critic's atoms, and with the `mean` objective its loss is SAC's with
 //! Q = the mean of the atoms.
 
+use agents::common::nets::{ActionBounds, GaussianActor, TwinQ};
 use agents::dsac::{actor_loss, return_value};
-use agents::nets::{ActionBounds, GaussianActor, TwinQ};
 use burn::backend::{Autodiff, Flex};
 use burn::prelude::*;
 use ordergrad_core::{Objective, RankMethod, RankPlan, RankWeightedValue};

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::thread;
 use std::time::Duration;
 
-use agents::checkpoint_file::{
+use agents::checkpoint::file::{
     COMPLETE_MARKER, CompleteCheckpoint, begin_checkpoint, checkpoint_dir,
     latest_complete_checkpoint, mark_checkpoint_complete, write_atomically, write_json_atomically,
 };

@@ -6,7 +6,7 @@
 //! where w are the rank weights of ordergrad-core's plan (ranked on the host here) and dQ/da is
 //! the critic's own action gradient, taken sample by sample.
 
-use agents::nets::{ActionBounds, GaussianActor, TwinQ};
+use agents::common::nets::{ActionBounds, GaussianActor, TwinQ};
 use agents::remac::actor_loss;
 use burn::backend::{Autodiff, Flex};
 use burn::module::{AutodiffModule, Module, ModuleVisitor, Param, ParamId};

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use agents::checkpoint::load_record;
-use agents::nets::{GaussianActor, TwinQ};
+use agents::common::nets::{GaussianActor, TwinQ};
 use burn::backend::Flex;
 use burn::module::{Module, ModuleVisitor, Param};
 use burn::prelude::*;

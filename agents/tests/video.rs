@@ -7,7 +7,7 @@ mod common;
 use std::path::Path;
 use std::process::{Command, Output};
 
-use agents::evaluation::evaluate_observed;
+use agents::common::evaluation::evaluate_observed;
 use agents::video::{self, EpisodeRecorder};
 use envs::Env;
 use envs::wrappers::stochastic_penalty::PENALTY_EVENT_KEY;

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use super::BadInput;
 use crate::checkpoint;
-use crate::checkpoint_error::CheckpointError;
+use crate::checkpoint::error::CheckpointError;
 
 /// The command a hint offers, with the run directory and a step filled in.
 #[derive(Debug, Clone, Copy)]

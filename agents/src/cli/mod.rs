@@ -102,14 +102,19 @@ fn is_bad_input(error: &anyhow::Error) -> bool {
             || cause.is::<crate::config::ConfigError>()
             || cause.is::<crate::backend::BackendError>()
             || cause
-                .downcast_ref::<crate::checkpoint_error::CheckpointError>()
-                .is_some_and(crate::checkpoint_error::CheckpointError::is_bad_input)
+                .downcast_ref::<crate::checkpoint::error::CheckpointError>()
+                .is_some_and(crate::checkpoint::error::CheckpointError::is_bad_input)
             || cause
-                .downcast_ref::<crate::run_lock::RunLockError>()
-                .is_some_and(|error| matches!(error, crate::run_lock::RunLockError::Busy { .. }))
+                .downcast_ref::<crate::checkpoint::run_lock::RunLockError>()
+                .is_some_and(|error| {
+                    matches!(
+                        error,
+                        crate::checkpoint::run_lock::RunLockError::Busy { .. }
+                    )
+                })
             || cause
-                .downcast_ref::<crate::sweep::SweepError>()
-                .is_some_and(crate::sweep::SweepError::is_bad_input)
+                .downcast_ref::<crate::experiments::SweepError>()
+                .is_some_and(crate::experiments::SweepError::is_bad_input)
     })
 }
 

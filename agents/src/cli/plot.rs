@@ -3,7 +3,7 @@ use std::path::PathBuf;
 use clap::Args;
 
 use super::BadInput;
-use crate::sweep::{SweepDir, compare, report};
+use crate::experiments::{SweepDir, compare, report};
 
 #[derive(Debug, Args)]
 pub struct PlotArgs {

@@ -3,7 +3,7 @@ use std::path::PathBuf;
 use clap::Args;
 
 use super::BadInput;
-use crate::sweep::{SweepDir, report};
+use crate::experiments::{SweepDir, report};
 
 #[derive(Debug, Args)]
 pub struct ReportArgs {

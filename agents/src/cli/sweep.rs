@@ -6,13 +6,13 @@ use clap::{Args, ValueEnum};
 use super::BadInput;
 use crate::backend;
 use crate::config::{DeviceKind, TrainConfig};
+use crate::experiments::layout::RunStatus;
+use crate::experiments::plan::{self, EvalSettings, Manifest, RunEntry, SweepRequest};
+use crate::experiments::pool::{self, Event};
+use crate::experiments::runner::{self, Children, Outcome, RunContext};
+use crate::experiments::slurm::{self, SlurmResources};
+use crate::experiments::{GridAxis, SweepDir, parse_seeds, report};
 use crate::logging::InterruptFlag;
-use crate::sweep::layout::RunStatus;
-use crate::sweep::plan::{self, EvalSettings, Manifest, RunEntry, SweepRequest};
-use crate::sweep::pool::{self, Event};
-use crate::sweep::runner::{self, Children, Outcome, RunContext};
-use crate::sweep::slurm::{self, SlurmResources};
-use crate::sweep::{GridAxis, SweepDir, parse_seeds, report};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Executor {
@@ -370,7 +370,7 @@ fn run_slurm(
     let logs = dir.slurm_log_dir();
     std::fs::create_dir_all(&logs).with_context(|| format!("creating {}", logs.display()))?;
     let script_path = dir.sbatch_path();
-    crate::checkpoint_file::write_atomically(&script_path, script.as_bytes())?;
+    crate::checkpoint::file::write_atomically(&script_path, script.as_bytes())?;
     let Some(sbatch) = sbatch else {
         print!("{script}");
         eprintln!(
@@ -402,14 +402,15 @@ pub fn run_task(args: &SweepTaskArgs) -> anyhow::Result<()> {
         .unwrap_or(Path::new("."));
     let dir = SweepDir::new(root);
     let manifest = dir.load_manifest()?;
-    let run = manifest
-        .runs
-        .get(args.index)
-        .ok_or_else(|| crate::sweep::SweepError::NoSuchRun {
-            manifest: args.manifest.clone(),
-            index: args.index,
-            runs: manifest.runs.len(),
-        })?;
+    let run =
+        manifest
+            .runs
+            .get(args.index)
+            .ok_or_else(|| crate::experiments::SweepError::NoSuchRun {
+                manifest: args.manifest.clone(),
+                index: args.index,
+                runs: manifest.runs.len(),
+            })?;
     let rayon_threads = match std::env::var_os("RAYON_NUM_THREADS") {
         Some(_) => None,
         None => std::env::var("SLURM_CPUS_PER_TASK")

@@ -8,18 +8,18 @@ use clap::Args;
 use super::BadInput;
 use super::checkpoint_hint::{Retry, with_fallback_hint};
 use crate::backend::{self, BackendJob, dispatch};
+use crate::checkpoint::error::CheckpointError;
+use crate::checkpoint::file::{set_aside, step_dirs, write_atomically};
+use crate::checkpoint::resume_config::{CHANGEABLE_ON_RESUME, forbidden_changes};
+use crate::checkpoint::run_lock::RunLock;
 use crate::checkpoint::{self, Resume};
-use crate::checkpoint_error::CheckpointError;
-use crate::checkpoint_file::{set_aside, step_dirs, write_atomically};
+use crate::common::off_policy::{self, Spaces};
+use crate::common::on_policy;
 use crate::config::{AgentKind, DeviceKind, TrainConfig};
 use crate::dsac::Dsac;
 use crate::logging::positions::Rewound;
-use crate::off_policy::{self, Spaces};
-use crate::on_policy;
 use crate::ppo::Ppo;
 use crate::remac::Remac;
-use crate::resume_config::{CHANGEABLE_ON_RESUME, forbidden_changes};
-use crate::run_lock::RunLock;
 use crate::sac::Sac;
 
 /// The experiment `cargo run --release` trains when given no arguments.

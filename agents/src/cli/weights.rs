@@ -3,7 +3,7 @@ use ordergrad_core::{Objective, RankPlan};
 use serde::Serialize;
 
 use super::BadInput;
-use crate::resource_limits::{MemoryBudget, check_rank_plan};
+use crate::config::resource_limits::{MemoryBudget, check_rank_plan};
 
 #[derive(Debug, Args)]
 pub struct WeightsArgs {

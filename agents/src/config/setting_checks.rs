@@ -4,8 +4,8 @@
 
 use ordergrad_core::{Objective, OrderGradError, RankPlan};
 
+use crate::config::resource_limits::{MAX_MEMORY_ENV, MemoryBudget, check_rank_plan};
 use crate::config::{ConfigError, invalid};
-use crate::resource_limits::{MAX_MEMORY_ENV, MemoryBudget, check_rank_plan};
 
 /// The numbers a setting accepts, for the check and for its error message.
 #[derive(Debug, Clone, Copy, PartialEq)]

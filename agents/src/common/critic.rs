@@ -10,12 +10,12 @@ use burn::optim::{GradientsParams, Optimizer};
 use burn::prelude::*;
 use burn::tensor::backend::AutodiffBackend;
 
-use crate::adam::{AdamOptimizer, adam};
 use crate::checkpoint::{load_module, load_record, record_file, save_record};
-use crate::host;
-use crate::metrics::Metrics;
-use crate::nets::{QNetwork, TwinQ};
-use crate::replay::Batch;
+use crate::common::adam::{AdamOptimizer, adam};
+use crate::common::host;
+use crate::common::nets::{QNetwork, TwinQ};
+use crate::common::replay::Batch;
+use crate::common::update_metrics::Metrics;
 
 pub struct TwinCritics<B: AutodiffBackend> {
     pub online: TwinQ<B>,

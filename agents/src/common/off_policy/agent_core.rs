@@ -1,5 +1,5 @@
 //! What SAC, distributional SAC and ReMAC share besides the loop: a tanh-squashed Gaussian actor
-//! with its Adam, twin critics (`critic.rs`), acting, checkpoints, and CleanRL's delayed actor
+//! with its Adam, twin critics (`common/critic.rs`), acting, checkpoints, and CleanRL's delayed actor
 //! update. Each agent writes its own critic target and loss and its own actor loss.
 
 use std::path::Path;
@@ -11,14 +11,14 @@ use burn::tensor::backend::AutodiffBackend;
 use rand::Rng;
 
 use super::{OffPolicySettings, Spaces};
-use crate::adam::{AdamOptimizer, TORCH_ADAM_EPSILON, adam};
 use crate::checkpoint::{load_module, load_record, save_record};
-use crate::critic::TwinCritics;
-use crate::entropy::EntropyTuning;
-use crate::host;
-use crate::metrics::Metrics;
-use crate::nets::{ActionBounds, GaussianActor, TwinQ};
-use crate::replay::Batch;
+use crate::common::adam::{AdamOptimizer, TORCH_ADAM_EPSILON, adam};
+use crate::common::critic::TwinCritics;
+use crate::common::entropy::EntropyTuning;
+use crate::common::host;
+use crate::common::nets::{ActionBounds, GaussianActor, TwinQ};
+use crate::common::replay::Batch;
+use crate::common::update_metrics::Metrics;
 
 pub struct OffPolicyCore<B: AutodiffBackend> {
     pub settings: OffPolicySettings,

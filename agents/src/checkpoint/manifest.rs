@@ -13,8 +13,8 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use crate::checkpoint_error::{CheckpointError, FileProblem};
-use crate::checkpoint_file::COMPLETE_MARKER;
+use crate::checkpoint::error::{CheckpointError, FileProblem};
+use crate::checkpoint::file::COMPLETE_MARKER;
 
 /// Bumped when the manifest's layout changes.
 const FORMAT: u32 = 1;

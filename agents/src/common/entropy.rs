@@ -10,11 +10,11 @@ use burn::prelude::*;
 use burn::tensor::backend::AutodiffBackend;
 use rand::Rng;
 
-use crate::adam::{AdamOptimizer, adam};
 use crate::checkpoint::{load_module, load_record, save_record};
-use crate::host;
-use crate::metrics::Metrics;
-use crate::nets::{ActionBounds, GaussianActor};
+use crate::common::adam::{AdamOptimizer, adam};
+use crate::common::host;
+use crate::common::nets::{ActionBounds, GaussianActor};
+use crate::common::update_metrics::Metrics;
 
 /// log(alpha) as a module of its own, so that it has its own Adam state.
 #[derive(Module, Debug)]

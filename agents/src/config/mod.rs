@@ -2,20 +2,24 @@
 //! `total_steps`, `seed`, `device` and one table per component. `--set table.key=value`
 //! overrides a key before the file is checked, so a typo in either is an error naming the key.
 
+pub mod memory_estimate;
+pub mod objective_setting;
+pub mod resource_limits;
+pub mod setting_checks;
+
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
+use crate::common::off_policy::Spaces;
+use crate::config::resource_limits::{MAX_MEMORY_ENV, MemoryBudget};
+use crate::config::setting_checks::{Accepted, check_number};
 use crate::dsac::DsacConfig;
 use crate::logging::RunLoggerOptions;
-use crate::memory_estimate;
-use crate::off_policy::Spaces;
 use crate::ppo::PpoConfig;
 use crate::remac::RemacConfig;
-use crate::resource_limits::{MAX_MEMORY_ENV, MemoryBudget};
 use crate::sac::SacConfig;
-use crate::setting_checks::{Accepted, check_number};
 
 #[derive(Debug, Error)]
 pub enum ConfigError {

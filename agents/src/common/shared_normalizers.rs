@@ -12,7 +12,7 @@
 use envs::VectorEnv;
 use envs::wrappers::RunningMeanStd;
 
-use crate::on_policy::{NormalizerStatistics, PpoEnv};
+use crate::common::on_policy::{NormalizerStatistics, PpoEnv};
 
 /// The statistics every env held at the last synchronisation.
 pub struct SharedNormalizers {

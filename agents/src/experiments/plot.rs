@@ -10,7 +10,7 @@ use plotters::prelude::*;
 
 use super::SweepError;
 use super::report::BandPoint;
-use crate::checkpoint_file::write_atomically;
+use crate::checkpoint::file::write_atomically;
 
 /// DejaVu Sans 2.37 (Bitstream Vera licence, see `agents/assets/fonts/`).
 const FONT: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
@@ -334,7 +334,7 @@ fn render(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sweep::report::band;
+    use crate::experiments::report::band;
 
     #[test]
     fn distributions_are_drawn_into_a_png() {

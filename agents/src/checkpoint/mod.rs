@@ -5,6 +5,12 @@
 //! marker holds a manifest of the files' sizes and checksums (see `checkpoint_manifest`), and
 //! [`open`] verifies a checkpoint against it before anything reads its files.
 
+pub mod error;
+pub mod file;
+pub mod manifest;
+pub mod resume_config;
+pub mod run_lock;
+
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
@@ -16,14 +22,14 @@ use rand_chacha::ChaCha8Rng;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use crate::checkpoint_error::CheckpointError;
-use crate::checkpoint_file::{
+use crate::checkpoint::error::CheckpointError;
+use crate::checkpoint::file::{
     begin_checkpoint, complete_checkpoints, mark_checkpoint_complete, step_dirs, write_atomically,
     write_json_atomically,
 };
-use crate::checkpoint_manifest::{self, Manifest, Marker};
+use crate::checkpoint::manifest::{Manifest, Marker};
+use crate::common::replay::{ReplayBuffer, ReplayShape};
 use crate::logging::LogPositions;
-use crate::replay::{ReplayBuffer, ReplayShape};
 
 const STATE_FILE: &str = "state.json";
 pub const REPLAY_FILE: &str = "replay.bin";
@@ -314,7 +320,7 @@ enum Verified {
 }
 
 fn verify(dir: &Path) -> Result<Verified, CheckpointError> {
-    match checkpoint_manifest::read(dir)? {
+    match manifest::read(dir)? {
         Marker::Manifest(manifest) => {
             manifest.verify(dir)?;
             Ok(Verified::Manifest)

@@ -20,12 +20,12 @@ use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
 use crate::checkpoint::{self, Resume, RunRecord, TrainingState};
+use crate::common::host::to_f32;
+use crate::common::nets::ActionBounds;
+use crate::common::replay::{Batch, ReplayBuffer, ReplayShape, Transition};
+use crate::common::update_metrics::Metrics;
 use crate::config::TrainConfig;
-use crate::host::to_f32;
 use crate::logging::{InterruptFlag, RunLogger};
-use crate::metrics::Metrics;
-use crate::nets::ActionBounds;
-use crate::replay::{Batch, ReplayBuffer, ReplayShape, Transition};
 
 /// Penalty events of each finished episode, logged on risky envs (`envs::risky`).
 pub const EPISODIC_PENALTY_EVENTS_TAG: &str = "charts/episodic_penalty_events";

@@ -6,7 +6,7 @@ use envs::{Env, Step};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
-use crate::host::to_f32;
+use crate::common::host::to_f32;
 
 /// What one evaluation episode gave.
 #[derive(Debug, Clone, Copy, PartialEq)]

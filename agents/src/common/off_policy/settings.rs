@@ -15,8 +15,8 @@ use serde::de::value::MapAccessDeserializer;
 use serde::de::{self, DeserializeSeed, IntoDeserializer, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
 
+use crate::config::setting_checks::{Accepted, check_count, check_number, check_numbers};
 use crate::config::{ConfigError, invalid};
-use crate::setting_checks::{Accepted, check_count, check_number, check_numbers};
 
 /// The actor's updates come in bursts of `policy_frequency`: a typo here would stall the run
 /// for hours at one step.

@@ -33,7 +33,7 @@ pub enum CheckpointError {
     },
     /// Listing or writing checkpoint directories failed.
     #[error(transparent)]
-    File(#[from] crate::checkpoint_file::CheckpointFileError),
+    File(#[from] crate::checkpoint::file::CheckpointFileError),
     /// A file-system operation failed; `action` says which.
     #[error("could not {action} {}: {source}", path.display())]
     Io {

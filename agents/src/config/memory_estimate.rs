@@ -5,9 +5,9 @@
 
 use ordergrad_core::Objective;
 
+use crate::common::off_policy::OffPolicySettings;
+use crate::config::resource_limits::{MemoryBudget, format_bytes};
 use crate::config::{AgentKind, ConfigError, TrainConfig, invalid};
-use crate::off_policy::OffPolicySettings;
-use crate::resource_limits::{MemoryBudget, format_bytes};
 
 const F32: f64 = 4.0;
 /// Copies of each online parameter: the value, its gradient, Adam's two moments, and the new

@@ -1,6 +1,6 @@
 use std::path::PathBuf;
 
-use crate::checkpoint_file::CheckpointFileError;
+use crate::checkpoint::file::CheckpointFileError;
 use crate::config::ConfigError;
 
 /// What can go wrong planning, running or reporting a sweep. [`SweepError::is_bad_input`] tells

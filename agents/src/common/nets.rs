@@ -124,14 +124,14 @@ impl<B: Backend> GaussianActor<B> {
         rng: &mut impl rand::Rng,
     ) -> Vec<f32> {
         let device = self.fc1.weight.device();
-        let obs = crate::host::matrix(obs, 1, obs.len(), &device);
+        let obs = crate::common::host::matrix(obs, 1, obs.len(), &device);
         let actions = if deterministic {
             self.deterministic(obs, bounds)
         } else {
-            let noise = crate::host::standard_normal(rng, 1, bounds.dim(), &device);
+            let noise = crate::common::host::standard_normal(rng, 1, bounds.dim(), &device);
             self.sample(obs, noise, bounds).actions
         };
-        crate::host::to_vec(actions)
+        crate::common::host::to_vec(actions)
     }
 
     /// The deterministic (evaluation) action tanh(mean), in the env's box.
@@ -502,10 +502,16 @@ mod tests {
         let obs = Tensor::<Flex, 2>::from_floats([[0.7], [-1.3]], &device);
         let actions = [[0.4f32, -0.9], [-1.5, 2.0]];
         let (mean, latent) = actor.mean_and_latent(obs.clone());
-        let (mean, latent) = (crate::host::to_vec(mean), crate::host::to_vec(latent));
+        let (mean, latent) = (
+            crate::common::host::to_vec(mean),
+            crate::common::host::to_vec(latent),
+        );
         let (log_prob, entropy) =
             actor.sde_log_prob_and_entropy(obs, Tensor::from_floats(actions, &device));
-        let (log_prob, entropy) = (crate::host::to_vec(log_prob), crate::host::to_vec(entropy));
+        let (log_prob, entropy) = (
+            crate::common::host::to_vec(log_prob),
+            crate::common::host::to_vec(entropy),
+        );
         let half_ln_two_pi = 0.5 * (2.0 * std::f64::consts::PI).ln();
         for row in 0..2 {
             let z = [f64::from(latent[row * 2]), f64::from(latent[row * 2 + 1])];

@@ -1,4 +1,4 @@
-//! Where things live in a sweep directory (see the module docs of [`crate::sweep`]), how a plan
+//! Where things live in a sweep directory (see the module docs of [`crate::experiments`]), how a plan
 //! is written there, and what state each run is in.
 
 use std::fs;
@@ -7,7 +7,9 @@ use std::path::{Path, PathBuf};
 
 use super::SweepError;
 use super::plan::{Manifest, Plan, RunEntry};
-use crate::checkpoint_file::{latest_complete_checkpoint, write_atomically, write_json_atomically};
+use crate::checkpoint::file::{
+    latest_complete_checkpoint, write_atomically, write_json_atomically,
+};
 
 pub const MANIFEST_FILE: &str = "sweep.json";
 pub const POINT_CONFIG_FILE: &str = "config.toml";
@@ -217,7 +219,7 @@ fn merge(existing: Option<Manifest>, new: &Manifest) -> Result<Manifest, String>
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sweep::plan::{EvalSettings, MANIFEST_FORMAT};
+    use crate::experiments::plan::{EvalSettings, MANIFEST_FORMAT};
 
     fn run(point: &str, seed: u64) -> RunEntry {
         RunEntry {

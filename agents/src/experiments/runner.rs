@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use super::SweepError;
 use super::layout::{RunStatus, SweepDir};
 use super::plan::{EvalSettings, RunEntry};
-use crate::checkpoint_file::{latest_complete_checkpoint, write_atomically};
+use crate::checkpoint::file::{latest_complete_checkpoint, write_atomically};
 
 /// Lines of a failed command's log shown with the failure.
 pub const LOG_TAIL_LINES: usize = 20;

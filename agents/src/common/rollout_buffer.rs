@@ -2,7 +2,7 @@
 //!
 //! A [`Segment`] is a run of consecutive steps of one env. With GAE (plain PPO) a rollout is
 //! `num_steps` steps of every env, cut wherever it stands; with the OrderGrad episode-group
-//! objective (spec section 5) it is whole episodes, ranked against the other episodes of their
+//! objective (docs/math.md section 5) it is whole episodes, ranked against the other episodes of their
 //! group by return. Either way the rollout ends as one flat [`RolloutBatch`].
 
 use ordergrad_core::RankPlan;
@@ -141,7 +141,7 @@ impl RolloutBatch {
         batch
     }
 
-    /// The OrderGrad episode-group objective (spec sections 3 and 5): consecutive runs of
+    /// The OrderGrad episode-group objective (docs/math.md sections 3 and 5): consecutive runs of
     /// `plan.n()` episodes form groups; episode i of a group gets the rank advantage a_i of its
     /// return, and every one of its steps the policy advantage K * a_i (an L-statistic of the
     /// episode return does not split over time, so no GAE here). The critic still learns GAE

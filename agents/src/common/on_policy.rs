@@ -16,15 +16,15 @@ use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
+use crate::checkpoint::error::CheckpointError;
+use crate::checkpoint::file::write_json_atomically;
 use crate::checkpoint::{self, Resume, RunRecord, TrainingState};
-use crate::checkpoint_error::CheckpointError;
-use crate::checkpoint_file::write_json_atomically;
+use crate::common::host::to_f32;
+use crate::common::rollout_buffer::{Episode, RolloutBatch, Segment, StepRecord};
+use crate::common::shared_normalizers::SharedNormalizers;
 use crate::config::TrainConfig;
-use crate::host::to_f32;
 use crate::logging::{InterruptFlag, RunLogger};
 use crate::ppo::{AdvantageSource, Ppo, PpoConfig};
-use crate::rollout::{Episode, RolloutBatch, Segment, StepRecord};
-use crate::shared_normalizers::SharedNormalizers;
 
 /// CleanRL's continuous-control env stack, innermost first: episode statistics on the raw
 /// rewards, action clipping, observation and reward normalisation (each clipped).
@@ -401,7 +401,7 @@ fn truncation_values<B: AutodiffBackend>(
 /// returns (the quantity PPO ascends), their plain mean beside it, and the rank advantages.
 fn log_groups(
     logger: &mut RunLogger,
-    summaries: &[crate::rollout::GroupSummary],
+    summaries: &[crate::common::rollout_buffer::GroupSummary],
     step: u64,
 ) -> anyhow::Result<()> {
     if summaries.is_empty() {

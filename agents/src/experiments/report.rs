@@ -18,7 +18,7 @@ use super::layout::{REPORT_FILE, REPORT_JSON_FILE, RunStatus, SweepDir};
 use super::plan::{EvalSettings, Manifest, RunEntry};
 use super::plot::{self, Series};
 use super::runner::{EvalSummary, RiskSummary};
-use crate::checkpoint_file::write_atomically;
+use crate::checkpoint::file::write_atomically;
 use crate::logging::metrics::METRICS_FILE_NAME;
 
 /// The training-curve tag (CleanRL's): one value per finished episode.
@@ -713,7 +713,7 @@ fn draw_plots(dir: &SweepDir, report: &Report) -> Result<PlotFiles, SweepError> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sweep::plan::MANIFEST_FORMAT;
+    use crate::experiments::plan::MANIFEST_FORMAT;
 
     fn entry(point: &str, seed: u64) -> RunEntry {
         RunEntry {
