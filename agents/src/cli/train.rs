@@ -9,7 +9,7 @@ use super::BadInput;
 use super::checkpoint_hint::{Retry, with_fallback_hint};
 use crate::backend::{self, BackendJob, dispatch};
 use crate::checkpoint::error::CheckpointError;
-use crate::checkpoint::file::{set_aside, step_dirs, write_atomically};
+use crate::checkpoint::file::{latest_complete_checkpoint, set_aside, step_dirs, write_atomically};
 use crate::checkpoint::resume_config::{CHANGEABLE_ON_RESUME, forbidden_changes};
 use crate::checkpoint::run_lock::RunLock;
 use crate::checkpoint::{self, Resume};
@@ -142,7 +142,9 @@ fn report_the_end(
     eval_episodes: usize,
 ) -> anyhow::Result<()> {
     let dir = run_dir.display();
-    let reached = checkpoint::open(run_dir, None)?.map(|checkpoint| checkpoint.state.next_step);
+    // The directory name is the step; the evaluation below verifies the checkpoint's files, so
+    // they are not read (the replay buffer can be large) twice here.
+    let reached = latest_complete_checkpoint(run_dir)?.map(|checkpoint| checkpoint.step);
     match reached {
         Some(step) if step >= config.total_steps => {
             eprintln!("done: {dir}, {step} steps");
