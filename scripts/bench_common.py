@@ -270,5 +270,24 @@ def make_sbx_timer(venv, algo, threads, seed, options):
     return time_sbx
 
 
+def versions(programs, sbx_versions, numpy_for=("sb3",)):
+    """The Python stack of this process (numpy when one of `numpy_for` runs, torch, SB3 and
+    gymnasium with sb3) and of the SBX venv, one line each."""
+    lines = [f"python {platform.python_version()}"]
+    if any(program in programs for program in numpy_for):
+        import numpy
+        lines.append(f"numpy {numpy.__version__}")
+    if "sb3" in programs:
+        import gymnasium
+        import stable_baselines3
+        import torch
+        lines += [f"torch {torch.__version__} (get_num_threads() = {torch.get_num_threads()})",
+                  f"stable-baselines3 {stable_baselines3.__version__}",
+                  f"gymnasium {gymnasium.__version__}"]
+    if sbx_versions:
+        lines.append(f"SBX venv: {format_versions(sbx_versions)}")
+    return lines
+
+
 def format_versions(versions):
     return ", ".join(f"{name} {version}" for name, version in versions.items())

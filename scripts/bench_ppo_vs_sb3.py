@@ -46,22 +46,22 @@ anything is timed. Run it on an otherwise idle machine: the load average is prin
 import argparse
 import os
 import pathlib
-import platform
 import sys
 import time
 
 from bench_common import (DEFAULT_BINARY, DEFAULT_SBX_VENV, REPO_ROOT, SetupError,
                           busy_warning_lines, check_ordergrad, check_sbx, cpu_description,
-                          display_path, format_load, format_ratios, format_versions, git_commit,
+                          display_path, format_load, format_ratios, git_commit,
                           make_sbx_timer, ordergrad_environment, round_ratios, run_rounds,
-                          sps_from_walls, time_ordergrad, timestamp, warn_if_busy)
+                          sps_from_walls, time_ordergrad, timestamp, versions, warn_if_busy)
 
 CONFIG = REPO_ROOT / "configs" / "ppo-pendulum.toml"
 ROLLOUT = 2048
 # CleanRL's ppo_continuous_action settings, forced whatever the config tunes.
 CLEANRL_SETS = ["ppo.num_envs=1", f"ppo.num_steps={ROLLOUT}", "ppo.num_minibatches=32",
                 "ppo.update_epochs=10", "ppo.hidden_size=64", "ppo.objective=mean",
-                "ppo.gamma=0.99", "ppo.learning_rate=3e-4", "logging.progress=false",
+                "ppo.gamma=0.99", "ppo.learning_rate=3e-4", "ppo.use_sde=false",
+                "ppo.shared_normalization=false", "logging.progress=false",
                 "checkpoint.every=1000000000"]
 PROGRAMS = ("ordergrad", "ordergrad-baseline", "sb3", "sbx")
 # The programs ordergrad is compared with, per round, in this order.
@@ -190,20 +190,6 @@ def make_timers(args):
     return timers
 
 
-def versions(programs, sbx_versions):
-    lines = [f"python {platform.python_version()}"]
-    if "sb3" in programs:
-        import gymnasium
-        import stable_baselines3
-        import torch
-        lines += [f"torch {torch.__version__} (get_num_threads() = {torch.get_num_threads()})",
-                  f"stable-baselines3 {stable_baselines3.__version__}",
-                  f"gymnasium {gymnasium.__version__}"]
-    if sbx_versions:
-        lines.append(f"SBX venv: {format_versions(sbx_versions)}")
-    return lines
-
-
 def format_report(results, args, env_lines, load_before, load_after):
     references = [name for name in REFERENCES if name in results]
     low, high = args.totals
@@ -269,7 +255,7 @@ def main(argv=None):
         print(f"error: {error}", file=sys.stderr)
         return 1
     load_after = os.getloadavg()
-    env_lines = versions(args.programs, sbx_versions)
+    env_lines = versions(args.programs, sbx_versions, numpy_for=())
     print(cpu_description())
     report = format_report(results, args, env_lines, load_before, load_after)
     print()

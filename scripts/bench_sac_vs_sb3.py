@@ -130,7 +130,6 @@ and after is printed with the table.
 import argparse
 import os
 import pathlib
-import platform
 import statistics
 import sys
 import time
@@ -138,10 +137,10 @@ import tomllib
 
 from bench_common import (DEFAULT_BINARY, DEFAULT_SBX_VENV, REPO_ROOT, SetupError,
                           busy_warning_lines, check_ordergrad, check_sbx, cpu_description,
-                          display_path, format_load, format_ratios, format_versions, git_commit,
+                          display_path, format_load, format_ratios, git_commit,
                           limit_blas_threads, make_sbx_timer, ordergrad_environment, round_ratios,
                           round_sps, run_rounds, sps_from_walls, time_ordergrad, timestamp,
-                          warn_if_busy)
+                          versions, warn_if_busy)
 
 PROGRAMS = ("ordergrad", "ordergrad-baseline", "sb3", "sbx", "floor")
 # The programs ordergrad is compared with, per round, in this order.
@@ -452,23 +451,6 @@ def measure_floor(args, obs_dim, act_dim):
 # Environment description and report
 
 
-def versions(programs, sbx_versions):
-    lines = [f"python {platform.python_version()}"]
-    if "sb3" in programs or "floor" in programs:
-        import numpy
-        lines.append(f"numpy {numpy.__version__}")
-    if "sb3" in programs:
-        import gymnasium
-        import stable_baselines3
-        import torch
-        lines += [f"torch {torch.__version__} (get_num_threads() = {torch.get_num_threads()})",
-                  f"stable-baselines3 {stable_baselines3.__version__}",
-                  f"gymnasium {gymnasium.__version__}"]
-    if sbx_versions:
-        lines.append(f"SBX venv: {format_versions(sbx_versions)}")
-    return lines
-
-
 def table_references(results):
     return [name for name in REFERENCES if name in results]
 
@@ -635,7 +617,7 @@ def main(argv=None):
     if "sb3" in args.programs:
         import torch
         torch.set_num_threads(args.threads)
-    env_lines = versions(args.programs, sbx_versions)
+    env_lines = versions(args.programs, sbx_versions, numpy_for=("sb3", "floor"))
     print(cpu_description())
     print("\n".join(env_lines), flush=True)
     load_before = os.getloadavg()
