@@ -8,6 +8,7 @@
 use std::path::Path;
 
 use burn::module::AutodiffModule;
+use burn::prelude::*;
 use burn::tensor::backend::AutodiffBackend;
 use rand::Rng;
 use serde::{Deserialize, Serialize};
@@ -16,6 +17,7 @@ use crate::common::adam::TORCH_ADAM_EPSILON;
 use crate::common::critic::{bootstrapped, record_fits};
 use crate::common::entropy::EntropyTuning;
 use crate::common::host;
+use crate::common::nets::{ActionBounds, GaussianActor, TwinQ};
 use crate::common::off_policy::{
     ActorStep, OffPolicyAgent, OffPolicyConfig, OffPolicyCore, Spaces,
 };
@@ -52,6 +54,42 @@ impl SacConfig {
         self.shared.validate("sac")?;
         check_number("sac.alpha", self.agent.alpha, Accepted::NonNegative)
     }
+}
+
+/// The value of each next state in SAC's soft target ([n, 1]): min_i Q'_i(s', a') -
+/// alpha log pi(a'|s'), with one next action a' drawn with `noise` ([n, action_dim]).
+/// [`bootstrapped`] turns it into the target r + gamma (1 - terminated) value.
+pub fn soft_next_value<B: Backend>(
+    actor: &GaussianActor<B>,
+    target_critics: &TwinQ<B>,
+    next_obs: Tensor<B, 2>,
+    noise: Tensor<B, 2>,
+    bounds: &ActionBounds,
+    alpha: f32,
+) -> Tensor<B, 2> {
+    let next = actor.sample(next_obs.clone(), noise, bounds);
+    target_critics.min(next_obs, next.actions) - next.log_prob * alpha
+}
+
+/// One critic's loss: mean((Q_i(s, a) - y)^2) over the batch.
+pub fn critic_loss<B: Backend>(values: Tensor<B, 2>, target: Tensor<B, 2>) -> Tensor<B, 1> {
+    (values - target).powi_scalar(2).mean()
+}
+
+/// The actor's loss, mean over states of alpha log pi(a|s) - min_i Q_i(s, a), a drawn with
+/// `noise` (reparameterised); also returns log pi ([n, 1]).
+pub fn actor_loss<B: Backend>(
+    actor: &GaussianActor<B>,
+    critics: &TwinQ<B>,
+    obs: Tensor<B, 2>,
+    noise: Tensor<B, 2>,
+    bounds: &ActionBounds,
+    alpha: f32,
+) -> (Tensor<B, 1>, Tensor<B, 2>) {
+    let policy = actor.sample(obs.clone(), noise, bounds);
+    let q_policy = critics.min(obs, policy.actions);
+    let loss = (policy.log_prob.clone() * alpha - q_policy).mean();
+    (loss, policy.log_prob)
 }
 
 pub struct Sac<B: AutodiffBackend> {
@@ -95,13 +133,14 @@ impl<B: AutodiffBackend> OffPolicyAgent for Sac<B> {
         let next_q = {
             let next_obs = host::matrix(&batch.next_obs, n, obs_dim, &device);
             let noise = host::standard_normal(rng, n, action_dim, &device);
-            let next = self
-                .core
-                .actor
-                .valid()
-                .sample(next_obs.clone(), noise, self.core.bounds());
-            let next_value =
-                self.core.critics.targets.min(next_obs, next.actions) - next.log_prob * alpha;
+            let next_value = soft_next_value(
+                &self.core.actor.valid(),
+                &self.core.critics.targets,
+                next_obs,
+                noise,
+                self.core.bounds(),
+                alpha,
+            );
             bootstrapped::<B>(batch, next_value, settings.gamma)
         };
         // Critic loss, one Adam step per critic: mean((Q_i(s, a) - y)^2).
@@ -110,7 +149,7 @@ impl<B: AutodiffBackend> OffPolicyAgent for Sac<B> {
             .core
             .critics
             .regress(obs.clone(), actions, q_lr, |values| {
-                (values - next_q.clone()).powi_scalar(2).mean()
+                critic_loss(values, next_q.clone())
             });
         record_fits(fits, &mut metrics);
 
@@ -131,10 +170,7 @@ impl<B: AutodiffBackend> OffPolicyAgent for Sac<B> {
                  rng,
              }| {
                 let noise = host::standard_normal(rng, n, action_dim, &device);
-                let policy = actor.sample(actor_obs.clone(), noise, bounds);
-                let q_policy = critics.min(actor_obs.clone(), policy.actions);
-                let loss = (policy.log_prob.clone() * alpha - q_policy).mean();
-                (loss, policy.log_prob)
+                actor_loss(actor, critics, actor_obs.clone(), noise, bounds, alpha)
             },
         );
 
