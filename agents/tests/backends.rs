@@ -7,9 +7,12 @@
 //! orders in f32 (and the layer ranks by sorting on the CPU, pairwise on the GPU), which moves
 //! the 6th-7th significant digit of one update; four Adam steps keep that well inside 1e-3.
 //!
-//! A device that is not compiled in or not found is skipped with the reason printed; list it in
-//! `ORDERGRAD_REQUIRE_DEVICES` (e.g. `wgpu,cuda`) to make its absence a failure instead, as CI
-//! and scripts/gpu_check.sh do.
+//! A device that is not compiled in or not found is skipped with a `skipped: <reason>` line;
+//! list it in `ORDERGRAD_REQUIRE_DEVICES` (e.g. `wgpu,cuda`) to make its absence a failure
+//! instead, as CI and scripts/gpu_check.sh do. On every machine, GPU or not, each job also runs a
+//! second time on the CPU, from the parameters the first run saved, and must give the same bits:
+//! the comparison rests on saved parameters loading back exactly and on a run being a function
+//! of its parameters, batches and noise alone.
 
 mod common;
 
@@ -59,7 +62,7 @@ fn gpu_devices() -> Vec<DeviceKind> {
                 panic!("ORDERGRAD_REQUIRE_DEVICES names {device}, but: {error}")
             }
             Err(error) => {
-                eprintln!("SKIPPED {device}: {error}");
+                eprintln!("skipped: {device} against cpu: {error}");
                 false
             }
         })
@@ -84,13 +87,36 @@ fn assert_close(device: DeviceKind, cpu: &Outputs, gpu: &Outputs) {
     );
 }
 
-/// Runs `job` on the CPU, then on each GPU device, and compares.
+/// Runs `job` twice on the CPU (the second time from the parameters the first saved) and
+/// requires the same bits, then runs it on each GPU device and compares.
 fn compare(job: impl Fn() -> Job) {
     let cpu = backend::dispatch(DeviceKind::Cpu, job()).unwrap();
     assert!(!cpu.is_empty() && cpu.iter().all(|(_, value)| value.is_finite()));
-    for device in gpu_devices() {
+    let cpu_again = backend::dispatch(DeviceKind::Cpu, job()).unwrap();
+    assert_identical(&cpu, &cpu_again);
+    let gpus = gpu_devices();
+    if gpus.is_empty() {
+        eprintln!(
+            "skipped: no GPU backend of this build found a device, so nothing was compared \
+             across backends; checked only that two CPU runs agree bit for bit ({} outputs)",
+            cpu.len()
+        );
+    }
+    for device in gpus {
         let gpu = backend::dispatch(device, job()).unwrap();
         assert_close(device, &cpu, &gpu);
+    }
+}
+
+fn assert_identical(first: &Outputs, second: &Outputs) {
+    assert_eq!(first.len(), second.len(), "cpu: different outputs");
+    for ((name, value), (second_name, second_value)) in first.iter().zip(second) {
+        assert_eq!(name, second_name);
+        assert_eq!(
+            value.to_bits(),
+            second_value.to_bits(),
+            "cpu: {name} is {value}, then {second_value} on the second run"
+        );
     }
 }
 
@@ -219,8 +245,6 @@ fn start_from<A>(
     }
 }
 
-/// `UPDATES` updates on fixed batches (the actor's every other one), then the policy's
-/// deterministic actions on a few observations.
 /// The off-policy agents' settings of these tests: small networks and batches.
 fn shared() -> OffPolicySettings {
     OffPolicySettings {
@@ -230,6 +254,8 @@ fn shared() -> OffPolicySettings {
     }
 }
 
+/// `UPDATES` updates on fixed batches (the actor's every other one), then the policy's
+/// deterministic actions on a few observations.
 fn off_policy<A: OffPolicyAgent>(agent: A, init: &Path) -> anyhow::Result<Outputs> {
     let mut agent = start_from(agent, init, A::save, A::load)?;
     let mut rng = ChaCha8Rng::seed_from_u64(7);
