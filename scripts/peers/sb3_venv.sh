@@ -2,7 +2,7 @@
 # /tmp/sb3venv, outside the repository) has the pinned Stable-Baselines3 stack, and sets
 # REPO_ROOT. The default torch wheel from PyPI pulls CUDA libraries (about 5 GB installed); the
 # benchmarks use the CPU only.
-REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 VENV="${SB3_VENV:-/tmp/sb3venv}"
 PINS=(
   "stable-baselines3==2.9.2"

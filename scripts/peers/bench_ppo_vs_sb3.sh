@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Sets up the scratch venvs with the pinned SB3 and SBX stacks, then runs
-# scripts/bench_ppo_vs_sb3.py with the SB3 one (SBX runs in its own, through
-# scripts/bench_sbx_worker.py). Arguments are passed through, e.g.:
+# scripts/peers/bench_ppo_vs_sb3.py with the SB3 one (SBX runs in its own, through
+# scripts/peers/bench_sbx_worker.py). Arguments are passed through, e.g.:
 #
 #   cargo build --release                    # the ordergrad part times target/release/ordergrad
-#   scripts/bench_ppo_vs_sb3.sh --repeats 3
-#   scripts/bench_ppo_vs_sb3.sh --baseline-binary OTHER/ordergrad   # before/after a change
+#   scripts/peers/bench_ppo_vs_sb3.sh --repeats 3
+#   scripts/peers/bench_ppo_vs_sb3.sh --baseline-binary OTHER/ordergrad   # before/after a change
 #
 # The venvs live in $SB3_VENV (default /tmp/sb3venv, see sb3_venv.sh) and $SBX_VENV (default
 # /tmp/sbxvenv, see sbx_venv.sh).
@@ -15,4 +15,4 @@ source "$(dirname "${BASH_SOURCE[0]}")/sb3_venv.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/sbx_venv.sh"
 
 cd "$REPO_ROOT"
-exec "$VENV/bin/python" scripts/bench_ppo_vs_sb3.py "$@"
+exec "$VENV/bin/python" scripts/peers/bench_ppo_vs_sb3.py "$@"

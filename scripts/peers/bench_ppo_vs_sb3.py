@@ -17,7 +17,7 @@ normalisation (clip 10), Adam with global gradient-norm clipping at 0.5.
     process; `model.learn(T)` timed with `time.perf_counter`, `device="cpu"`,
     `torch.set_num_threads(--threads)`, after one untimed warm-up learn().
   - SBX (Stable-Baselines-JAX, jit-compiled, JAX on the CPU): `sbx.PPO` with the same settings,
-    run by scripts/bench_sbx_worker.py in the SBX venv (--sbx-venv, default $SBX_VENV or
+    run by scripts/peers/bench_sbx_worker.py in the SBX venv (--sbx-venv, default $SBX_VENV or
     /tmp/sbxvenv), one worker process per round: an untimed warm-up learn() of one rollout
     (which compiles the update), then learn(T) of the same model for each total.
 Every program runs two totals T1 < T2 (default 2 and 6 rollouts); SPS = (T2 - T1) / (wall(T2) -
@@ -33,9 +33,9 @@ How to run
 ----------
 From the repository root, after `cargo build --release`:
 
-    scripts/bench_ppo_vs_sb3.sh                  # sets up /tmp/sb3venv and /tmp/sbxvenv, runs all
-    scripts/bench_ppo_vs_sb3.sh --repeats 3
-    scripts/bench_ppo_vs_sb3.sh --baseline-binary ../before/target/release/ordergrad --repeats 5
+    scripts/peers/bench_ppo_vs_sb3.sh                  # sets up /tmp/sb3venv and /tmp/sbxvenv, runs all
+    scripts/peers/bench_ppo_vs_sb3.sh --repeats 3
+    scripts/peers/bench_ppo_vs_sb3.sh --baseline-binary ../before/target/release/ordergrad --repeats 5
 
 --programs all (the default) means ordergrad, ordergrad-baseline (when --baseline-binary is
 given), sb3 and sbx. The table goes to stdout and to --out (default runs/bench_ppo_vs_sb3.md).
@@ -93,7 +93,7 @@ def parse_args(argv):
     parser.add_argument("--sbx-venv", type=pathlib.Path,
                         default=pathlib.Path(os.environ.get("SBX_VENV", DEFAULT_SBX_VENV)),
                         help="venv with sbx-rl (default $SBX_VENV or /tmp/sbxvenv; "
-                             "scripts/sbx_venv.sh sets it up)")
+                             "scripts/peers/sbx_venv.sh sets it up)")
     parser.add_argument("--out", type=pathlib.Path,
                         default=REPO_ROOT / "runs" / "bench_ppo_vs_sb3.md")
     args = parser.parse_args(argv)
@@ -131,7 +131,7 @@ def preflight(args):
                    if importlib.util.find_spec(m) is None]
         if missing:
             raise SetupError(f"missing Python modules {missing} in {sys.executable}: run "
-                             "scripts/bench_ppo_vs_sb3.sh, which sets up a venv")
+                             "scripts/peers/bench_ppo_vs_sb3.sh, which sets up a venv")
     if "ordergrad" in args.programs:
         check_ordergrad(args.binary, CONFIG)
     if "ordergrad-baseline" in args.programs:
@@ -219,7 +219,7 @@ def format_report(results, args, env_lines, load_before, load_after):
                          f"{ordergrad_environment(args.threads)['RAYON_NUM_THREADS']}")
     if "sbx" in results:
         lines.append(f"- SBX: sbx.PPO with SB3's settings (net_arch pi/vf [64, 64], tanh), JAX on "
-                     f"the CPU, in {args.sbx_venv} (scripts/bench_sbx_worker.py: one process per "
+                     f"the CPU, in {args.sbx_venv} (scripts/peers/bench_sbx_worker.py: one process per "
                      "round, jit compilation in an untimed warm-up learn()).")
     lines += busy_warning_lines(load_before)
     lines += ["", f"Machine: {cpu_description()}.", "",

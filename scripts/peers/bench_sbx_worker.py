@@ -1,11 +1,11 @@
 #!/usr/bin/env python3
 """Times SBX (Stable-Baselines-JAX) learn() for the bench_*_vs_sb3.py benchmarks.
 
-Runs with the python of the SBX venv (scripts/sbx_venv.sh), not the benchmark's: JAX and torch
+Runs with the python of the SBX venv (scripts/peers/sbx_venv.sh), not the benchmark's: JAX and torch
 pin different stacks. The benchmark starts one worker per round:
 
-    $SBX_VENV/bin/python scripts/bench_sbx_worker.py --algo sac --totals T1 T2 --seed S ...
-    $SBX_VENV/bin/python scripts/bench_sbx_worker.py --versions
+    $SBX_VENV/bin/python scripts/peers/bench_sbx_worker.py --algo sac --totals T1 T2 --seed S ...
+    $SBX_VENV/bin/python scripts/peers/bench_sbx_worker.py --versions
 
 and reads the last stdout line, JSON: {"walls": {"T1": seconds, "T2": seconds}} or
 {"versions": {...}}. The worker builds one model and runs an untimed warm-up learn(), which

@@ -21,7 +21,7 @@ What it measures
      `model.learn(T)` timed with `time.perf_counter` (imports and model construction excluded),
      `device="cpu"`, `torch.set_num_threads(--threads)`, after one untimed warm-up learn().
    - SBX (--agent sac only; Stable-Baselines-JAX, jit-compiled, JAX on the CPU): the same SAC
-     settings, run by scripts/bench_sbx_worker.py in the SBX venv (--sbx-venv, default $SBX_VENV
+     settings, run by scripts/peers/bench_sbx_worker.py in the SBX venv (--sbx-venv, default $SBX_VENV
      or /tmp/sbxvenv: JAX and torch pin different stacks), one worker process per round; it
      does one untimed warm-up learn() (which compiles the update), then times
      learn(T, reset_num_timesteps=True) of that same model for each total (a fresh model would
@@ -107,17 +107,17 @@ How to run
 ----------
 From the repository root, after `cargo build --release`:
 
-    scripts/bench_sac_vs_sb3.sh                      # sets up /tmp/sb3venv and /tmp/sbxvenv
-    scripts/bench_sac_vs_sb3.sh --repeats 3 --out runs/bench_sac_vs_sb3.md
-    scripts/bench_sac_vs_sb3.sh --programs sb3,sbx,floor        # without ordergrad
-    scripts/bench_sac_vs_sb3.sh --agent remac --repeats 3        # ordergrad's ReMAC vs its floor
-    scripts/bench_sac_vs_sb3.sh --binary target/release/ordergrad \\
+    scripts/peers/bench_sac_vs_sb3.sh                      # sets up /tmp/sb3venv and /tmp/sbxvenv
+    scripts/peers/bench_sac_vs_sb3.sh --repeats 3 --out runs/bench_sac_vs_sb3.md
+    scripts/peers/bench_sac_vs_sb3.sh --programs sb3,sbx,floor        # without ordergrad
+    scripts/peers/bench_sac_vs_sb3.sh --agent remac --repeats 3        # ordergrad's ReMAC vs its floor
+    scripts/peers/bench_sac_vs_sb3.sh --binary target/release/ordergrad \\
         --baseline-binary ../before/target/release/ordergrad --repeats 5   # before/after
 
 or with an existing environment that has stable-baselines3, gymnasium, torch and numpy (and an
 SBX venv for sbx):
 
-    /tmp/sb3venv/bin/python scripts/bench_sac_vs_sb3.py --programs all
+    /tmp/sb3venv/bin/python scripts/peers/bench_sac_vs_sb3.py --programs all
 
 --programs all (the default) means ordergrad, ordergrad-baseline (when --baseline-binary is
 given), sb3 and sbx (--agent sac only: they have no DSAC or ReMAC) and floor. The table goes to
@@ -207,7 +207,7 @@ def parse_args(argv):
     parser.add_argument("--sbx-venv", type=pathlib.Path,
                         default=pathlib.Path(os.environ.get("SBX_VENV", DEFAULT_SBX_VENV)),
                         help="venv with sbx-rl (default $SBX_VENV or /tmp/sbxvenv; "
-                             "scripts/sbx_venv.sh sets it up)")
+                             "scripts/peers/sbx_venv.sh sets it up)")
     parser.add_argument("--actor-updates-per-step", type=float, default=1.0,
                         help="actor updates per env step in the floor: 1.0 = CleanRL/SB3 "
                              "(default), 0.5 = one actor update every 2nd step")
@@ -264,7 +264,7 @@ def check_python_modules(programs):
                       if importlib.util.find_spec(m) is None})
     if missing:
         raise SetupError(f"missing Python modules {missing} in {sys.executable}: "
-                         "run scripts/bench_sac_vs_sb3.sh, which sets up a venv")
+                         "run scripts/peers/bench_sac_vs_sb3.sh, which sets up a venv")
 
 
 def preflight(args):
@@ -520,7 +520,7 @@ def format_program_notes(results, args):
                      f"activation_fn=relu, batch_size=256, buffer_size=1e6, train_freq=1, "
                      f"gradient_steps=1, policy_delay=1, ent_coef='auto', learning_rate="
                      f"{args.sb3_learning_rate:g}), JAX on the CPU, in {args.sbx_venv} "
-                     "(scripts/bench_sbx_worker.py: one process per round, jit compilation in "
+                     "(scripts/peers/bench_sbx_worker.py: one process per round, jit compilation in "
                      "an untimed warm-up learn()).")
     sets = " ".join(f"--set {s}" for s in ordergrad_sets(args))
     for name, binary in (("ordergrad", args.binary),

@@ -1,7 +1,7 @@
 # Sourced by the bench_*_vs_sb3.sh scripts: makes sure the scratch venv $SBX_VENV (default
 # /tmp/sbxvenv, outside the repository) has the pinned SBX (Stable-Baselines-JAX) stack, and
 # exports SBX_VENV for the benchmarks (their --sbx-venv default). A venv of its own because JAX
-# and torch pin different stacks; the benchmarks run SBX through scripts/bench_sbx_worker.py
+# and torch pin different stacks; the benchmarks run SBX through scripts/peers/bench_sbx_worker.py
 # with this venv's python. sbx-rl depends on stable-baselines3, so this venv also gets torch
 # (with CUDA libraries, as sb3_venv.sh's); JAX's wheel from PyPI is CPU-only, which the
 # benchmarks use anyway (JAX_PLATFORMS=cpu). Not pinned: sbx-rl's other dependencies (e.g.

@@ -1,7 +1,7 @@
 """Helpers shared by the bench_*_vs_sb3.py speed benchmarks: the machine's description (CPU model
 and ISA flags, load, commit), update-phase SPS by differencing two run lengths, interleaved
 rounds, and the two programs that run outside the benchmark's own Python: ordergrad (a binary)
-and SBX (Stable-Baselines-JAX, in a venv of its own, through scripts/bench_sbx_worker.py).
+and SBX (Stable-Baselines-JAX, in a venv of its own, through scripts/peers/bench_sbx_worker.py).
 
 Standard library only: the benchmarks import it before numpy, torch or anything else.
 """
@@ -15,9 +15,9 @@ import subprocess
 import tempfile
 import time
 
-REPO_ROOT = pathlib.Path(__file__).resolve().parent.parent
+REPO_ROOT = pathlib.Path(__file__).resolve().parent.parent.parent
 DEFAULT_BINARY = REPO_ROOT / "target" / "release" / "ordergrad"
-SBX_WORKER = REPO_ROOT / "scripts" / "bench_sbx_worker.py"
+SBX_WORKER = REPO_ROOT / "scripts" / "peers" / "bench_sbx_worker.py"
 DEFAULT_SBX_VENV = pathlib.Path("/tmp/sbxvenv")
 
 # The flags that decide which GEMM kernels BLAS, XLA, PyTorch and Burn can use, in the order a
@@ -214,7 +214,7 @@ def time_ordergrad(binary, config, seed, sets, env, total_steps):
 
 # --------------------------------------------------------------------------------------------
 # SBX: JAX lives in a venv of its own (its numpy/jax pins clash with torch's stack), so each
-# timing runs scripts/bench_sbx_worker.py with that venv's python.
+# timing runs scripts/peers/bench_sbx_worker.py with that venv's python.
 
 
 def sbx_python(venv):
@@ -250,12 +250,12 @@ def check_sbx(venv, threads):
     """The SBX stack's versions ({package: version}); SetupError when the venv cannot run it."""
     if not sbx_python(venv).is_file():
         raise SetupError(f"no SBX venv at {venv} (no {sbx_python(venv)}): run "
-                         "scripts/sbx_venv.sh (or set SBX_VENV), or leave sbx out of --programs")
+                         "scripts/peers/sbx_venv.sh (or set SBX_VENV), or leave sbx out of --programs")
     try:
         return _run_sbx_worker(venv, ["--versions"], threads)["versions"]
     except (RuntimeError, ValueError, KeyError) as error:
         raise SetupError(f"the SBX venv {venv} cannot run bench_sbx_worker.py: {error}; "
-                         "rerun scripts/sbx_venv.sh") from error
+                         "rerun scripts/peers/sbx_venv.sh") from error
 
 
 def make_sbx_timer(venv, algo, threads, seed, options):
