@@ -194,8 +194,8 @@ fn target_and_losses_match_a_hand_computation() {
 
     // By hand.
     let actor_parameters = parameters(&actor);
-    let [online_1, online_2] = critics.members().map(|critic| parameters(critic));
-    let [target_1, target_2] = target_critics.members().map(|critic| parameters(critic));
+    let [online_1, online_2] = critics.members().map(parameters);
+    let [target_1, target_2] = target_critics.members().map(parameters);
     let (obs, actions, next_obs) = (
         as_f64(&batch.obs),
         as_f64(&batch.actions),

@@ -15,4 +15,5 @@ pub mod quantile;
 pub mod replay;
 pub mod rollout_buffer;
 pub mod shared_normalizers;
+pub mod training_session;
 pub mod update_metrics;

@@ -3,7 +3,6 @@
 //! and checkpoint. Also the env stack PPO trains and evaluates in.
 
 use std::path::Path;
-use std::time::Instant;
 
 use anyhow::Context;
 use burn::tensor::backend::AutodiffBackend;
@@ -18,12 +17,13 @@ use serde::{Deserialize, Serialize};
 
 use crate::checkpoint::error::CheckpointError;
 use crate::checkpoint::file::write_json_atomically;
-use crate::checkpoint::{self, Resume, RunRecord, TrainingState};
+use crate::checkpoint::{Resume, TrainingState};
 use crate::common::host::to_f32;
 use crate::common::rollout_buffer::{Episode, RolloutBatch, Segment, StepRecord};
 use crate::common::shared_normalizers::SharedNormalizers;
+use crate::common::training_session::TrainingSession;
 use crate::config::TrainConfig;
-use crate::logging::{InterruptFlag, RunLogger};
+use crate::logging::RunLogger;
 use crate::ppo::{AdvantageSource, Ppo, PpoConfig};
 
 /// CleanRL's continuous-control env stack, innermost first: episode statistics on the raw
@@ -221,15 +221,10 @@ pub fn train<B: AutodiffBackend>(
         None => TrainingState::new(config.seed),
     };
     let mut rng: ChaCha8Rng = state.rng.restore()?;
-    let mut logger = RunLogger::create(
-        run_dir,
-        &config.resolved(),
-        config.logger_options(state.next_step),
-    )?;
-    let interrupted = InterruptFlag::install()?;
+    let mut session = TrainingSession::open(config, run_dir, &state)?;
+    // Envs are mid-episode at every update; a resumed run starts fresh episodes.
+    state.mid_episode = true;
 
-    let every = config.checkpoint.every;
-    let mut next_checkpoint = (state.next_step / every + 1) * every;
     let (gamma, lambda) = (ppo.gamma as f32, ppo.gae_lambda as f32);
     let mut collector = Collector::new(
         num_envs,
@@ -244,7 +239,6 @@ pub fn train<B: AutodiffBackend>(
         shared.sync(&mut envs)?;
     }
     let mut step = state.next_step;
-    let (start_time, start_step) = (Instant::now(), step);
 
     while step < config.total_steps {
         // CleanRL's schedule: linear from the full rate at step 0 to 0 at total_steps.
@@ -256,7 +250,7 @@ pub fn train<B: AutodiffBackend>(
 
         let mut rollout_steps = 0;
         let rollout_complete = loop {
-            if interrupted.is_set() {
+            if session.interrupted.is_set() {
                 break false;
             }
             agent.prepare_exploration(rollout_steps, num_envs, &mut rng);
@@ -285,13 +279,15 @@ pub fn train<B: AutodiffBackend>(
                     .as_ref()
                     .and_then(|info| info.episode);
                 if let Some(episode) = finished {
-                    logger.episode(step, episode.episode_return, episode.length as u64)?;
+                    session
+                        .logger
+                        .episode(step, episode.episode_return, episode.length as u64)?;
                     state.episodes_done += 1;
                     collector.end_episode(env, episode.episode_return);
                 }
             }
             obs = to_f32(&outcome.observations);
-            logger.progress(step);
+            session.logger.progress(step);
             let full = match &source {
                 AdvantageSource::Gae => rollout_steps == ppo.num_steps,
                 AdvantageSource::EpisodeGroups { plan, groups } => {
@@ -319,49 +315,29 @@ pub fn train<B: AutodiffBackend>(
                 let episodes = collector.take_episodes(complete_groups * plan.n());
                 let (batch, summaries) =
                     RolloutBatch::from_episode_groups(&episodes, plan, gamma, lambda)?;
-                log_groups(&mut logger, &summaries, step)?;
+                log_groups(&mut session.logger, &summaries, step)?;
                 batch
             }
         };
         if !batch.is_empty() {
             for (tag, value) in agent.update(&batch, learning_rate, &mut rng).values {
-                logger.scalar(tag, value, step)?;
+                session.logger.scalar(tag, value, step)?;
             }
-            logger.scalar("charts/learning_rate", learning_rate, step)?;
+            session
+                .logger
+                .scalar("charts/learning_rate", learning_rate, step)?;
         }
-        let elapsed = start_time.elapsed().as_secs_f64().max(1e-9);
-        logger.scalar(
-            "charts/SPS",
-            ((step - start_step) as f64 / elapsed).floor(),
-            step,
-        )?;
+        session.log_steps_per_second(step, step)?;
 
         state.next_step = step;
-        if step >= next_checkpoint && step < config.total_steps {
-            save_checkpoint(
-                run_dir,
-                &mut state,
-                &rng,
-                &agent,
-                &envs,
-                config,
-                &mut logger,
-            )?;
-            next_checkpoint = (step / every + 1) * every;
+        // The run's end has its own checkpoint below.
+        if session.checkpoint_due(&state) && step < config.total_steps {
+            session.save_checkpoint(&mut state, &rng, |dir| write_agent(dir, &agent, &envs))?;
         }
     }
 
-    save_checkpoint(
-        run_dir,
-        &mut state,
-        &rng,
-        &agent,
-        &envs,
-        config,
-        &mut logger,
-    )?;
-    logger.close()?;
-    Ok(())
+    session.save_checkpoint(&mut state, &rng, |dir| write_agent(dir, &agent, &envs))?;
+    session.close()
 }
 
 /// V(final observation) for the envs whose episode was truncated in `outcome`, 0 elsewhere.
@@ -444,27 +420,12 @@ fn log_groups(
     Ok(())
 }
 
-/// Writes a checkpoint after flushing the logs, so that it records where they stand.
-fn save_checkpoint<B: AutodiffBackend>(
-    run_dir: &Path,
-    state: &mut TrainingState,
-    rng: &ChaCha8Rng,
+/// PPO's part of a checkpoint: its networks and optimiser, and the normalisers' statistics.
+fn write_agent<B: AutodiffBackend>(
+    dir: &Path,
     agent: &Ppo<B>,
     envs: &VectorEnv<PpoEnv>,
-    config: &TrainConfig,
-    logger: &mut RunLogger,
 ) -> anyhow::Result<()> {
-    state.rng = checkpoint::RngState::capture(rng);
-    // Envs are mid-episode at an update; a resumed run starts fresh episodes.
-    state.mid_episode = true;
-    let logs = logger.checkpoint()?;
-    let run = RunRecord {
-        state,
-        config: &config.to_toml(),
-        logs: &logs,
-    };
-    checkpoint::save(run_dir, run, |dir| {
-        agent.save(dir)?;
-        NormalizerStatistics::capture(envs).save(dir)
-    })
+    agent.save(dir)?;
+    NormalizerStatistics::capture(envs).save(dir)
 }

@@ -10,7 +10,6 @@ pub use self::agent_core::{ActorStep, OffPolicyCore};
 pub use self::settings::{MAX_POLICY_FREQUENCY, OffPolicyConfig, OffPolicySettings};
 
 use std::path::Path;
-use std::time::Instant;
 
 use anyhow::Context;
 use burn::tensor::backend::AutodiffBackend;
@@ -19,13 +18,13 @@ use envs::wrappers::stochastic_penalty::PENALTY_EVENT_KEY;
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
-use crate::checkpoint::{self, Resume, RunRecord, TrainingState};
+use crate::checkpoint::{self, Resume, TrainingState};
 use crate::common::host::to_f32;
 use crate::common::nets::ActionBounds;
 use crate::common::replay::{Batch, ReplayBuffer, ReplayShape, Transition};
+use crate::common::training_session::TrainingSession;
 use crate::common::update_metrics::Metrics;
 use crate::config::TrainConfig;
-use crate::logging::{InterruptFlag, RunLogger};
 
 /// Penalty events of each finished episode, logged on risky envs (`envs::risky`).
 pub const EPISODIC_PENALTY_EVENTS_TAG: &str = "charts/episodic_penalty_events";
@@ -121,25 +120,16 @@ pub fn train<A: OffPolicyAgent>(
         ),
     };
     let mut rng: ChaCha8Rng = state.rng.restore()?;
+    let mut session = TrainingSession::open(config, run_dir, &state)?;
 
-    let mut logger = RunLogger::create(
-        run_dir,
-        &config.resolved(),
-        config.logger_options(state.next_step),
-    )?;
-    let interrupted = InterruptFlag::install()?;
-
-    let every = config.checkpoint.every;
-    let mut next_checkpoint = (state.next_step / every + 1) * every;
     let mut obs: Option<Vec<f32>> = None;
     let (mut episode_return, mut episode_length) = (0.0f64, 0u64);
     // Penalty events of the episode on a risky env (None on others).
     let mut episode_penalties: Option<f64> = None;
     let mut batch = Batch::default();
-    let (start_time, start_step) = (Instant::now(), state.next_step);
 
     for step in state.next_step..config.total_steps {
-        if interrupted.is_set() {
+        if session.interrupted.is_set() {
             eprintln!("\ninterrupted at step {step}: writing a checkpoint");
             break;
         }
@@ -188,9 +178,13 @@ pub fn train<A: OffPolicyAgent>(
             *episode_penalties.get_or_insert(0.0) += event;
         }
         if outcome.terminated || outcome.truncated {
-            logger.episode(step, episode_return, episode_length)?;
+            session
+                .logger
+                .episode(step, episode_return, episode_length)?;
             if let Some(penalties) = episode_penalties.take() {
-                logger.scalar(EPISODIC_PENALTY_EVENTS_TAG, penalties, step)?;
+                session
+                    .logger
+                    .scalar(EPISODIC_PENALTY_EVENTS_TAG, penalties, step)?;
             }
             (episode_return, episode_length) = (0.0, 0);
         } else {
@@ -201,55 +195,42 @@ pub fn train<A: OffPolicyAgent>(
             buffer.sample(settings.batch_size, &mut rng, &mut batch);
             let log_now = step.is_multiple_of(config.logging.log_every);
             for (tag, value) in agent.update(step, &batch, &mut rng, log_now).values {
-                logger.scalar(tag, value, step)?;
+                session.logger.scalar(tag, value, step)?;
             }
         }
         if step.is_multiple_of(config.logging.log_every) {
-            let elapsed = start_time.elapsed().as_secs_f64().max(1e-9);
-            logger.scalar(
-                "charts/SPS",
-                ((step + 1 - start_step) as f64 / elapsed).floor(),
-                step,
-            )?;
+            session.log_steps_per_second(step + 1, step)?;
         }
-        logger.progress(step + 1);
+        session.logger.progress(step + 1);
 
         state.next_step = step + 1;
         state.episodes_done += u64::from(obs.is_none());
-        if obs.is_none() && state.next_step >= next_checkpoint {
-            state.rng = checkpoint::RngState::capture(&rng);
-            save_checkpoint(run_dir, &state, &agent, &buffer, config, &mut logger)?;
-            next_checkpoint = (state.next_step / every + 1) * every;
+        // Only at an episode's end: a resumed run then continues exactly.
+        if obs.is_none() && session.checkpoint_due(&state) {
+            session.save_checkpoint(&mut state, &rng, |dir| {
+                write_agent(dir, &agent, &buffer, config)
+            })?;
         }
     }
 
-    state.rng = checkpoint::RngState::capture(&rng);
     state.mid_episode = obs.is_some();
-    save_checkpoint(run_dir, &state, &agent, &buffer, config, &mut logger)?;
-    logger.close()?;
-    Ok(())
+    session.save_checkpoint(&mut state, &rng, |dir| {
+        write_agent(dir, &agent, &buffer, config)
+    })?;
+    session.close()
 }
 
-/// Writes a checkpoint after flushing the logs, so that it records where they stand.
-fn save_checkpoint(
-    run_dir: &Path,
-    state: &TrainingState,
+/// The agent's part of a checkpoint: its networks and optimisers, and the replay buffer unless
+/// `checkpoint.save_replay_buffer` is off.
+fn write_agent(
+    dir: &Path,
     agent: &impl OffPolicyAgent,
     buffer: &ReplayBuffer,
     config: &TrainConfig,
-    logger: &mut RunLogger,
 ) -> anyhow::Result<()> {
-    let logs = logger.checkpoint()?;
-    let run = RunRecord {
-        state,
-        config: &config.to_toml(),
-        logs: &logs,
-    };
-    checkpoint::save(run_dir, run, |dir| {
-        agent.save(dir)?;
-        if config.checkpoint.save_replay_buffer {
-            checkpoint::save_replay(dir, buffer)?;
-        }
-        Ok(())
-    })
+    agent.save(dir)?;
+    if config.checkpoint.save_replay_buffer {
+        checkpoint::save_replay(dir, buffer)?;
+    }
+    Ok(())
 }
