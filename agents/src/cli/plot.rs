@@ -3,7 +3,7 @@ use std::path::PathBuf;
 use clap::Args;
 
 use super::BadInput;
-use crate::experiments::{SweepDir, compare, report};
+use crate::experiments::{SweepDir, comparison_plots, report};
 
 #[derive(Debug, Args)]
 pub struct PlotArgs {
@@ -16,7 +16,7 @@ pub struct PlotArgs {
     #[arg(long, default_value_t = report::DEFAULT_WINDOW)]
     window: usize,
     /// Episodes in the trailing window of the CVaR_0.1 curves.
-    #[arg(long, default_value_t = compare::DEFAULT_CVAR_WINDOW)]
+    #[arg(long, default_value_t = comparison_plots::DEFAULT_CVAR_WINDOW)]
     cvar_window: usize,
 }
 
@@ -29,7 +29,7 @@ pub fn run(args: &PlotArgs) -> anyhow::Result<()> {
     }
     let dir = SweepDir::new(&args.dir);
     let out = args.out.clone().unwrap_or_else(|| dir.plots_dir());
-    let written = compare::write(&dir, &out, args.window, args.cvar_window)?;
+    let written = comparison_plots::write(&dir, &out, args.window, args.cvar_window)?;
     if written.is_empty() {
         eprintln!("nothing to plot yet: no run of the sweep has logged an episode");
     }

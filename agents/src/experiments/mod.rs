@@ -18,12 +18,12 @@
 //! Slurm array task `i` runs `manifest.runs[i]`, so the local pool and the cluster fill the same
 //! layout and one report reads both.
 
-pub mod compare;
+pub mod charts;
+pub mod comparison_plots;
 mod error;
 pub mod grid;
 pub mod layout;
 pub mod plan;
-pub mod plot;
 pub mod pool;
 pub mod report;
 pub mod runner;

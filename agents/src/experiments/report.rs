@@ -14,9 +14,9 @@ use ordergrad_core::{Objective, RankPlan};
 use serde::{Deserialize, Serialize};
 
 use super::SweepError;
+use super::charts::{self, Series};
 use super::layout::{REPORT_FILE, REPORT_JSON_FILE, RunStatus, SweepDir};
 use super::plan::{EvalSettings, Manifest, RunEntry};
-use super::plot::{self, Series};
 use super::runner::{EvalSummary, RiskSummary};
 use crate::checkpoint::file::write_atomically;
 use crate::logging::metrics::METRICS_FILE_NAME;
@@ -667,7 +667,7 @@ fn draw_plots(dir: &SweepDir, report: &Report) -> Result<PlotFiles, SweepError> 
             let seeds_with_data = curves.iter().filter(|c| !c.is_empty()).count();
             let file = format!("{}.png", point.point);
             let path = config_dir.join(&file);
-            plot::draw_curves(
+            charts::draw_curves(
                 &path,
                 &format!("{config}: {} ({seeds_with_data} seeds)", point.point_label),
                 &ylabel,
@@ -696,7 +696,7 @@ fn draw_plots(dir: &SweepDir, report: &Report) -> Result<PlotFiles, SweepError> 
             })
             .collect();
         let file = format!("{config}.png");
-        plot::draw_curves(
+        charts::draw_curves(
             &plots_dir.join(&file),
             &format!("{config}: mean over seeds, band min to max"),
             &ylabel,

@@ -1,6 +1,7 @@
-//! PNG learning curves: per series a mean line over seeds with a shaded min-max band, optionally
-//! each seed as a thin line. Drawn with plotters into an RGB buffer and encoded with `png`, with
-//! an embedded font, so no system library is involved.
+//! The PNG charts that `report` and `plot` draw. Learning curves: per series a mean line over
+//! seeds with a shaded min-max band, optionally each seed as a thin line. Drawn with plotters
+//! into an RGB buffer and encoded with `png`, with an embedded font, so no system library is
+//! involved.
 
 use std::path::Path;
 use std::sync::OnceLock;

@@ -9,8 +9,8 @@ use std::path::{Path, PathBuf};
 use ordergrad_core::{Objective, RankPlan};
 
 use super::SweepError;
+use super::charts::{self, Distribution, Series};
 use super::layout::{RunStatus, SweepDir};
-use super::plot::{self, Distribution, Series};
 use super::report::{self, Curve, EPISODIC_RETURN_TAG, band, read_episodic_returns, smooth};
 use super::runner::EvalSummary;
 use crate::logging::metrics::METRICS_FILE_NAME;
@@ -142,7 +142,7 @@ pub fn write(
                 })
                 .collect();
             let path = out.join(file);
-            plot::draw_curves(&path, &title, &y_label, &series)?;
+            charts::draw_curves(&path, &title, &y_label, &series)?;
             written.push(path);
         }
         let distributions: Vec<Distribution> = arms
@@ -155,7 +155,7 @@ pub fn write(
             .collect();
         if !distributions.is_empty() {
             let path = out.join(format!("{name}__eval_returns.png"));
-            plot::draw_distributions(
+            charts::draw_distributions(
                 &path,
                 &format!(
                     "{env}: eval returns, all seeds pooled (box: quartiles, whiskers: 5-95 %, \
