@@ -18,6 +18,8 @@ pub struct EnvSpec {
     /// Builds the bare env, without the time limit. Fails only for MuJoCo envs (a library of
     /// the wrong version).
     pub make_unwrapped: fn() -> Result<Box<dyn Env>, EnvError>,
+    /// Built on the MuJoCo library: registered only with the `mujoco` feature.
+    pub needs_mujoco: bool,
 }
 
 const CLASSIC_CONTROL: &[EnvSpec] = &[
@@ -27,6 +29,7 @@ const CLASSIC_CONTROL: &[EnvSpec] = &[
         reward_threshold: None,
         initial_state_shape: pendulum::INIT_STATE_SHAPE,
         make_unwrapped: || Ok(Box::new(Pendulum::new())),
+        needs_mujoco: false,
     },
     EnvSpec {
         id: mountain_car_continuous::ID,
@@ -34,6 +37,7 @@ const CLASSIC_CONTROL: &[EnvSpec] = &[
         reward_threshold: Some(90.0),
         initial_state_shape: mountain_car_continuous::INIT_STATE_SHAPE,
         make_unwrapped: || Ok(Box::new(MountainCarContinuous::new())),
+        needs_mujoco: false,
     },
 ];
 

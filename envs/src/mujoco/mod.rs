@@ -237,6 +237,7 @@ const fn spec<T: Task>() -> EnvSpec {
         reward_threshold: T::REWARD_THRESHOLD,
         initial_state_shape: T::INIT_STATE_SHAPE,
         make_unwrapped: make_bundled::<T>,
+        needs_mujoco: true,
     }
 }
 

@@ -210,6 +210,7 @@ pub(crate) const SPEC: EnvSpec = EnvSpec {
     reward_threshold: None,
     initial_state_shape: INIT_STATE_SHAPE,
     make_unwrapped: || Ok(Box::new(RiskyCrossing::new())),
+    needs_mujoco: false,
 };
 
 #[cfg(test)]

@@ -98,6 +98,7 @@ pub(crate) const RISKY_PENDULUM: EnvSpec = EnvSpec {
             risky_pendulum_penalty(),
         )
     },
+    needs_mujoco: false,
 };
 
 #[cfg(feature = "mujoco")]
@@ -113,6 +114,7 @@ pub(crate) const RISKY_HALF_CHEETAH: EnvSpec = EnvSpec {
             risky_half_cheetah_penalty(),
         )
     },
+    needs_mujoco: true,
 };
 
 #[cfg(test)]
