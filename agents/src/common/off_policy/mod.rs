@@ -26,6 +26,7 @@ use crate::common::replay::{Batch, ReplayBuffer, ReplayShape, Transition};
 use crate::common::update_metrics::Metrics;
 use crate::config::TrainConfig;
 use crate::logging::{InterruptFlag, RunLogger};
+use crate::video::{self, RecordVideo, TrainingVideos};
 
 /// Penalty events of each finished episode, logged on risky envs (`envs::risky`).
 pub const EPISODIC_PENALTY_EVENTS_TAG: &str = "charts/episodic_penalty_events";
@@ -121,6 +122,18 @@ pub fn train<A: OffPolicyAgent>(
         ),
     };
     let mut rng: ChaCha8Rng = state.rng.restore()?;
+    let mut videos = config
+        .video
+        .enabled
+        .then(|| TrainingVideos::new(run_dir.join(video::VIDEOS_DIR)));
+    if let Some(videos) = &videos {
+        env = Box::new(RecordVideo::new(
+            env,
+            config.video.trigger(),
+            state.episodes_done,
+            videos,
+        ));
+    }
 
     let mut logger = RunLogger::create(
         run_dir,
@@ -193,6 +206,9 @@ pub fn train<A: OffPolicyAgent>(
                 logger.scalar(EPISODIC_PENALTY_EVENTS_TAG, penalties, step)?;
             }
             (episode_return, episode_length) = (0.0, 0);
+            if let Some(videos) = &mut videos {
+                videos.write_finished(step)?;
+            }
         } else {
             obs = Some(next_obs);
         }
@@ -227,6 +243,9 @@ pub fn train<A: OffPolicyAgent>(
     state.mid_episode = obs.is_some();
     save_checkpoint(run_dir, &state, &agent, &buffer, config, &mut logger)?;
     logger.close()?;
+    if let Some(videos) = videos {
+        videos.close()?;
+    }
     Ok(())
 }
 
