@@ -141,11 +141,60 @@ fn every_drawn_env_records_and_a_mujoco_env_is_refused() {
         let (frames, _) = decode(&recorder.videos()[0].gif);
         assert_eq!(frames.len() as u64, episodes[0].0 + 1, "{id}");
     }
-    let message = video::check_renderer("HalfCheetah-v5").unwrap_err();
-    assert!(
-        message.contains("no renderer for HalfCheetah-v5 yet"),
-        "{message}"
-    );
+    #[cfg(not(feature = "mujoco"))]
+    {
+        let message = video::check_renderer("HalfCheetah-v5").unwrap_err();
+        assert!(
+            message.contains("no renderer for HalfCheetah-v5"),
+            "{message}"
+        );
+    }
+}
+
+/// MuJoCo's renderer through EGL (scripts/setup_egl.sh): 480 x 480 frames from Gymnasium's
+/// camera, one per step and the reset, that show something and move.
+#[cfg(feature = "mujoco")]
+#[test]
+fn mujoco_envs_record_480_by_480_frames_that_move() {
+    let dir = common::scratch_dir("video", "mujoco-frames");
+    for (id, action) in [
+        ("Hopper-v5", vec![0.5, -0.5, 0.5]),
+        ("HalfCheetah-v5", vec![1.0, -1.0, 1.0, -1.0, 1.0, -1.0]),
+    ] {
+        if let Err(message) = video::check_renderer(id) {
+            panic!("{message}");
+        }
+        // 40 steps are enough to see the robot move and keep the test short.
+        let mut env = envs::wrappers::TimeLimit::new(envs::make(id).unwrap(), 40).unwrap();
+        let mut recorder = EpisodeRecorder::new(dir.clone(), id, 0);
+        let mut steps = 0u64;
+        evaluate_observed(
+            &mut env,
+            1,
+            3,
+            None,
+            |_, _| action.clone(),
+            |env: &dyn Env, episode, step| {
+                steps += u64::from(step.is_some());
+                recorder.observe(env, episode, step)
+            },
+        )
+        .unwrap();
+        let video = &recorder.videos()[0];
+        let (frames, size) = decode(&std::fs::read(&video.path).unwrap());
+        assert_eq!(size, (480, 480), "{id}");
+        assert_eq!(frames.len() as u64, steps + 1, "{id}");
+        for frame in &frames {
+            let colours: std::collections::BTreeSet<[u8; 3]> =
+                frame.chunks_exact(4).map(|p| [p[0], p[1], p[2]]).collect();
+            assert!(colours.len() >= 8, "{id}: a blank frame: {colours:?}");
+        }
+        let changed = frames.windows(2).filter(|pair| pair[0] != pair[1]).count();
+        assert!(
+            changed as u64 >= steps * 3 / 4,
+            "{id}: only {changed} of {steps} steps changed the picture"
+        );
+    }
 }
 
 // --- the CLI ---
@@ -309,6 +358,7 @@ fn eval_with_video_gives_the_same_returns_and_writes_gifs_and_tensorboard_images
     assert_eq!(returns(&succeed(&eval)), returns(&plain));
 }
 
+#[cfg(not(feature = "mujoco"))]
 #[test]
 fn eval_video_of_an_env_without_a_renderer_is_refused_with_exit_2() {
     let run = common::scratch_dir("video", "mujoco");
@@ -319,7 +369,7 @@ fn eval_video_of_an_env_without_a_renderer_is_refused_with_exit_2() {
     .unwrap();
     refused(
         &["eval", "--run", run.to_str().unwrap(), "--video"],
-        &["no renderer for HalfCheetah-v5 yet"],
+        &["no renderer for HalfCheetah-v5", "agents/mujoco"],
     );
     assert!(!run.join("videos").exists());
 }
