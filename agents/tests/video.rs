@@ -130,7 +130,7 @@ fn frames_of_penalised_steps_have_a_red_border_and_no_others_do() {
 }
 
 #[test]
-fn every_drawn_env_records_and_a_mujoco_env_is_refused() {
+fn every_drawn_env_records_and_a_mujoco_env_is_refused_in_a_build_without_mujoco() {
     let dir = common::scratch_dir("video", "all");
     for (id, action) in [
         ("MountainCarContinuous-v0", vec![1.0]),
@@ -525,4 +525,53 @@ fn bad_video_settings_are_refused_with_exit_2_before_training() {
         ["train.lock", "videos"],
         "no config, logs or checkpoint"
     );
+}
+
+/// Without a working EGL (here: glvnd pointed at no vendor), `--video` on a MuJoCo run is
+/// refused with exit 2 naming the setup script, before any training or episode.
+#[cfg(feature = "mujoco")]
+#[test]
+fn a_mujoco_renderer_that_cannot_start_is_refused_with_exit_2_naming_the_setup_script() {
+    let dir = common::scratch_dir("video", "no-egl");
+    let run = dir.join("run");
+    let without_egl = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_ordergrad"))
+            .args(args)
+            .env("__EGL_VENDOR_LIBRARY_FILENAMES", dir.join("no-vendor.json"))
+            .output()
+            .unwrap()
+    };
+    let config = dir.join("hopper.toml");
+    std::fs::write(
+        &config,
+        "agent = \"ppo\"\nenv = \"Hopper-v5\"\ntotal_steps = 64\nseed = 1\n\
+         [ppo]\nnum_envs = 1\nnum_steps = 32\nnum_minibatches = 1\nupdate_epochs = 1\nhidden_size = 8\n\
+         [logging]\nprogress = false\n",
+    )
+    .unwrap();
+    let config = config.to_str().unwrap();
+    let run_arg = run.to_str().unwrap();
+    let trained = without_egl(&["train", "--config", config, "--run-dir", run_arg, "--video"]);
+    let message = String::from_utf8_lossy(&trained.stderr);
+    assert_eq!(trained.status.code(), Some(2), "{message}");
+    assert!(message.contains("scripts/setup_egl.sh"), "{message}");
+    assert!(!run.exists(), "training started: {message}");
+
+    succeed(&[
+        "train",
+        "--config",
+        config,
+        "--run-dir",
+        run_arg,
+        "--eval-episodes",
+        "0",
+    ]);
+    let evaluated = without_egl(&["eval", "--run", run_arg, "--video"]);
+    let message = String::from_utf8_lossy(&evaluated.stderr);
+    assert_eq!(evaluated.status.code(), Some(2), "{message}");
+    assert!(
+        message.contains("renderer cannot start") && message.contains("scripts/setup_egl.sh"),
+        "{message}"
+    );
+    assert!(evaluated.stdout.is_empty() && !run.join("videos").exists());
 }
