@@ -7,14 +7,20 @@
 //! The event file is kept out of the run directory itself: a resumed run deletes the event
 //! files there that are younger than its checkpoint (`logging::positions`). TensorBoard pointed
 //! at the run (or at `runs/`) finds it as a run of its own, `<run>/videos`.
+//!
+//! Training (`[video]`, `train --video`) records episodes of training env 0 as CleanRL does
+//! with Gymnasium's `RecordVideo`: [`RecordVideo`] wraps that env, so it sees the frame of a
+//! step that ends an episode before a vector env's autoreset replaces it, and it draws nothing
+//! on the episodes its [`EpisodeTrigger`] skips.
 
 use std::fs::{self, OpenOptions};
 use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use envs::render::{Frame, PALETTE, scenes};
 use envs::wrappers::stochastic_penalty::PENALTY_EVENT_KEY;
-use envs::{Env, Step};
+use envs::{BoxSpace, Env, EnvError, Info, Step};
 
 use crate::logging::{LoggingError, TensorBoardWriter};
 
@@ -24,13 +30,16 @@ pub const VIDEOS_DIR: &str = "videos";
 /// tf.compat.v1.summary.image suffixes its tags when it writes several images.
 pub const TENSORBOARD_TAG: &str = "videos/eval";
 
+/// The tag of the episodes recorded during training, at the step each ended on.
+pub const TRAINING_TENSORBOARD_TAG: &str = "videos/train";
+
 /// The file an evaluation of the checkpoint at `step` writes episode `episode` to.
 pub fn file_name(step: u64, episode: usize) -> String {
     format!("eval_step{step}_episode{episode}.gif")
 }
 
-/// Refuses an env without a picture, before anything runs: the message names it and says
-/// which envs have one.
+/// Refuses an env without a picture, or whose renderer cannot start (MuJoCo's needs EGL),
+/// before anything runs: the message names the env and what to do.
 pub fn check_renderer(env_id: &str) -> Result<(), String> {
     // A MuJoCo id in a build without MuJoCo fails `make`: it has no renderer either.
     let renders = envs::make(env_id).is_ok_and(|mut env| {
@@ -40,13 +49,15 @@ pub fn check_renderer(env_id: &str) -> Result<(), String> {
     if renders {
         return Ok(());
     }
+    if let Some(reason) = envs::render::last_failure() {
+        return Err(format!("--video: {reason}"));
+    }
     let drawn: Vec<&str> = envs::registered_ids()
         .into_iter()
         .filter(|id| !is_mujoco(id))
         .collect();
     Err(format!(
-        "--video: no renderer for {env_id} yet; videos are drawn for {} (the MuJoCo envs \
-         need MuJoCo's own renderer through EGL, which is not done)",
+        "--video: no renderer for {env_id} in this build; videos are drawn for {}, and for the          MuJoCo envs in a build with --features agents/mujoco (MuJoCo's own renderer, through          EGL)",
         drawn.join(", ")
     ))
 }
@@ -99,7 +110,9 @@ impl GifEncoder {
         Ok(Self {
             encoder,
             size: (width, height),
-            delay: (100 / fps.max(1)).max(1) as u16,
+            // Browsers show a delay under 2 hundredths as 10: faster envs (Hopper's 125 frames
+            // a second) play at 50.
+            delay: (100 / fps.max(1)).max(2) as u16,
             frames: 0,
             previous: Vec::new(),
         })
@@ -281,6 +294,249 @@ fn penalty_struck(step: &Step) -> bool {
         .is_some_and(|&flag| flag > 0.0)
 }
 
+/// Which episodes of training env 0 are recorded, by id (0 for the first episode).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EpisodeTrigger {
+    /// Gymnasium's `capped_cubic_video_schedule`, CleanRL's `--capture_video`: the perfect
+    /// cubes below 1000 (0, 1, 8, 27, ..., 729), then every 1000th episode; many videos early,
+    /// when the policy changes fastest, few later.
+    CappedCubic,
+    /// Episodes 0, n, 2n, ...
+    Every(u64),
+}
+
+impl EpisodeTrigger {
+    pub fn records(self, episode: u64) -> bool {
+        match self {
+            EpisodeTrigger::CappedCubic if episode < 1000 => {
+                let root = (episode as f64).cbrt().round() as u64;
+                root.pow(3) == episode
+            }
+            EpisodeTrigger::CappedCubic => episode.is_multiple_of(1000),
+            EpisodeTrigger::Every(every) => episode.is_multiple_of(every.max(1)),
+        }
+    }
+}
+
+/// The file a training episode goes to: the step it ended on, then its id.
+pub fn training_file_name(step: u64, episode: u64) -> String {
+    format!("train_step{step}_episode{episode}.gif")
+}
+
+/// A training episode recorded by [`RecordVideo`], waiting for the training loop to write it.
+#[derive(Debug, Clone)]
+pub struct RecordedEpisode {
+    pub episode: u64,
+    pub frames: usize,
+    pub width: usize,
+    pub height: usize,
+    pub gif: Vec<u8>,
+}
+
+/// Where [`RecordVideo`] leaves finished episodes (or the error that stopped one). Shared,
+/// because a vector env may step its members on worker threads.
+type Finished = Arc<Mutex<Vec<anyhow::Result<RecordedEpisode>>>>;
+
+/// Records the episodes its trigger picks, one frame after the reset and one after every step.
+/// Only looks at the env: the observations, rewards and random draws are those of the
+/// unwrapped env.
+pub struct RecordVideo<E: Env> {
+    env: E,
+    trigger: EpisodeTrigger,
+    fps: u32,
+    /// The id the next reset's episode gets.
+    next_episode: u64,
+    recording: Option<(u64, GifEncoder)>,
+    finished: Finished,
+}
+
+impl<E: Env> RecordVideo<E> {
+    /// Wraps `env`, counting episodes from `first_episode` (a resumed run's episodes so far);
+    /// the episodes it records are collected by the returned [`TrainingVideos`]'s loop.
+    pub fn new(
+        env: E,
+        trigger: EpisodeTrigger,
+        first_episode: u64,
+        videos: &TrainingVideos,
+    ) -> Self {
+        Self {
+            fps: scenes::frames_per_second(env.id()),
+            env,
+            trigger,
+            next_episode: first_episode,
+            recording: None,
+            finished: Arc::clone(&videos.finished),
+        }
+    }
+
+    /// Adds the env's picture to the episode under way, if it is being recorded; an error is
+    /// handed to the training loop, and the episode is no longer recorded.
+    fn capture(&mut self, penalty: bool, episode_over: bool) {
+        let Some((episode, mut encoder)) = self.recording.take() else {
+            return;
+        };
+        let pushed = match self.env.render() {
+            Some(mut frame) => {
+                if penalty {
+                    frame.mark_penalty();
+                }
+                let size = (frame.width(), frame.height());
+                encoder.push(&frame).map(|()| size)
+            }
+            None => Err(anyhow::anyhow!(
+                "{} gave no picture to record",
+                self.env.id()
+            )),
+        };
+        let outcome = match pushed {
+            Ok(_) if !episode_over => {
+                self.recording = Some((episode, encoder));
+                return;
+            }
+            Ok((width, height)) => {
+                let frames = encoder.frames();
+                encoder.finish().map(|gif| RecordedEpisode {
+                    episode,
+                    frames,
+                    width,
+                    height,
+                    gif,
+                })
+            }
+            Err(error) => Err(error.context(format!("recording training episode {episode}"))),
+        };
+        self.finished
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(outcome);
+    }
+
+    fn start_episode(&mut self) {
+        let episode = self.next_episode;
+        self.next_episode += 1;
+        // An episode cut off by a reset (the end of training) is dropped unfinished.
+        self.recording = None;
+        if self.trigger.records(episode) {
+            let Some(frame) = self.env.render() else {
+                self.finished
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .push(Err(anyhow::anyhow!(
+                        "{} gave no picture to record",
+                        self.env.id()
+                    )));
+                return;
+            };
+            let started = GifEncoder::new(frame.width(), frame.height(), self.fps)
+                .and_then(|mut encoder| encoder.push(&frame).map(|()| encoder));
+            match started {
+                Ok(encoder) => self.recording = Some((episode, encoder)),
+                Err(error) => self
+                    .finished
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .push(Err(error)),
+            }
+        }
+    }
+}
+
+impl<E: Env> Env for RecordVideo<E> {
+    fn id(&self) -> &str {
+        self.env.id()
+    }
+
+    fn observation_space(&self) -> &BoxSpace {
+        self.env.observation_space()
+    }
+
+    fn action_space(&self) -> &BoxSpace {
+        self.env.action_space()
+    }
+
+    fn reset(&mut self, seed: Option<u64>) -> (Vec<f64>, Info) {
+        let reset = self.env.reset(seed);
+        self.start_episode();
+        reset
+    }
+
+    fn reset_to_state(
+        &mut self,
+        seed: Option<u64>,
+        state: &serde_json::Value,
+    ) -> Result<(Vec<f64>, Info), EnvError> {
+        let reset = self.env.reset_to_state(seed, state)?;
+        self.start_episode();
+        Ok(reset)
+    }
+
+    fn step(&mut self, action: &[f32]) -> Result<Step, EnvError> {
+        let step = self.env.step(action)?;
+        // The one check on the hot path: nothing is drawn outside recorded episodes.
+        if self.recording.is_some() {
+            self.capture(penalty_struck(&step), step.is_done());
+        }
+        Ok(step)
+    }
+
+    fn render(&self) -> Option<Frame> {
+        self.env.render()
+    }
+}
+
+/// The training side of [`RecordVideo`]: writes each recorded episode to
+/// `<run>/videos/train_step<step>_episode<id>.gif` and to an event file of that directory
+/// (tag `videos/train`, at the step the episode ended on), opened at the first video.
+pub struct TrainingVideos {
+    dir: PathBuf,
+    finished: Finished,
+    writer: Option<TensorBoardWriter>,
+}
+
+impl TrainingVideos {
+    /// Videos go to `dir`, checked by [`prepare_dir`] before training starts.
+    pub fn new(dir: PathBuf) -> Self {
+        Self {
+            dir,
+            finished: Finished::default(),
+            writer: None,
+        }
+    }
+
+    /// Writes the episodes finished since the last call, as ended at training step `step`.
+    /// Called where env 0's episode ends, so it costs nothing on the other steps.
+    pub fn write_finished(&mut self, step: u64) -> anyhow::Result<()> {
+        let finished: Vec<_> =
+            std::mem::take(&mut *self.finished.lock().unwrap_or_else(PoisonError::into_inner));
+        for episode in finished {
+            let episode = episode?;
+            let path = self.dir.join(training_file_name(step, episode.episode));
+            fs::write(&path, &episode.gif)
+                .map_err(|error| anyhow::anyhow!("could not write {}: {error}", path.display()))?;
+            let writer = match &mut self.writer {
+                Some(writer) => writer,
+                None => self.writer.insert(TensorBoardWriter::create(&self.dir)?),
+            };
+            writer.add_image(
+                TRAINING_TENSORBOARD_TAG,
+                (episode.width as u32, episode.height as u32),
+                &episode.gif,
+                i64::try_from(step).unwrap_or(i64::MAX),
+            )?;
+            // A video is rare and large: on disk at once, not at the next flush interval.
+            writer.flush()?;
+        }
+        Ok(())
+    }
+
+    pub fn close(self) -> anyhow::Result<()> {
+        if let Some(writer) = self.writer {
+            writer.close()?;
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -296,13 +552,35 @@ mod tests {
     }
 
     #[test]
-    fn every_env_but_mujoco_has_a_renderer() {
-        for id in envs::registered_ids() {
-            assert_eq!(check_renderer(id).is_ok(), !is_mujoco(id), "{id}");
+    fn the_capped_cubic_trigger_is_gymnasiums() {
+        let recorded: Vec<u64> = (0..3001)
+            .filter(|&episode| EpisodeTrigger::CappedCubic.records(episode))
+            .collect();
+        let mut expected: Vec<u64> = (0..10).map(|root: u64| root.pow(3)).collect();
+        expected.extend([1000, 2000, 3000]);
+        assert_eq!(recorded, expected);
+        let every_five: Vec<u64> = (0..12)
+            .filter(|&episode| EpisodeTrigger::Every(5).records(episode))
+            .collect();
+        assert_eq!(every_five, [0, 5, 10]);
+    }
+
+    #[test]
+    fn every_drawn_env_has_a_renderer() {
+        for id in envs::registered_ids()
+            .into_iter()
+            .filter(|id| !is_mujoco(id))
+        {
+            assert!(check_renderer(id).is_ok(), "{id}");
         }
+    }
+
+    #[cfg(not(feature = "mujoco"))]
+    #[test]
+    fn a_mujoco_env_in_a_build_without_mujoco_is_refused_naming_the_feature() {
         let message = check_renderer("HalfCheetah-v5").unwrap_err();
         assert!(
-            message.contains("no renderer for HalfCheetah-v5 yet") && message.contains("EGL"),
+            message.contains("no renderer for HalfCheetah-v5") && message.contains("agents/mujoco"),
             "{message}"
         );
     }

@@ -3,6 +3,8 @@
 //! user runs it (same returns as without, files and TensorBoard events, refusals with exit 2).
 
 mod common;
+#[path = "common/tfevents.rs"]
+mod tfevents;
 
 use std::path::Path;
 use std::process::{Command, Output};
@@ -128,7 +130,7 @@ fn frames_of_penalised_steps_have_a_red_border_and_no_others_do() {
 }
 
 #[test]
-fn every_drawn_env_records_and_a_mujoco_env_is_refused() {
+fn every_drawn_env_records_and_a_mujoco_env_is_refused_in_a_build_without_mujoco() {
     let dir = common::scratch_dir("video", "all");
     for (id, action) in [
         ("MountainCarContinuous-v0", vec![1.0]),
@@ -139,11 +141,60 @@ fn every_drawn_env_records_and_a_mujoco_env_is_refused() {
         let (frames, _) = decode(&recorder.videos()[0].gif);
         assert_eq!(frames.len() as u64, episodes[0].0 + 1, "{id}");
     }
-    let message = video::check_renderer("HalfCheetah-v5").unwrap_err();
-    assert!(
-        message.contains("no renderer for HalfCheetah-v5 yet"),
-        "{message}"
-    );
+    #[cfg(not(feature = "mujoco"))]
+    {
+        let message = video::check_renderer("HalfCheetah-v5").unwrap_err();
+        assert!(
+            message.contains("no renderer for HalfCheetah-v5"),
+            "{message}"
+        );
+    }
+}
+
+/// MuJoCo's renderer through EGL (scripts/setup_egl.sh): 480 x 480 frames from Gymnasium's
+/// camera, one per step and the reset, that show something and move.
+#[cfg(feature = "mujoco")]
+#[test]
+fn mujoco_envs_record_480_by_480_frames_that_move() {
+    let dir = common::scratch_dir("video", "mujoco-frames");
+    for (id, action) in [
+        ("Hopper-v5", vec![0.5, -0.5, 0.5]),
+        ("HalfCheetah-v5", vec![1.0, -1.0, 1.0, -1.0, 1.0, -1.0]),
+    ] {
+        if let Err(message) = video::check_renderer(id) {
+            panic!("{message}");
+        }
+        // 40 steps are enough to see the robot move and keep the test short.
+        let mut env = envs::wrappers::TimeLimit::new(envs::make(id).unwrap(), 40).unwrap();
+        let mut recorder = EpisodeRecorder::new(dir.clone(), id, 0);
+        let mut steps = 0u64;
+        evaluate_observed(
+            &mut env,
+            1,
+            3,
+            None,
+            |_, _| action.clone(),
+            |env: &dyn Env, episode, step| {
+                steps += u64::from(step.is_some());
+                recorder.observe(env, episode, step)
+            },
+        )
+        .unwrap();
+        let video = &recorder.videos()[0];
+        let (frames, size) = decode(&std::fs::read(&video.path).unwrap());
+        assert_eq!(size, (480, 480), "{id}");
+        assert_eq!(frames.len() as u64, steps + 1, "{id}");
+        for frame in &frames {
+            let colours: std::collections::BTreeSet<[u8; 3]> =
+                frame.chunks_exact(4).map(|p| [p[0], p[1], p[2]]).collect();
+            assert!(colours.len() >= 8, "{id}: a blank frame: {colours:?}");
+        }
+        let changed = frames.windows(2).filter(|pair| pair[0] != pair[1]).count();
+        assert!(
+            changed as u64 >= steps * 3 / 4,
+            "{id}: only {changed} of {steps} steps changed the picture"
+        );
+    }
 }
 
 // --- the CLI ---
@@ -307,6 +358,7 @@ fn eval_with_video_gives_the_same_returns_and_writes_gifs_and_tensorboard_images
     assert_eq!(returns(&succeed(&eval)), returns(&plain));
 }
 
+#[cfg(not(feature = "mujoco"))]
 #[test]
 fn eval_video_of_an_env_without_a_renderer_is_refused_with_exit_2() {
     let run = common::scratch_dir("video", "mujoco");
@@ -317,7 +369,209 @@ fn eval_video_of_an_env_without_a_renderer_is_refused_with_exit_2() {
     .unwrap();
     refused(
         &["eval", "--run", run.to_str().unwrap(), "--video"],
-        &["no renderer for HalfCheetah-v5 yet"],
+        &["no renderer for HalfCheetah-v5", "agents/mujoco"],
     );
     assert!(!run.join("videos").exists());
+}
+
+// --- recording during training ---
+
+/// Trains `config` into `dir/<name>` with `extra` arguments; returns the run directory.
+fn train(config: &Path, dir: &Path, name: &str, extra: &[&str]) -> std::path::PathBuf {
+    let run = dir.join(name);
+    let args = [
+        "train",
+        "--config",
+        config.to_str().unwrap(),
+        "--run-dir",
+        run.to_str().unwrap(),
+        "--eval-episodes",
+        "0",
+    ];
+    succeed(&[&args[..], extra].concat());
+    run
+}
+
+/// The run's logged scalars but its speed (which varies from run to run).
+fn logged_values(run: &Path) -> Vec<(String, i64, f32)> {
+    let mut values: Vec<_> = tfevents::scalars(run)
+        .into_iter()
+        .filter(|(tag, _, _)| tag != "charts/SPS")
+        .collect();
+    values.sort_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)));
+    values
+}
+
+/// Trains `config` without and with `--video`: the logged values must be the same, and the
+/// videos those of `expected` (episode id, step it ended on), 201 frames each (Pendulum's
+/// 200 steps and the reset), in files and as `videos/train` images.
+fn recording_changes_nothing(config: &Path, dir: &Path, extra: &[&str], expected: &[(u64, i64)]) {
+    let plain = train(config, dir, "plain", &[]);
+    let recorded = train(config, dir, "recorded", &[&["--video"][..], extra].concat());
+    assert!(!plain.join("videos").exists());
+    assert_eq!(logged_values(&plain), logged_values(&recorded));
+
+    let videos = recorded.join("videos");
+    let mut images = images(&videos);
+    images.sort_by_key(|image| image.1);
+    let steps: Vec<(&str, i64)> = images.iter().map(|(t, s, _)| (t.as_str(), *s)).collect();
+    let expected_images: Vec<(&str, i64)> = expected
+        .iter()
+        .map(|&(_, step)| ("videos/train", step))
+        .collect();
+    assert_eq!(steps, expected_images);
+    for (&(episode, step), (_, _, image)) in expected.iter().zip(&images) {
+        let file = videos.join(video::training_file_name(step as u64, episode));
+        let gif = std::fs::read(&file).unwrap_or_else(|_| panic!("{}", file.display()));
+        assert_eq!(&gif, image);
+        let (frames, size) = decode(&gif);
+        assert_eq!(
+            (frames.len(), size),
+            (201, (500, 500)),
+            "{}",
+            file.display()
+        );
+        let changed = frames.windows(2).filter(|pair| pair[0] != pair[1]).count();
+        assert!(
+            changed >= 150,
+            "only {changed} of 200 steps changed the picture"
+        );
+    }
+}
+
+#[test]
+fn recording_sac_training_logs_the_same_values_and_records_the_cubic_episodes() {
+    let dir = common::scratch_dir("video", "train-sac");
+    let config = dir.join("sac.toml");
+    std::fs::write(
+        &config,
+        "agent = \"sac\"\nenv = \"Pendulum-v1\"\ntotal_steps = 2000\nseed = 5\n\
+         [sac]\nlearning_starts = 100\nbatch_size = 16\nhidden_size = 16\nbuffer_size = 1000\n\
+         [checkpoint]\nevery = 1000\n[logging]\nprogress = false\n",
+    )
+    .unwrap();
+    // Ten episodes of 200 steps: CleanRL's schedule picks 0, 1 and 8.
+    recording_changes_nothing(&config, &dir, &[], &[(0, 199), (1, 399), (8, 1799)]);
+}
+
+#[test]
+fn recording_ppo_training_logs_the_same_values_and_records_env_0_every_n_episodes() {
+    let dir = common::scratch_dir("video", "train-ppo");
+    let config = dir.join("ppo.toml");
+    std::fs::write(
+        &config,
+        "agent = \"ppo\"\nenv = \"Pendulum-v1\"\ntotal_steps = 1200\nseed = 5\n\
+         [ppo]\nnum_envs = 2\nnum_steps = 100\nnum_minibatches = 4\nupdate_epochs = 2\nhidden_size = 16\n\
+         [checkpoint]\nevery = 400\n[logging]\nprogress = false\n",
+    )
+    .unwrap();
+    // Env 0's three episodes end at steps 400, 800 and 1200 (two envs step together).
+    recording_changes_nothing(
+        &config,
+        &dir,
+        &["--set", "video.every_episodes=2"],
+        &[(0, 400), (2, 1200)],
+    );
+}
+
+#[test]
+fn bad_video_settings_are_refused_with_exit_2_before_training() {
+    let dir = common::scratch_dir("video", "train-refused");
+    let config = dir.join("sac.toml");
+    std::fs::write(
+        &config,
+        "agent = \"sac\"\nenv = \"Pendulum-v1\"\ntotal_steps = 300\nseed = 5\n\
+         [sac]\nlearning_starts = 100\nbatch_size = 16\nhidden_size = 16\nbuffer_size = 1000\n\
+         [logging]\nprogress = false\n",
+    )
+    .unwrap();
+    let run = dir.join("run");
+    let train = [
+        "train",
+        "--config",
+        config.to_str().unwrap(),
+        "--run-dir",
+        run.to_str().unwrap(),
+    ];
+    for (set, needles) in [
+        (
+            "video.every_episodes=0",
+            &["video.every_episodes", "at least 1"][..],
+        ),
+        ("video.every_episodes=-3", &["video.every_episodes"][..]),
+        ("video.enabled=3", &["video.enabled"][..]),
+        ("video.every=3", &["video.every", "every_episodes"][..]),
+    ] {
+        refused(&[&train[..], &["--set", set]].concat(), needles);
+        assert!(!run.exists(), "{set}: the run directory was made");
+    }
+    // A videos directory that cannot be made: named, and nothing trained.
+    std::fs::create_dir_all(&run).unwrap();
+    std::fs::write(run.join("videos"), "not a directory").unwrap();
+    refused(
+        &[&train[..], &["--video"]].concat(),
+        &[
+            "cannot write videos to",
+            run.join("videos").to_str().unwrap(),
+        ],
+    );
+    let mut entries: Vec<String> = std::fs::read_dir(&run)
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    entries.sort();
+    assert_eq!(
+        entries,
+        ["train.lock", "videos"],
+        "no config, logs or checkpoint"
+    );
+}
+
+/// Without a working EGL (here: glvnd pointed at no vendor), `--video` on a MuJoCo run is
+/// refused with exit 2 naming the setup script, before any training or episode.
+#[cfg(feature = "mujoco")]
+#[test]
+fn a_mujoco_renderer_that_cannot_start_is_refused_with_exit_2_naming_the_setup_script() {
+    let dir = common::scratch_dir("video", "no-egl");
+    let run = dir.join("run");
+    let without_egl = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_ordergrad"))
+            .args(args)
+            .env("__EGL_VENDOR_LIBRARY_FILENAMES", dir.join("no-vendor.json"))
+            .output()
+            .unwrap()
+    };
+    let config = dir.join("hopper.toml");
+    std::fs::write(
+        &config,
+        "agent = \"ppo\"\nenv = \"Hopper-v5\"\ntotal_steps = 64\nseed = 1\n\
+         [ppo]\nnum_envs = 1\nnum_steps = 32\nnum_minibatches = 1\nupdate_epochs = 1\nhidden_size = 8\n\
+         [logging]\nprogress = false\n",
+    )
+    .unwrap();
+    let config = config.to_str().unwrap();
+    let run_arg = run.to_str().unwrap();
+    let trained = without_egl(&["train", "--config", config, "--run-dir", run_arg, "--video"]);
+    let message = String::from_utf8_lossy(&trained.stderr);
+    assert_eq!(trained.status.code(), Some(2), "{message}");
+    assert!(message.contains("scripts/setup_egl.sh"), "{message}");
+    assert!(!run.exists(), "training started: {message}");
+
+    succeed(&[
+        "train",
+        "--config",
+        config,
+        "--run-dir",
+        run_arg,
+        "--eval-episodes",
+        "0",
+    ]);
+    let evaluated = without_egl(&["eval", "--run", run_arg, "--video"]);
+    let message = String::from_utf8_lossy(&evaluated.stderr);
+    assert_eq!(evaluated.status.code(), Some(2), "{message}");
+    assert!(
+        message.contains("renderer cannot start") && message.contains("scripts/setup_egl.sh"),
+        "{message}"
+    );
+    assert!(evaluated.stdout.is_empty() && !run.join("videos").exists());
 }

@@ -9,9 +9,10 @@ use std::collections::BTreeSet;
 
 use crate::config::TrainConfig;
 
-/// Keys a resumed run may set anew: how long it trains, where it computes, how it logs and
-/// checkpoints. A key ending in `.` stands for every key of that table.
-pub const CHANGEABLE_ON_RESUME: [&str; 4] = ["total_steps", "device", "logging.", "checkpoint."];
+/// Keys a resumed run may set anew: how long it trains, where it computes, how it logs,
+/// checkpoints and records videos. A key ending in `.` stands for every key of that table.
+pub const CHANGEABLE_ON_RESUME: [&str; 5] =
+    ["total_steps", "device", "logging.", "checkpoint.", "video."];
 
 /// One key that differs: its value in the checkpoint's config and now (None: absent).
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -60,6 +60,10 @@ pub struct TrainArgs {
     /// policy itself.
     #[arg(long, value_name = "N", default_value_t = 10)]
     eval_episodes: usize,
+    /// Record episodes of training env 0 into RUN/videos/ and TensorBoard: the same as
+    /// --set video.enabled=true (see the config's [video] table).
+    #[arg(long)]
+    video: bool,
 }
 
 /// A flag that becomes an integer of the config: the run directory's config.toml must hold it,
@@ -78,6 +82,9 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
     }
     if let Some(device) = args.device {
         overrides.push(format!("device={device}"));
+    }
+    if args.video {
+        overrides.push("video.enabled=true".into());
     }
 
     // The lock lives until the run ends; `device` is probed before anything is written, so
@@ -111,6 +118,9 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
         }
     };
 
+    if config.video.enabled {
+        crate::video::prepare_dir(&run_dir).map_err(BadInput)?;
+    }
     write_atomically(&run_dir.join(RUN_CONFIG_FILE), config.to_toml().as_bytes())?;
     eprintln!(
         "{} on {}, {} steps, seed {}, on {}: logging to {} (tensorboard --logdir {})",

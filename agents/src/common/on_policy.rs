@@ -25,6 +25,7 @@ use crate::common::training_session::TrainingSession;
 use crate::config::TrainConfig;
 use crate::logging::RunLogger;
 use crate::ppo::{AdvantageSource, Ppo, PpoConfig};
+use crate::video::{self, RecordVideo, TrainingVideos};
 
 /// CleanRL's continuous-control env stack, innermost first: episode statistics on the raw
 /// rewards, action clipping, observation and reward normalisation (each clipped).
@@ -32,7 +33,13 @@ pub type PpoEnv =
     NormalizeReward<NormalizeObservation<ClipAction<RecordEpisodeStatistics<Box<dyn Env>>>>>;
 
 pub fn make_env(id: &str, config: &PpoConfig) -> anyhow::Result<PpoEnv> {
-    let env = ClipAction::new(RecordEpisodeStatistics::new(envs::make(id)?));
+    wrap_env(envs::make(id)?, config)
+}
+
+/// CleanRL's stack around `env` (which may be recorded: [`RecordVideo`] sits innermost, as
+/// in CleanRL, so that it sees the raw env).
+fn wrap_env(env: Box<dyn Env>, config: &PpoConfig) -> anyhow::Result<PpoEnv> {
+    let env = ClipAction::new(RecordEpisodeStatistics::new(env));
     let env = NormalizeObservation::with_settings(
         env,
         normalize_observation::DEFAULT_EPSILON,
@@ -198,8 +205,23 @@ pub fn train<B: AutodiffBackend>(
 ) -> anyhow::Result<()> {
     let ppo = agent.config().clone();
     let source = ppo.advantage_source()?;
+    // CleanRL records env 0 only. A resumed run counts env 0's episodes from 0 again (the
+    // checkpoint keeps the total of all envs only); the files also name the step.
+    let mut videos = config
+        .video
+        .enabled
+        .then(|| TrainingVideos::new(run_dir.join(video::VIDEOS_DIR)));
     let members = (0..ppo.num_envs)
-        .map(|_| make_env(&config.env, &ppo))
+        .map(|index| {
+            let env = envs::make(&config.env)?;
+            match &videos {
+                Some(videos) if index == 0 => {
+                    let recorded = RecordVideo::new(env, config.video.trigger(), 0, videos);
+                    wrap_env(Box::new(recorded), &ppo)
+                }
+                _ => wrap_env(env, &ppo),
+            }
+        })
         .collect::<anyhow::Result<Vec<_>>>()?;
     let mut envs = VectorEnv::new(members)?;
     let num_envs = envs.num_envs();
@@ -284,6 +306,9 @@ pub fn train<B: AutodiffBackend>(
                         .episode(step, episode.episode_return, episode.length as u64)?;
                     state.episodes_done += 1;
                     collector.end_episode(env, episode.episode_return);
+                    if let (0, Some(videos)) = (env, &mut videos) {
+                        videos.write_finished(step)?;
+                    }
                 }
             }
             obs = to_f32(&outcome.observations);
@@ -337,6 +362,9 @@ pub fn train<B: AutodiffBackend>(
     }
 
     session.save_checkpoint(&mut state, &rng, |dir| write_agent(dir, &agent, &envs))?;
+    if let Some(videos) = videos {
+        videos.close()?;
+    }
     session.close()
 }
 

@@ -147,6 +147,8 @@ pub struct TrainConfig {
     pub logging: LoggingConfig,
     #[serde(default)]
     pub checkpoint: CheckpointConfig,
+    #[serde(default)]
+    pub video: VideoConfig,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -185,6 +187,28 @@ impl Default for CheckpointConfig {
         Self {
             every: 10_000,
             save_replay_buffer: true,
+        }
+    }
+}
+
+/// Episode videos during training (`crate::video::RecordVideo`): off by default.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct VideoConfig {
+    /// Record episodes of training env 0 into `<run>/videos/` and TensorBoard
+    /// (`videos/train`); `train --video` sets it.
+    pub enabled: bool,
+    /// Record every this many episodes of env 0 (0, n, 2n, ...) instead of CleanRL's schedule
+    /// (episodes 0, 1, 8, 27, ... below 1000, then every 1000th).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub every_episodes: Option<u64>,
+}
+
+impl VideoConfig {
+    pub fn trigger(&self) -> crate::video::EpisodeTrigger {
+        match self.every_episodes {
+            Some(every) => crate::video::EpisodeTrigger::Every(every),
+            None => crate::video::EpisodeTrigger::CappedCubic,
         }
     }
 }
@@ -252,6 +276,13 @@ impl TrainConfig {
         )?;
         if self.checkpoint.every == 0 {
             return Err(invalid("checkpoint.every", "must be at least 1".into()));
+        }
+        if self.video.every_episodes == Some(0) {
+            return Err(invalid("video.every_episodes", "must be at least 1".into()));
+        }
+        if self.video.enabled {
+            crate::video::check_renderer(&self.env)
+                .map_err(|message| invalid("video.enabled", message))?;
         }
         if self.shaping {
             if self.agent == AgentKind::Ppo {

@@ -7,6 +7,7 @@ use mujoco_rs::prelude::MjModel;
 use rand_chacha::ChaCha8Rng;
 
 use super::numpy::{float32_control_cost, norm, sum_of_squares};
+use super::rendering::CameraConfig;
 use super::simulation::{Simulation, require_sizes};
 use super::{Task, info, normal_noise, task_step, uniform_noise};
 use crate::env::{Info, Step};
@@ -58,6 +59,11 @@ impl Task for Ant {
     const MAX_EPISODE_STEPS: usize = 1000;
     const REWARD_THRESHOLD: Option<f64> = Some(6000.0);
     const INIT_STATE_SHAPE: &'static str = r#"{"qpos": [15 numbers], "qvel": [14 numbers]}"#;
+    /// `DEFAULT_CAMERA_CONFIG` of `ant_v5.py` (its `trackbodyid` has no effect on a free camera).
+    const CAMERA: CameraConfig = CameraConfig {
+        distance: Some(4.0),
+        ..CameraConfig::FREE
+    };
 
     fn new(model: &MjModel) -> Result<Self, String> {
         if model.ffi().nbody <= MAIN_BODY as i64 {

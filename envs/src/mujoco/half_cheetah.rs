@@ -5,6 +5,7 @@ use mujoco_rs::prelude::MjModel;
 use rand_chacha::ChaCha8Rng;
 
 use super::numpy::float32_control_cost;
+use super::rendering::CameraConfig;
 use super::simulation::{Simulation, require_sizes};
 use super::{Task, info, normal_noise, task_step, uniform_noise};
 use crate::env::{Info, Step};
@@ -23,6 +24,11 @@ impl Task for HalfCheetah {
     const MAX_EPISODE_STEPS: usize = 1000;
     const REWARD_THRESHOLD: Option<f64> = Some(4800.0);
     const INIT_STATE_SHAPE: &'static str = r#"{"qpos": [9 numbers], "qvel": [9 numbers]}"#;
+    /// `DEFAULT_CAMERA_CONFIG` of `half_cheetah_v5.py` (its `trackbodyid` has no effect on a free camera).
+    const CAMERA: CameraConfig = CameraConfig {
+        distance: Some(4.0),
+        ..CameraConfig::FREE
+    };
 
     fn new(model: &MjModel) -> Result<Self, String> {
         require_sizes(model, 1, 0)?;

@@ -5,6 +5,7 @@ use mujoco_rs::prelude::MjModel;
 use rand_chacha::ChaCha8Rng;
 
 use super::numpy::float32_control_cost;
+use super::rendering::CameraConfig;
 use super::simulation::{Simulation, require_sizes};
 use super::{Task, clip, info, task_step, uniform_noise};
 use crate::env::{Info, Step};
@@ -48,6 +49,12 @@ impl Task for Hopper {
     const MAX_EPISODE_STEPS: usize = 1000;
     const REWARD_THRESHOLD: Option<f64> = Some(3800.0);
     const INIT_STATE_SHAPE: &'static str = r#"{"qpos": [6 numbers], "qvel": [6 numbers]}"#;
+    /// `DEFAULT_CAMERA_CONFIG` of `hopper_v5.py` (its `trackbodyid` has no effect on a free camera).
+    const CAMERA: CameraConfig = CameraConfig {
+        distance: Some(3.0),
+        lookat: Some([0.0, 0.0, 1.15]),
+        elevation: Some(-20.0),
+    };
 
     fn new(model: &MjModel) -> Result<Self, String> {
         require_sizes(model, 3, 0)?;

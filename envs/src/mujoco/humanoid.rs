@@ -8,6 +8,7 @@ use mujoco_rs::prelude::MjModel;
 use rand_chacha::ChaCha8Rng;
 
 use super::numpy::{norm, pairwise_sum, sum_of_squares};
+use super::rendering::CameraConfig;
 use super::simulation::{Simulation, require_sizes};
 use super::{Task, info, task_step, uniform_noise};
 use crate::env::{Info, Step};
@@ -56,6 +57,12 @@ impl Task for Humanoid {
     const MAX_EPISODE_STEPS: usize = 1000;
     const REWARD_THRESHOLD: Option<f64> = None;
     const INIT_STATE_SHAPE: &'static str = r#"{"qpos": [24 numbers], "qvel": [23 numbers]}"#;
+    /// `DEFAULT_CAMERA_CONFIG` of `humanoid_v5.py` (its `trackbodyid` has no effect on a free camera).
+    const CAMERA: CameraConfig = CameraConfig {
+        distance: Some(4.0),
+        lookat: Some([0.0, 0.0, 2.0]),
+        elevation: Some(-20.0),
+    };
 
     fn new(model: &MjModel) -> Result<Self, String> {
         require_sizes(model, 3, ROOT_DOFS)?;

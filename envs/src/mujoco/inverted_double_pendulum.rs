@@ -7,6 +7,7 @@ use mujoco_rs::prelude::MjModel;
 use rand_chacha::ChaCha8Rng;
 
 use super::numpy::numpy_square;
+use super::rendering::CameraConfig;
 use super::simulation::{Simulation, require_sizes};
 use super::{Task, clip, info, normal_noise, task_step, uniform_noise};
 use crate::env::Step;
@@ -28,6 +29,12 @@ impl Task for InvertedDoublePendulum {
     const MAX_EPISODE_STEPS: usize = 1000;
     const REWARD_THRESHOLD: Option<f64> = Some(9100.0);
     const INIT_STATE_SHAPE: &'static str = r#"{"qpos": [3 numbers], "qvel": [3 numbers]}"#;
+    /// `DEFAULT_CAMERA_CONFIG` of `inverted_double_pendulum_v5.py` (its `trackbodyid` has no effect on a free camera).
+    const CAMERA: CameraConfig = CameraConfig {
+        distance: Some(4.1225),
+        lookat: Some([0.0, 0.0, 0.12250000000000005]),
+        ..CameraConfig::FREE
+    };
 
     fn new(model: &MjModel) -> Result<Self, String> {
         if model.ffi().nsite < 1 {

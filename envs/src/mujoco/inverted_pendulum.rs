@@ -5,6 +5,7 @@
 use mujoco_rs::prelude::MjModel;
 use rand_chacha::ChaCha8Rng;
 
+use super::rendering::CameraConfig;
 use super::simulation::{Simulation, require_sizes};
 use super::{Task, info, task_step, uniform_noise};
 use crate::env::Step;
@@ -23,6 +24,11 @@ impl Task for InvertedPendulum {
     const MAX_EPISODE_STEPS: usize = 1000;
     const REWARD_THRESHOLD: Option<f64> = Some(950.0);
     const INIT_STATE_SHAPE: &'static str = r#"{"qpos": [2 numbers], "qvel": [2 numbers]}"#;
+    /// `DEFAULT_CAMERA_CONFIG` of `inverted_pendulum_v5.py` (its `trackbodyid` has no effect on a free camera).
+    const CAMERA: CameraConfig = CameraConfig {
+        distance: Some(2.04),
+        ..CameraConfig::FREE
+    };
 
     fn new(model: &MjModel) -> Result<Self, String> {
         require_sizes(model, 2, 0)?;

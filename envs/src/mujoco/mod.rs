@@ -18,6 +18,7 @@ mod inverted_double_pendulum;
 mod inverted_pendulum;
 mod numpy;
 mod reacher;
+pub mod rendering;
 mod runtime;
 mod simulation;
 mod swimmer;
@@ -34,8 +35,10 @@ use crate::env::{BoxSpace, DType, Env, Info, Step, validate_action};
 use crate::error::EnvError;
 use crate::initial_state::{StateField, parse_state_fields};
 use crate::registry::EnvSpec;
+use crate::render::Frame;
 use crate::seeding::{ResetRng, standard_normal, uniform};
 use crate::wrappers::TimeLimit;
+use rendering::CameraConfig;
 use simulation::Simulation;
 
 use ant::Ant;
@@ -65,6 +68,8 @@ pub(crate) trait Task: Sized + Send + 'static {
     const REWARD_THRESHOLD: Option<f64>;
     /// What `reset_to_state` accepts, for messages and `--help`.
     const INIT_STATE_SHAPE: &'static str;
+    /// Gymnasium's `DEFAULT_CAMERA_CONFIG` for the task's `rgb_array` pictures.
+    const CAMERA: CameraConfig = CameraConfig::FREE;
 
     /// Looks up what the task reads in `model` (body ids, sites); a reason if it cannot.
     fn new(model: &MjModel) -> Result<Self, String>;
@@ -222,6 +227,21 @@ impl<T: Task> Env for MujocoEnv<T> {
             });
         }
         Ok(self.task.step(&mut self.simulation, action))
+    }
+
+    /// MuJoCo's own picture (`rendering`); None before the first reset and where the
+    /// renderer cannot start (`rendering::last_failure` says why).
+    fn render(&self) -> Option<Frame> {
+        if !self.has_reset {
+            return None;
+        }
+        rendering::render(
+            T::ID,
+            self.simulation.shared_model(),
+            self.simulation.qpos(),
+            self.simulation.qvel(),
+            T::CAMERA,
+        )
     }
 }
 

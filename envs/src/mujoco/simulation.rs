@@ -8,6 +8,8 @@ use mujoco_rs::prelude::{MjData, MjModel, MjtObjBase};
 /// Gymnasium's `MujocoEnv` minus the Gym parts: `set_state`, `do_simulation`, `dt`,
 /// `init_qpos` / `init_qvel`.
 pub(crate) struct Simulation {
+    /// The model `data` runs on, kept to hand to the renderer.
+    shared_model: Arc<MjModel>,
     data: MjData<Arc<MjModel>>,
     frame_skip: usize,
     dt: f64,
@@ -19,11 +21,12 @@ impl Simulation {
     pub(crate) fn new(model: Arc<MjModel>, frame_skip: usize) -> Result<Self, String> {
         // Gymnasium's `dt` property: `model.opt.timestep * frame_skip`.
         let dt = model.opt().timestep * frame_skip as f64;
-        let data = MjData::try_new(model).map_err(|error| error.to_string())?;
+        let data = MjData::try_new(Arc::clone(&model)).map_err(|error| error.to_string())?;
         // `init_qpos` / `init_qvel` are the fresh data's (the model's `qpos0`, zero velocity).
         let init_qpos = data.qpos().to_vec();
         let init_qvel = data.qvel().to_vec();
         Ok(Self {
+            shared_model: model,
             data,
             frame_skip,
             dt,
@@ -34,6 +37,10 @@ impl Simulation {
 
     pub(crate) fn model(&self) -> &MjModel {
         self.data.model()
+    }
+
+    pub(crate) fn shared_model(&self) -> &Arc<MjModel> {
+        &self.shared_model
     }
 
     pub(crate) fn data(&self) -> &MjData<Arc<MjModel>> {

@@ -6,6 +6,7 @@ use mujoco_rs::prelude::MjModel;
 use rand_chacha::ChaCha8Rng;
 
 use super::numpy::float32_control_cost;
+use super::rendering::CameraConfig;
 use super::simulation::{Simulation, require_sizes};
 use super::{Task, clip, info, task_step, uniform_noise};
 use crate::env::{Info, Step};
@@ -39,6 +40,12 @@ impl Task for Walker2d {
     const MAX_EPISODE_STEPS: usize = 1000;
     const REWARD_THRESHOLD: Option<f64> = None;
     const INIT_STATE_SHAPE: &'static str = r#"{"qpos": [9 numbers], "qvel": [9 numbers]}"#;
+    /// `DEFAULT_CAMERA_CONFIG` of `walker2d_v5.py` (its `trackbodyid` has no effect on a free camera).
+    const CAMERA: CameraConfig = CameraConfig {
+        distance: Some(4.0),
+        lookat: Some([0.0, 0.0, 1.15]),
+        elevation: Some(-20.0),
+    };
 
     fn new(model: &MjModel) -> Result<Self, String> {
         require_sizes(model, 3, 0)?;

@@ -36,7 +36,7 @@ pub enum Color {
 }
 
 /// `[r, g, b]` of every [`Color`], in discriminant order.
-pub const PALETTE: [[u8; 3]; 13] = [
+const NAMED: [[u8; 3]; 13] = [
     [255, 255, 255],
     [0, 0, 0],
     [204, 77, 77],
@@ -52,9 +52,77 @@ pub const PALETTE: [[u8; 3]; 13] = [
     [240, 150, 30],
 ];
 
+/// Levels per channel of the colour cube that photographs (MuJoCo's renderer) are reduced to.
+const CUBE_LEVELS: usize = 6;
+const CUBE_START: usize = NAMED.len();
+/// Greys between black and white: MuJoCo's scenes are mostly grey floors and skies, which the
+/// cube's six levels would band.
+const GREY_LEVELS: usize = 256 - CUBE_START - CUBE_LEVELS * CUBE_LEVELS * CUBE_LEVELS;
+const GREY_START: usize = CUBE_START + CUBE_LEVELS * CUBE_LEVELS * CUBE_LEVELS;
+
+/// Every colour a frame may hold, one GIF palette for all frames: the named [`Color`]s (the
+/// index of a colour is its discriminant), then a 6 x 6 x 6 colour cube and a grey ramp that
+/// [`Frame::from_rgb`] maps photographs to.
+pub const PALETTE: [[u8; 3]; 256] = palette();
+
+const fn palette() -> [[u8; 3]; 256] {
+    let mut palette = [[0u8; 3]; 256];
+    let mut i = 0;
+    while i < NAMED.len() {
+        palette[i] = NAMED[i];
+        i += 1;
+    }
+    let step = 255 / (CUBE_LEVELS - 1);
+    let mut cube = 0;
+    while cube < CUBE_LEVELS * CUBE_LEVELS * CUBE_LEVELS {
+        let (r, g, b) = (
+            cube / (CUBE_LEVELS * CUBE_LEVELS),
+            cube / CUBE_LEVELS % CUBE_LEVELS,
+            cube % CUBE_LEVELS,
+        );
+        palette[CUBE_START + cube] = [(r * step) as u8, (g * step) as u8, (b * step) as u8];
+        cube += 1;
+    }
+    let mut grey = 0;
+    while grey < GREY_LEVELS {
+        let value = (grey * 255 / (GREY_LEVELS - 1)) as u8;
+        palette[GREY_START + grey] = [value, value, value];
+        grey += 1;
+    }
+    palette
+}
+
+/// The palette index nearest enough to `[r, g, b]`: a grey of the ramp for a near-grey colour,
+/// else the colour cube's nearest corner (no dithering: the frame stays as compressible as the
+/// scene itself).
+fn quantize([r, g, b]: [u8; 3]) -> u8 {
+    let (max, min) = (r.max(g).max(b), r.min(g).min(b));
+    let index = if max - min <= 12 {
+        let mean = (u32::from(r) + u32::from(g) + u32::from(b)) / 3;
+        GREY_START + ((mean * (GREY_LEVELS as u32 - 1) + 127) / 255) as usize
+    } else {
+        let level = |c: u8| ((u32::from(c) * (CUBE_LEVELS as u32 - 1) + 127) / 255) as usize;
+        CUBE_START + (level(r) * CUBE_LEVELS + level(g)) * CUBE_LEVELS + level(b)
+    };
+    index as u8
+}
+
 impl Color {
     pub fn rgb(self) -> [u8; 3] {
         PALETTE[self as usize]
+    }
+}
+
+/// Why the last picture this thread asked a MuJoCo env for could not be drawn (for a message
+/// better than `Env::render`'s None); always None in a build without MuJoCo.
+pub fn last_failure() -> Option<String> {
+    #[cfg(feature = "mujoco")]
+    {
+        crate::mujoco::rendering::last_failure()
+    }
+    #[cfg(not(feature = "mujoco"))]
+    {
+        None
     }
 }
 
@@ -76,6 +144,19 @@ impl Frame {
             width,
             height,
             pixels: vec![background as u8; width * height],
+        }
+    }
+
+    /// A photograph (`[r, g, b]` per pixel, row by row from the top), reduced to [`PALETTE`].
+    pub fn from_rgb(width: usize, height: usize, rgb: &[u8]) -> Self {
+        assert_eq!(rgb.len(), width * height * 3, "{width}x{height} RGB pixels");
+        Self {
+            width,
+            height,
+            pixels: rgb
+                .chunks_exact(3)
+                .map(|pixel| quantize([pixel[0], pixel[1], pixel[2]]))
+                .collect(),
         }
     }
 
@@ -253,6 +334,25 @@ mod tests {
         frame.fill_polygon(&[(f64::NAN, 0.0), (1.0, 1.0), (2.0, 5.0)], Color::Blue);
         assert_eq!(frame.pixel(7, 7), Color::Black.rgb());
         assert_eq!(frame.pixel(4, 3), Color::Red.rgb());
+    }
+
+    #[test]
+    fn photographs_keep_their_colours_within_a_cube_step() {
+        let rgb: Vec<u8> = (0..=255u8)
+            .flat_map(|v| [[v, v, v], [v, 255 - v, v / 2], [200, v, 30]])
+            .flatten()
+            .collect();
+        let frame = Frame::from_rgb(3, 256, &rgb);
+        for (pixel, original) in frame.rgb().chunks_exact(3).zip(rgb.chunks_exact(3)) {
+            for (got, want) in pixel.iter().zip(original) {
+                assert!(got.abs_diff(*want) <= 26, "{original:?} became {pixel:?}");
+            }
+        }
+        assert_eq!(
+            Color::Red.rgb(),
+            [230, 0, 0],
+            "named colours keep their indices"
+        );
     }
 
     #[test]

@@ -4,11 +4,18 @@
 
 use super::{Color, Frame};
 
-/// The frame rate a player should show an env's frames at: Gymnasium's `render_fps` (30) for
-/// the classic-control envs; 10 for the short episodes of the risky tasks written for risk.
+/// The frame rate a player should show an env's frames at: Gymnasium's `render_fps`, 30 for
+/// the classic-control envs and `round(1 / dt)` for the MuJoCo envs; 10 for the short episodes
+/// of the risky tasks written for risk.
 pub fn frames_per_second(env_id: &str) -> u32 {
     match env_id {
         crate::risky::crossing::ID | crate::risky::car::ID => 10,
+        "HalfCheetah-v5" | "Ant-v5" | "InvertedDoublePendulum-v5" => 20,
+        crate::risky::RISKY_HALF_CHEETAH_ID => 20,
+        "Hopper-v5" | "Walker2d-v5" => 125,
+        "Humanoid-v5" => 67,
+        "InvertedPendulum-v5" | "Swimmer-v5" => 25,
+        "Reacher-v5" => 50,
         _ => 30,
     }
 }

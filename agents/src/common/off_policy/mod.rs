@@ -25,6 +25,7 @@ use crate::common::replay::{Batch, ReplayBuffer, ReplayShape, Transition};
 use crate::common::training_session::TrainingSession;
 use crate::common::update_metrics::Metrics;
 use crate::config::TrainConfig;
+use crate::video::{self, RecordVideo, TrainingVideos};
 
 /// Penalty events of each finished episode, logged on risky envs (`envs::risky`).
 pub const EPISODIC_PENALTY_EVENTS_TAG: &str = "charts/episodic_penalty_events";
@@ -121,6 +122,18 @@ pub fn train<A: OffPolicyAgent>(
     };
     let mut rng: ChaCha8Rng = state.rng.restore()?;
     let mut session = TrainingSession::open(config, run_dir, &state)?;
+    let mut videos = config
+        .video
+        .enabled
+        .then(|| TrainingVideos::new(run_dir.join(video::VIDEOS_DIR)));
+    if let Some(videos) = &videos {
+        env = Box::new(RecordVideo::new(
+            env,
+            config.video.trigger(),
+            state.episodes_done,
+            videos,
+        ));
+    }
 
     let mut obs: Option<Vec<f32>> = None;
     let (mut episode_return, mut episode_length) = (0.0f64, 0u64);
@@ -187,6 +200,9 @@ pub fn train<A: OffPolicyAgent>(
                     .scalar(EPISODIC_PENALTY_EVENTS_TAG, penalties, step)?;
             }
             (episode_return, episode_length) = (0.0, 0);
+            if let Some(videos) = &mut videos {
+                videos.write_finished(step)?;
+            }
         } else {
             obs = Some(next_obs);
         }
@@ -217,6 +233,9 @@ pub fn train<A: OffPolicyAgent>(
     session.save_checkpoint(&mut state, &rng, |dir| {
         write_agent(dir, &agent, &buffer, config)
     })?;
+    if let Some(videos) = videos {
+        videos.close()?;
+    }
     session.close()
 }
 
