@@ -54,6 +54,11 @@ pub struct DsacSettings {
     pub alpha: f64,
     /// Tune alpha automatically towards the target entropy -|A|.
     pub autotune: bool,
+    /// Risk schedule for a `cvar:BETA` objective: the actor's CVaR level falls linearly from 1
+    /// (the mean) at step 0 to BETA at this step, and stays there. 0 (the default) starts at BETA.
+    /// A CVaR actor from the start tends to stall before it has seen where the returns are (it
+    /// weights only the worst outcomes, and is blind to the successes that would lead it out).
+    pub risk_schedule_steps: u64,
 }
 
 impl Default for DsacSettings {
@@ -65,6 +70,7 @@ impl Default for DsacSettings {
             huber_kappa: 1.0,
             alpha: sac.alpha,
             autotune: sac.autotune,
+            risk_schedule_steps: 0,
         }
     }
 }
@@ -89,19 +95,42 @@ impl DsacSettings {
         }
         check_number("dsac.huber_kappa", self.huber_kappa, Accepted::Positive)?;
         check_number("dsac.alpha", self.alpha, Accepted::NonNegative)?;
-        self.rank_plan().map(|_| ())
+        if self.risk_schedule_steps > 0 && !matches!(self.objective.objective(), Objective::Cvar(_))
+        {
+            return Err(invalid(
+                "dsac.risk_schedule_steps",
+                format!(
+                    "{} anneals a cvar:BETA objective, but the objective is {}: set \
+                     dsac.objective = \"cvar:BETA\" or dsac.risk_schedule_steps = 0",
+                    self.risk_schedule_steps, self.objective
+                ),
+            ));
+        }
+        self.rank_plan(self.objective.objective()).map(|_| ())
     }
 
     /// The objective's weights over the N atoms (K = N: the L-statistic of the atoms themselves).
-    fn rank_plan(&self) -> Result<RankPlan, ConfigError> {
+    fn rank_plan(&self, objective: &Objective) -> Result<RankPlan, ConfigError> {
         rank_plan_setting(
             "dsac.num_quantiles",
             &format!("dsac.num_quantiles = {}", self.num_quantiles),
-            self.objective.objective(),
+            objective,
             self.num_quantiles,
             self.num_quantiles,
             |error| invalid("dsac.objective", error.to_string()),
         )
+    }
+
+    /// The objective the actor ascends at `step`: under a risk schedule, CVaR at the level
+    /// 1 - (1 - BETA) * step / risk_schedule_steps until that step, the configured one after.
+    pub fn objective_at(&self, step: u64) -> Objective {
+        match self.objective.objective() {
+            &Objective::Cvar(beta) if step < self.risk_schedule_steps => {
+                let progress = step as f64 / self.risk_schedule_steps as f64;
+                Objective::Cvar(1.0 - (1.0 - beta) * progress)
+            }
+            objective => objective.clone(),
+        }
     }
 }
 
@@ -138,8 +167,11 @@ pub struct Dsac<B: AutodiffBackend> {
     core: OffPolicyCore<B>,
     /// The quantile levels of the critics' outputs.
     taus: Tensor<B, 1>,
-    /// The objective over the N atoms.
+    /// The objective over the N atoms, as it stands at `objective_step` under a risk schedule.
     objective_value: RankWeightedValue<B>,
+    objective_step: u64,
+    /// The settings the objective is rebuilt from while a risk schedule runs.
+    settings: DsacSettings,
     huber_kappa: f32,
     entropy: EntropyTuning<B>,
 }
@@ -155,7 +187,7 @@ impl<B: AutodiffBackend> Dsac<B> {
         let action_dim = spaces.bounds.dim();
         let atoms = config.agent.num_quantiles;
         let core = OffPolicyCore::new(config.shared, spaces, atoms, TORCH_ADAM_EPSILON, device);
-        let plan = config.agent.rank_plan()?;
+        let plan = config.agent.rank_plan(&config.agent.objective_at(0))?;
         let DsacSettings {
             huber_kappa,
             alpha,
@@ -166,9 +198,38 @@ impl<B: AutodiffBackend> Dsac<B> {
             core,
             taus: Tensor::from_floats(quantile_midpoints(atoms).as_slice(), device),
             objective_value: RankWeightedValue::new(plan, RankMethod::Auto, device),
+            objective_step: 0,
+            settings: config.agent,
             huber_kappa: huber_kappa as f32,
             entropy: EntropyTuning::new(autotune, alpha, action_dim, TORCH_ADAM_EPSILON, device),
         })
+    }
+}
+
+impl<B: AutodiffBackend> Dsac<B> {
+    /// The critics' return atoms at (obs, action), min(Z1, Z2) atom by atom as the actor sees
+    /// them, in the order of their quantile levels.
+    pub fn return_atoms(&self, obs: &[f32], action: &[f32]) -> Vec<f32> {
+        let device = &self.core.device;
+        let obs = host::matrix::<B::InnerBackend>(obs, 1, obs.len(), device);
+        let action = host::matrix::<B::InnerBackend>(action, 1, action.len(), device);
+        host::to_vec(self.core.critics.online.valid().min(obs, action))
+    }
+
+    /// Rebuilds the objective's weights for `step` while the risk schedule runs.
+    fn follow_risk_schedule(&mut self, step: u64) {
+        if step == self.objective_step || self.objective_step >= self.settings.risk_schedule_steps {
+            return;
+        }
+        self.objective_step = step.min(self.settings.risk_schedule_steps);
+        let atoms = self.settings.num_quantiles;
+        let plan = RankPlan::new(
+            &self.settings.objective_at(self.objective_step),
+            atoms,
+            atoms,
+        )
+        .expect("CVaR at any level in (0, 1] fits any number of atoms");
+        self.objective_value = RankWeightedValue::new(plan, RankMethod::Auto, &self.core.device);
     }
 }
 
@@ -218,6 +279,7 @@ impl<B: AutodiffBackend> OffPolicyAgent for Dsac<B> {
 
         // Actor loss: mean(alpha log pi(a|s) - value(Z(s, a))) (see `actor_loss`); then alpha's
         // own step.
+        self.follow_risk_schedule(step);
         let objective_value = &self.objective_value;
         let actor_obs = obs.clone();
         self.core.update_actor(
@@ -248,6 +310,12 @@ impl<B: AutodiffBackend> OffPolicyAgent for Dsac<B> {
 
         self.core.update_targets(step);
         metrics.record("losses/alpha", || self.entropy.alpha() as f64);
+        if let (true, Objective::Cvar(level)) = (
+            self.settings.risk_schedule_steps > 0,
+            self.settings.objective_at(self.objective_step),
+        ) {
+            metrics.record("losses/cvar_level", || level);
+        }
         metrics
     }
 

@@ -92,6 +92,126 @@ fn every_risky_task_config_trains_briefly_and_its_run_evaluates() {
             let value = episode_return.as_f64().unwrap();
             assert!((low..=high).contains(&value), "{name}: return {value}");
         }
+        check_critic_report(name, &dir);
         std::fs::remove_dir_all(&dir).unwrap();
     }
+}
+
+/// `eval --critic-report`: a DSAC run reports its critic's atoms at the fixed start beside the
+/// episodes' discounted returns; a PPO run has no distributional critic and is refused (exit 2).
+fn check_critic_report(name: &str, dir: &Path) {
+    let args = [
+        "eval",
+        "--run",
+        dir.to_str().unwrap(),
+        "--episodes",
+        "20",
+        "--json",
+        "--critic-report",
+    ];
+    if name.starts_with("ppo") {
+        let output = Command::new(env!("CARGO_BIN_EXE_ordergrad"))
+            .args(args)
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(2), "{name}");
+        let message = String::from_utf8_lossy(&output.stderr);
+        assert!(message.contains("--critic-report"), "{name}: {message}");
+        return;
+    }
+    let report: serde_json::Value = serde_json::from_slice(&ordergrad(&args).stdout).unwrap();
+    let critic = &report["critic"];
+    let atoms: Vec<f64> = critic["critic_atoms"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|atom| atom.as_f64().unwrap())
+        .collect();
+    assert_eq!(atoms.len(), 40, "{name}: num_quantiles atoms");
+    assert!(atoms.windows(2).all(|pair| pair[0] <= pair[1]), "{name}");
+    let mean = atoms.iter().sum::<f64>() / atoms.len() as f64;
+    assert!(
+        (critic["critic_mean"].as_f64().unwrap() - mean).abs() < 1e-4,
+        "{name}"
+    );
+    let lowest_four = atoms[..4].iter().sum::<f64>() / 4.0;
+    assert!(
+        (critic["critic_cvar_0.1"].as_f64().unwrap() - lowest_four).abs() < 1e-4,
+        "{name}: CVaR_0.1 of 40 atoms is the mean of the lowest 4"
+    );
+    assert_eq!(critic["empirical_quantiles"].as_array().unwrap().len(), 40);
+    assert!(critic["wasserstein_1"].as_f64().unwrap() >= 0.0, "{name}");
+    assert_eq!(
+        critic["shaped"], true,
+        "{name}: the DSAC configs train with shaping"
+    );
+    // The undiscounted unshaped mean and the discounted shaped one differ.
+    assert_ne!(critic["empirical_mean"], report["mean"], "{name}");
+}
+
+#[test]
+fn a_risk_schedule_anneals_the_cvar_level_from_1_and_needs_a_cvar_objective() {
+    let configs = Path::new(env!("CARGO_MANIFEST_DIR")).join("../configs");
+    let dir = common::scratch_dir("risky-configs", "schedule");
+    let config = configs.join("dsac-cvar-risky-crossing.toml");
+    let config = config.to_str().unwrap();
+    let train = |extra: &[&str]| {
+        let mut args = vec![
+            "train",
+            "--config",
+            config,
+            "--run-dir",
+            dir.to_str().unwrap(),
+        ];
+        for assignment in [
+            "logging.progress=false",
+            "total_steps=300",
+            "dsac.learning_starts=100",
+        ]
+        .iter()
+        .chain(extra)
+        {
+            args.extend(["--set", assignment]);
+        }
+        Command::new(env!("CARGO_BIN_EXE_ordergrad"))
+            .args(&args)
+            .output()
+            .unwrap()
+    };
+    let output = train(&["dsac.risk_schedule_steps=200", "dsac.objective=mean"]);
+    assert_eq!(output.status.code(), Some(2));
+    let message = String::from_utf8_lossy(&output.stderr);
+    assert!(message.contains("dsac.risk_schedule_steps"), "{message}");
+
+    let output = train(&["dsac.risk_schedule_steps=200"]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let levels: Vec<(u64, f64)> = std::fs::read_to_string(dir.join("metrics.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|line| serde_json::from_str::<serde_json::Value>(line).unwrap())
+        .filter(|record| record["tag"] == "losses/cvar_level")
+        .map(|record| {
+            (
+                record["step"].as_u64().unwrap(),
+                record["value"].as_f64().unwrap(),
+            )
+        })
+        .collect();
+    assert!(!levels.is_empty(), "the level is logged while it anneals");
+    for (step, level) in levels {
+        let expected = if step < 200 {
+            1.0 - 0.9 * step as f64 / 200.0
+        } else {
+            0.1
+        };
+        assert!(
+            (level - expected).abs() < 1e-9,
+            "step {step}: level {level}"
+        );
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use super::BadInput;
 use super::checkpoint_hint::{Retry, with_fallback_hint};
+use super::critic_report::{CriticReport, critic_report};
 use super::train::RUN_CONFIG_FILE;
 use crate::backend::{BackendJob, dispatch};
 use crate::checkpoint::error::CheckpointError;
@@ -56,6 +57,11 @@ pub struct EvalArgs {
     /// (eval_step<checkpoint step>_episode<i>.gif), also shown in TensorBoard's Images tab.
     #[arg(long)]
     video: bool,
+    /// Distributional SAC only: set the critic's predicted return quantiles at the (fixed)
+    /// start, for the policy's action, beside the empirical quantiles of the episodes'
+    /// discounted returns (W1 distance, both CVaR_0.1): does the critic know the tail?
+    #[arg(long)]
+    critic_report: bool,
 }
 
 /// Episode i of an evaluation starts from seed DEFAULT_EVAL_SEED + i unless told otherwise: far
@@ -96,6 +102,9 @@ pub struct EvalReport {
     /// Share of steps on which the risk condition held (penalised or not).
     pub risky_step_rate: Option<f64>,
     pub risky_steps_per_episode: Option<f64>,
+    /// `--critic-report`'s comparison, when asked for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub critic: Option<CriticReport>,
 }
 
 impl EvalReport {
@@ -141,6 +150,7 @@ impl EvalReport {
             risky_step_rate: per_step(risky_steps),
             risky_steps_per_episode: risky_steps.map(|c| c as f64 / n as f64),
             returns,
+            critic: None,
         })
     }
 }
@@ -207,8 +217,45 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
                 struck * 100.0
             );
         }
+        if let Some(critic) = &report.critic {
+            print_critic_report(critic);
+        }
     }
     Ok(())
+}
+
+fn print_critic_report(critic: &CriticReport) {
+    println!(
+        "critic at the start {:?}, action {:?} (discounted{} returns, gamma {}):",
+        critic.start,
+        critic.action,
+        if critic.shaped { ", shaped" } else { "" },
+        critic.gamma
+    );
+    println!(
+        "  critic    mean {:.2}  CVaR_0.1 {:.2}\n  episodes  mean {:.2}  CVaR_0.1 {:.2}\n  W1 {:.3}{}",
+        critic.critic_mean,
+        critic.critic_cvar_10,
+        critic.empirical_mean,
+        critic.empirical_cvar_10,
+        critic.wasserstein_1,
+        match critic.truncated_episodes {
+            0 => String::new(),
+            n => format!("  ({n} episodes cut by the time limit: the critic bootstraps past them)"),
+        }
+    );
+    let format = |values: &[f64]| {
+        values
+            .iter()
+            .map(|value| format!("{value:.1}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    println!("  critic atoms:         {}", format(&critic.critic_atoms));
+    println!(
+        "  empirical quantiles:  {}",
+        format(&critic.empirical_quantiles)
+    );
 }
 
 /// The evaluation `eval` prints: the checkpoint's config, the checkpoint, the report.
@@ -221,6 +268,14 @@ fn evaluate_run(args: &EvalArgs) -> anyhow::Result<(TrainConfig, Resume, EvalRep
     }
     let (config, checkpoint) =
         open_checkpoint(args).map_err(|error| with_fallback_hint(error, &args.run, Retry::Eval))?;
+    if args.critic_report && config.agent != AgentKind::Dsac {
+        return Err(BadInput(format!(
+            "--critic-report reads a distributional critic: only dsac runs have one, and {} is a {} run",
+            args.run.display(),
+            config.agent.name()
+        ))
+        .into());
+    }
     let mut recorder = if args.video {
         video::check_renderer(&config.env).map_err(BadInput)?;
         let dir = video::prepare_dir(&args.run).map_err(BadInput)?;
@@ -238,7 +293,7 @@ fn evaluate_run(args: &EvalArgs) -> anyhow::Result<(TrainConfig, Resume, EvalRep
         .map(serde_json::from_str::<serde_json::Value>)
         .transpose()
         .map_err(|error| BadInput(format!("--init-state is not valid JSON: {error}")))?;
-    let episodes = dispatch(
+    let (episodes, critic) = dispatch(
         args.device.unwrap_or(config.device),
         EvalJob {
             config: &config,
@@ -259,7 +314,8 @@ fn evaluate_run(args: &EvalArgs) -> anyhow::Result<(TrainConfig, Resume, EvalRep
             events.display()
         );
     }
-    let report = EvalReport::new(&episodes)?;
+    let mut report = EvalReport::new(&episodes)?;
+    report.critic = critic;
     Ok((config, checkpoint, report))
 }
 
@@ -276,6 +332,7 @@ pub fn final_evaluation(run: &Path, episodes: usize) -> anyhow::Result<EvalRepor
         init_state: None,
         json: false,
         video: false,
+        critic_report: false,
     };
     Ok(evaluate_run(&args)?.2)
 }
@@ -334,9 +391,9 @@ struct EvalJob<'a> {
 }
 
 impl BackendJob for EvalJob<'_> {
-    type Output = Vec<Episode>;
+    type Output = (Vec<Episode>, Option<CriticReport>);
 
-    fn run<B: AutodiffBackend>(self, device: B::Device) -> anyhow::Result<Vec<Episode>> {
+    fn run<B: AutodiffBackend>(self, device: B::Device) -> anyhow::Result<Self::Output> {
         let config = self.config;
         let spaces = Spaces::of(envs::make(&config.env)?.as_ref())?;
         let (dir, env, args) = (self.checkpoint_dir, config.env.as_str(), self.args);
@@ -352,39 +409,64 @@ impl BackendJob for EvalJob<'_> {
                 .load(dir)?;
                 let statistics = NormalizerStatistics::load(dir)?;
                 let mut env = make_eval_env(env, &config.ppo, &statistics)?;
-                run_episodes(env.as_mut(), args, initial_state, recorder, |obs, rng| {
-                    if args.stochastic {
-                        agent.act(obs, 1, rng).actions
-                    } else {
-                        agent.mean_action(obs, 1)
-                    }
-                })
+                let episodes =
+                    run_episodes(env.as_mut(), args, initial_state, recorder, |obs, rng| {
+                        if args.stochastic {
+                            agent.act(obs, 1, rng).actions
+                        } else {
+                            agent.mean_action(obs, 1)
+                        }
+                    })?;
+                Ok((episodes, None))
             }
             AgentKind::Sac => {
-                let agent = Sac::<B>::new(config.sac.clone(), spaces, &device);
-                evaluate_checkpoint(agent, dir, env, initial_state, args, recorder)
+                let agent = Sac::<B>::new(config.sac.clone(), spaces, &device).load(dir)?;
+                Ok((
+                    evaluate_agent(&agent, env, initial_state, args, recorder)?,
+                    None,
+                ))
             }
             AgentKind::Dsac => {
-                let agent = Dsac::<B>::new(config.dsac.clone(), spaces, &device)?;
-                evaluate_checkpoint(agent, dir, env, initial_state, args, recorder)
+                let agent = Dsac::<B>::new(config.dsac.clone(), spaces, &device)?.load(dir)?;
+                let episodes = evaluate_agent(&agent, env, initial_state, args, recorder)?;
+                let critic = if args.critic_report {
+                    let shaping = config
+                        .shaping
+                        .then(|| envs::risky::shaping_potential(env))
+                        .flatten();
+                    Some(critic_report(
+                        &agent,
+                        env,
+                        config.dsac.shared.gamma,
+                        shaping,
+                        args.episodes,
+                        args.seed,
+                        initial_state,
+                        args.stochastic,
+                    )?)
+                } else {
+                    None
+                };
+                Ok((episodes, critic))
             }
             AgentKind::Remac => {
-                let agent = Remac::<B>::new(config.remac.clone(), spaces, &device)?;
-                evaluate_checkpoint(agent, dir, env, initial_state, args, recorder)
+                let agent = Remac::<B>::new(config.remac.clone(), spaces, &device)?.load(dir)?;
+                Ok((
+                    evaluate_agent(&agent, env, initial_state, args, recorder)?,
+                    None,
+                ))
             }
         }
     }
 }
 
-fn evaluate_checkpoint<A: OffPolicyAgent>(
-    agent: A,
-    checkpoint_dir: &Path,
+fn evaluate_agent<A: OffPolicyAgent>(
+    agent: &A,
     env_id: &str,
     initial_state: Option<&serde_json::Value>,
     args: &EvalArgs,
     recorder: Option<&mut EpisodeRecorder>,
 ) -> anyhow::Result<Vec<Episode>> {
-    let agent = agent.load(checkpoint_dir)?;
     let mut env = envs::make(env_id)?;
     run_episodes(env.as_mut(), args, initial_state, recorder, |obs, rng| {
         agent.act(obs, !args.stochastic, rng)

@@ -3,6 +3,7 @@
 
 mod advantages;
 mod checkpoint_hint;
+mod critic_report;
 mod devices;
 mod eval;
 mod plot;

@@ -1,0 +1,204 @@
+//! `eval --critic-report`: does the distributional critic know the return distribution its
+//! policy gets? At the fixed start, the critic's return atoms for the policy's action are set
+//! beside the empirical quantiles of the evaluation episodes' returns, measured the way the
+//! critic was trained: discounted with the run's gamma, on the rewards it learned from (shaped
+//! where the run used shaping). A critic far from the empirical distribution has not learned
+//! the tail; a calibrated critic with a policy that takes the risk points at the actor instead.
+//!
+//! The critic values the policy it was trained with (SAC's stochastic policy, with the entropy
+//! bonus in its targets); the episodes follow the evaluated policy (deterministic unless
+//! `--stochastic`), so a small gap is expected even for a perfect critic.
+
+use anyhow::Context;
+use burn::tensor::backend::AutodiffBackend;
+use ordergrad_core::{Objective, RankPlan};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use serde::Serialize;
+
+use super::BadInput;
+use crate::common::host::to_f32;
+use crate::common::off_policy::OffPolicyAgent;
+use crate::dsac::Dsac;
+
+/// The CVaR level the report compares.
+const CVAR_LEVEL: f64 = 0.1;
+
+#[derive(Debug, Serialize)]
+pub struct CriticReport {
+    /// The observation every episode started from.
+    pub start: Vec<f32>,
+    /// The policy's action there.
+    pub action: Vec<f32>,
+    pub gamma: f64,
+    /// Whether the empirical returns include the run's potential-based shaping.
+    pub shaped: bool,
+    /// The critic's atoms, min(Z1, Z2) as the actor sees them, sorted.
+    pub critic_atoms: Vec<f64>,
+    /// The empirical quantiles of the discounted returns at the atoms' levels (i + 1/2) / N.
+    pub empirical_quantiles: Vec<f64>,
+    pub critic_mean: f64,
+    pub empirical_mean: f64,
+    #[serde(rename = "critic_cvar_0.1")]
+    pub critic_cvar_10: f64,
+    #[serde(rename = "empirical_cvar_0.1")]
+    pub empirical_cvar_10: f64,
+    /// Wasserstein-1 distance between the critic's atoms (each of mass 1/N) and the empirical
+    /// distribution of the discounted returns.
+    pub wasserstein_1: f64,
+    /// Episodes cut by the time limit: the critic would bootstrap past their end, so their
+    /// discounted returns undercount what it predicts.
+    pub truncated_episodes: usize,
+}
+
+/// The report for an agent loaded from its checkpoint; see the module's documentation.
+#[allow(clippy::too_many_arguments)]
+pub fn critic_report<B: AutodiffBackend>(
+    agent: &Dsac<B>,
+    env_id: &str,
+    gamma: f64,
+    shaping: Option<envs::risky::ShapingPotential>,
+    episodes: usize,
+    seed: u64,
+    initial_state: Option<&serde_json::Value>,
+    stochastic: bool,
+) -> anyhow::Result<CriticReport> {
+    let mut env = envs::make(env_id)?;
+    let reset = |env: &mut dyn envs::Env, episode: u64| -> anyhow::Result<Vec<f64>> {
+        Ok(match initial_state {
+            Some(state) => env.reset_to_state(Some(seed + episode), state)?.0,
+            None => env.reset(Some(seed + episode)).0,
+        })
+    };
+    let start = reset(env.as_mut(), 0)?;
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut returns = Vec::with_capacity(episodes);
+    let mut truncated_episodes = 0;
+    let mut action = Vec::new();
+    for episode in 0..episodes as u64 {
+        let mut obs = reset(env.as_mut(), episode)?;
+        if obs != start {
+            return Err(BadInput(format!(
+                "--critic-report compares the return distribution from one start state, but \
+                 {env_id} started episode {episode} elsewhere ({obs:?}, not {start:?}): give \
+                 --init-state or use an env with a fixed start"
+            ))
+            .into());
+        }
+        let (mut discounted, mut discount) = (0.0, 1.0);
+        loop {
+            let chosen = agent.core().act(&to_f32(&obs), !stochastic, &mut rng);
+            if episode == 0 && action.is_empty() {
+                action = chosen.clone();
+            }
+            let outcome = env
+                .step(&chosen)
+                .with_context(|| format!("stepping {env_id}"))?;
+            // As training stored it: Phi is 0 after a terminal step.
+            let reward = match shaping {
+                Some(potential) => {
+                    let next = if outcome.terminated {
+                        0.0
+                    } else {
+                        potential(&outcome.observation)
+                    };
+                    outcome.reward + gamma * next - potential(&obs)
+                }
+                None => outcome.reward,
+            };
+            discounted += discount * reward;
+            discount *= gamma;
+            if outcome.terminated || outcome.truncated {
+                truncated_episodes += usize::from(!outcome.terminated);
+                break;
+            }
+            obs = outcome.observation;
+        }
+        returns.push(discounted);
+    }
+
+    let mut critic_atoms: Vec<f64> = agent
+        .return_atoms(&to_f32(&start), &action)
+        .into_iter()
+        .map(f64::from)
+        .collect();
+    if let Some(bad) = critic_atoms.iter().find(|atom| !atom.is_finite()) {
+        anyhow::bail!("the critic predicts a non-finite return atom ({bad}) at the start");
+    }
+    critic_atoms.sort_by(f64::total_cmp);
+    returns.sort_by(f64::total_cmp);
+    let atoms = critic_atoms.len();
+    let empirical_quantiles = (0..atoms)
+        .map(|i| lower_quantile(&returns, (2 * i + 1) as f64 / (2 * atoms) as f64))
+        .collect();
+    let statistic = |values: &[f64], objective: Objective| -> anyhow::Result<f64> {
+        Ok(RankPlan::new(&objective, values.len(), values.len())?.value(values)?)
+    };
+    Ok(CriticReport {
+        start: to_f32(&start),
+        action,
+        gamma,
+        shaped: shaping.is_some(),
+        critic_mean: statistic(&critic_atoms, Objective::Mean)?,
+        empirical_mean: statistic(&returns, Objective::Mean)?,
+        critic_cvar_10: statistic(&critic_atoms, Objective::Cvar(CVAR_LEVEL))?,
+        empirical_cvar_10: statistic(&returns, Objective::Cvar(CVAR_LEVEL))?,
+        wasserstein_1: wasserstein_1(&critic_atoms, &returns),
+        critic_atoms,
+        empirical_quantiles,
+        truncated_episodes,
+    })
+}
+
+/// The ceil(level n)-th smallest of the sorted `values` (level in (0, 1)).
+fn lower_quantile(sorted: &[f64], level: f64) -> f64 {
+    let rank = ((level * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
+    sorted[rank - 1]
+}
+
+/// W1 between two distributions of equally weighted points, both sorted: the integral over
+/// u in (0, 1) of |F_a^-1(u) - F_b^-1(u)|, exact, over the merged breakpoints i/|a| and j/|b|.
+fn wasserstein_1(a: &[f64], b: &[f64]) -> f64 {
+    let (n, m) = (a.len(), b.len());
+    let (mut i, mut j, mut from, mut total) = (0, 0, 0.0, 0.0);
+    while i < n && j < m {
+        let (end_a, end_b) = ((i + 1) as f64 / n as f64, (j + 1) as f64 / m as f64);
+        let to = end_a.min(end_b);
+        total += (to - from) * (a[i] - b[j]).abs();
+        from = to;
+        // Both pieces can end together (e.g. n = m).
+        if end_a <= to {
+            i += 1;
+        }
+        if end_b <= to {
+            j += 1;
+        }
+    }
+    total
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wasserstein_1_of_shifted_and_split_distributions() {
+        // A shift by c moves every quantile by c.
+        assert!((wasserstein_1(&[0.0, 1.0, 2.0], &[0.5, 1.5, 2.5]) - 0.5).abs() < 1e-12);
+        // Two atoms at 0 and 10 against four points 0, 0, 0, 10: on (1/2, 3/4) the quantiles
+        // are 10 and 0, elsewhere equal: 10 / 4.
+        assert!((wasserstein_1(&[0.0, 10.0], &[0.0, 0.0, 0.0, 10.0]) - 2.5).abs() < 1e-12);
+        // Symmetric, and zero against itself.
+        let (a, b) = ([-27.0, -7.0, -7.0], [-15.0, -15.0]);
+        assert!((wasserstein_1(&a, &b) - wasserstein_1(&b, &a)).abs() < 1e-12);
+        assert_eq!(wasserstein_1(&a, &a), 0.0);
+    }
+
+    #[test]
+    fn lower_quantiles_take_the_ceiling_rank() {
+        let sorted = [1.0, 2.0, 3.0, 4.0];
+        assert_eq!(lower_quantile(&sorted, 0.125), 1.0);
+        assert_eq!(lower_quantile(&sorted, 0.5), 2.0);
+        assert_eq!(lower_quantile(&sorted, 0.875), 4.0);
+    }
+}
