@@ -131,6 +131,11 @@ pub struct TrainConfig {
     /// the logged and evaluated returns stay unshaped.
     #[serde(default)]
     pub shaping: bool,
+    /// Exploring starts for the off-policy agents (RiskyCrossing-v0 and RiskyCar-v0 only): half
+    /// the training episodes start anywhere in the task's region instead of its fixed start
+    /// (`envs::risky::exploring_start`). Evaluation keeps the fixed start.
+    #[serde(default)]
+    pub exploring_starts: bool,
     /// Settings of the SAC agent (used when `agent = "sac"`).
     #[serde(default)]
     pub sac: SacConfig,
@@ -300,6 +305,26 @@ impl TrainConfig {
                         "{} has no shaping potential; only {} have one",
                         self.env,
                         envs::risky::SHAPED_IDS.join(" and ")
+                    ),
+                ));
+            }
+        }
+        if self.exploring_starts {
+            if self.agent == AgentKind::Ppo {
+                return Err(invalid(
+                    "exploring_starts",
+                    "applies to the off-policy agents (sac, dsac, remac) only; PPO's episode \
+                     groups compare returns from the fixed start"
+                        .into(),
+                ));
+            }
+            if envs::risky::exploring_start(&self.env, 0).is_none() {
+                return Err(invalid(
+                    "exploring_starts",
+                    format!(
+                        "{} has no exploring starts; only {} have them",
+                        self.env,
+                        envs::risky::EXPLORING_START_IDS.join(" and ")
                     ),
                 ));
             }

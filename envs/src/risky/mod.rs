@@ -35,6 +35,35 @@ pub(crate) const POSITION_TOLERANCE: f64 = 1e-9;
 /// A potential over observations for potential-based reward shaping (training only).
 pub type ShapingPotential = fn(&[f64]) -> f64;
 
+/// Exploring starts (training only): the `reset_to_state` value of a training episode's start,
+/// drawn from the episode's reset seed. Half the episodes start at the task's fixed start, the
+/// others anywhere in the region its behaviours pass through, so that the critic learns the
+/// returns of states off the path the policy takes now (the detour's, the slow car's), which a
+/// risk-averse actor needs before it can turn to them.
+pub fn exploring_start(env_id: &str, reset_seed: u64) -> Option<serde_json::Value> {
+    use rand::{Rng, SeedableRng};
+    let (low, high): ([f64; 2], [f64; 2]) = match env_id {
+        // The whole square.
+        crossing::ID => ([0.0, 0.0], [1.0, 1.0]),
+        // Short of the goal, at rest up to beyond full acceleration's top speed (about 2.3).
+        car::ID => ([0.0, 0.0], [2.4, 2.4]),
+        _ => return None,
+    };
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(reset_seed);
+    let state: [f64; 2] = if rng.random_bool(0.5) {
+        match env_id {
+            crossing::ID => crossing::START,
+            _ => [0.0, 0.0],
+        }
+    } else {
+        [0, 1].map(|axis| rng.random_range(low[axis]..high[axis]))
+    };
+    Some(serde_json::json!({ "state": state }))
+}
+
+/// The ids [`exploring_start`] knows, for messages.
+pub const EXPLORING_START_IDS: [&str; 2] = [crossing::ID, car::ID];
+
 /// The shaping potential a task offers its learners, if any: the two tasks written for risk,
 /// whose rewards are too sparse to be met by chance early in training.
 pub fn shaping_potential(env_id: &str) -> Option<ShapingPotential> {
@@ -119,6 +148,7 @@ pub(crate) const RISKY_HALF_CHEETAH: EnvSpec = EnvSpec {
 
 #[cfg(test)]
 mod tests {
+    use super::{EXPLORING_START_IDS, exploring_start};
     use crate::wrappers::stochastic_penalty::{PENALTY_EVENT_KEY, RISKY_STEP_KEY};
 
     #[test]
@@ -142,5 +172,28 @@ mod tests {
             risky_steps > 0.0,
             "full torque spins the pendulum past 6 rad/s"
         );
+    }
+
+    #[test]
+    fn exploring_starts_repeat_per_seed_take_the_fixed_start_half_the_time_and_are_accepted() {
+        for id in EXPLORING_START_IDS {
+            let mut env = crate::make(id).unwrap();
+            let fixed = env.reset(Some(0)).0;
+            let starts: Vec<_> = (0..400u64)
+                .map(|seed| exploring_start(id, seed).unwrap())
+                .collect();
+            assert_eq!(starts[7], exploring_start(id, 7).unwrap(), "{id}");
+            let mut at_fixed_start = 0;
+            for start in &starts {
+                let observation = env.reset_to_state(Some(1), start).unwrap().0;
+                at_fixed_start += usize::from(observation == fixed);
+            }
+            // Binomial(400, 0.5): within 5 standard deviations (10).
+            assert!(
+                (150..=250).contains(&at_fixed_start),
+                "{id}: {at_fixed_start}"
+            );
+        }
+        assert!(exploring_start("Pendulum-v1", 0).is_none());
     }
 }

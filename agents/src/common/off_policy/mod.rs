@@ -150,7 +150,17 @@ pub fn train<A: OffPolicyAgent>(
         // an episode boundary draws exactly what the uninterrupted run drew.
         let current = match obs.take() {
             Some(current) => current,
-            None => to_f32(&env.reset(Some(rng.random())).0),
+            None => {
+                let reset_seed = rng.random();
+                let start = config
+                    .exploring_starts
+                    .then(|| envs::risky::exploring_start(&config.env, reset_seed))
+                    .flatten();
+                match start {
+                    Some(start) => to_f32(&env.reset_to_state(Some(reset_seed), &start)?.0),
+                    None => to_f32(&env.reset(Some(reset_seed)).0),
+                }
+            }
         };
         let action = if step < settings.learning_starts {
             env.action_space().sample(&mut rng)
