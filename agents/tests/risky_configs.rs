@@ -215,3 +215,60 @@ fn a_risk_schedule_anneals_the_cvar_level_from_1_and_needs_a_cvar_objective() {
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn exploring_starts_keep_their_episodes_out_of_the_episodic_charts_and_refuse_ppo() {
+    let configs = Path::new(env!("CARGO_MANIFEST_DIR")).join("../configs");
+    let dir = common::scratch_dir("risky-configs", "exploring");
+    let run = |config: &str, extra: &[&str]| {
+        let config = configs.join(config);
+        let mut args = vec![
+            "train",
+            "--config",
+            config.to_str().unwrap(),
+            "--run-dir",
+            dir.to_str().unwrap(),
+            "--set",
+            "logging.progress=false",
+            "--set",
+            "exploring_starts=true",
+        ];
+        for assignment in extra {
+            args.extend(["--set", assignment]);
+        }
+        Command::new(env!("CARGO_BIN_EXE_ordergrad"))
+            .args(&args)
+            .output()
+            .unwrap()
+    };
+    let output = run("ppo-mean-risky-crossing.toml", &[]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("exploring_starts"));
+
+    let output = run(
+        "dsac-mean-risky-crossing.toml",
+        &["total_steps=600", "dsac.learning_starts=600"],
+    );
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let records: Vec<serde_json::Value> = std::fs::read_to_string(dir.join("metrics.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    let count = |tag: &str| records.iter().filter(|record| record["tag"] == tag).count();
+    // 600 random steps make more than 12 episodes of at most 50 steps; about half start away.
+    let (fixed, exploring) = (
+        count("charts/episodic_return"),
+        count("charts/exploring_start_return"),
+    );
+    assert!(
+        fixed > 0 && exploring > 0,
+        "{fixed} fixed, {exploring} exploring"
+    );
+    assert_eq!(count("charts/episodic_penalty_events"), fixed);
+    std::fs::remove_dir_all(&dir).unwrap();
+}

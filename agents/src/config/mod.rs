@@ -318,7 +318,7 @@ impl TrainConfig {
                         .into(),
                 ));
             }
-            if envs::risky::exploring_start(&self.env, 0).is_none() {
+            if !envs::risky::has_exploring_starts(&self.env) {
                 return Err(invalid(
                     "exploring_starts",
                     format!(

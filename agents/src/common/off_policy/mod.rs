@@ -29,6 +29,8 @@ use crate::video::{self, RecordVideo, TrainingVideos};
 
 /// Penalty events of each finished episode, logged on risky envs (`envs::risky`).
 pub const EPISODIC_PENALTY_EVENTS_TAG: &str = "charts/episodic_penalty_events";
+/// Returns of the episodes that began at an exploring start (`exploring_starts`).
+pub const EXPLORING_START_RETURN_TAG: &str = "charts/exploring_start_return";
 
 /// Observation size and action box of the env an agent acts in.
 #[derive(Debug, Clone)]
@@ -139,6 +141,9 @@ pub fn train<A: OffPolicyAgent>(
     let (mut episode_return, mut episode_length) = (0.0f64, 0u64);
     // Penalty events of the episode on a risky env (None on others).
     let mut episode_penalties: Option<f64> = None;
+    // Whether the episode began at an exploring start (`exploring_starts`): its return is not
+    // one from the task's start, so it is kept out of the episodic charts.
+    let mut from_exploring_start = false;
     let mut batch = Batch::default();
 
     for step in state.next_step..config.total_steps {
@@ -156,6 +161,7 @@ pub fn train<A: OffPolicyAgent>(
                     .exploring_starts
                     .then(|| envs::risky::exploring_start(&config.env, reset_seed))
                     .flatten();
+                from_exploring_start = start.is_some();
                 match start {
                     Some(start) => to_f32(&env.reset_to_state(Some(reset_seed), &start)?.0),
                     None => to_f32(&env.reset(Some(reset_seed)).0),
@@ -201,13 +207,20 @@ pub fn train<A: OffPolicyAgent>(
             *episode_penalties.get_or_insert(0.0) += event;
         }
         if outcome.terminated || outcome.truncated {
-            session
-                .logger
-                .episode(step, episode_return, episode_length)?;
-            if let Some(penalties) = episode_penalties.take() {
+            let penalties = episode_penalties.take();
+            if from_exploring_start {
                 session
                     .logger
-                    .scalar(EPISODIC_PENALTY_EVENTS_TAG, penalties, step)?;
+                    .scalar(EXPLORING_START_RETURN_TAG, episode_return, step)?;
+            } else {
+                session
+                    .logger
+                    .episode(step, episode_return, episode_length)?;
+                if let Some(penalties) = penalties {
+                    session
+                        .logger
+                        .scalar(EPISODIC_PENALTY_EVENTS_TAG, penalties, step)?;
+                }
             }
             (episode_return, episode_length) = (0.0, 0);
             if let Some(videos) = &mut videos {
