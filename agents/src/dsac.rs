@@ -204,9 +204,7 @@ impl<B: AutodiffBackend> Dsac<B> {
             entropy: EntropyTuning::new(autotune, alpha, action_dim, TORCH_ADAM_EPSILON, device),
         })
     }
-}
 
-impl<B: AutodiffBackend> Dsac<B> {
     /// The critics' return atoms at (obs, action), min(Z1, Z2) atom by atom as the actor sees
     /// them, in the order of their quantile levels.
     pub fn return_atoms(&self, obs: &[f32], action: &[f32]) -> Vec<f32> {
