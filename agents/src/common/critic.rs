@@ -5,12 +5,12 @@
 
 use std::path::Path;
 
-use burn::module::{AutodiffModule, list_param_ids};
+use burn::module::AutodiffModule;
 use burn::optim::{GradientsParams, Optimizer};
 use burn::prelude::*;
 use burn::tensor::backend::AutodiffBackend;
 
-use crate::checkpoint::{load_module, load_record, record_file, save_record};
+use crate::checkpoint::{load_module, load_record, save_record};
 use crate::common::adam::{AdamOptimizer, adam};
 use crate::common::host;
 use crate::common::nets::{QNetwork, TwinQ};
@@ -97,42 +97,18 @@ impl<B: AutodiffBackend> TwinCritics<B> {
     pub fn load(mut self, dir: &Path, device: &B::Device) -> anyhow::Result<Self> {
         self.online = load_module(dir, "critics", self.online, device)?;
         self.targets = load_module(dir, "critic_targets", self.targets, device)?;
-        let is_record = |name| record_file::<B>(dir, name).is_file();
-        let records = if is_record(COMBINED_RECORD) && !is_record(OPTIMIZER_RECORDS[0]) {
-            self.split_combined_record(load_record(dir, COMBINED_RECORD, device)?)
-        } else {
-            [
-                load_record(dir, OPTIMIZER_RECORDS[0], device)?,
-                load_record(dir, OPTIMIZER_RECORDS[1], device)?,
-            ]
-        };
         let [first, second] = self.optimizers;
-        let [first_record, second_record] = records;
+        let [first_record, second_record] = [
+            load_record(dir, OPTIMIZER_RECORDS[0], device)?,
+            load_record(dir, OPTIMIZER_RECORDS[1], device)?,
+        ];
         self.optimizers = [
             first.load_record(first_record),
             second.load_record(second_record),
         ];
         Ok(self)
     }
-
-    /// Each critic's part of an Adam record over both (see [`COMBINED_RECORD`]).
-    fn split_combined_record(&self, mut combined: OptimizerRecord<B>) -> [OptimizerRecord<B>; 2] {
-        self.online.members().map(|critic| {
-            list_param_ids(critic)
-                .into_iter()
-                .filter_map(|id| Some((id, combined.remove(&id)?)))
-                .collect()
-        })
-    }
 }
-
-type OptimizerRecord<B> = <CriticOptimizer<B> as Optimizer<QNetwork<B>, B>>::Record;
-
-/// Checkpoints written before each critic had an Adam of its own hold both critics' Adam states
-/// in this one record. Adam's state is kept per parameter id, and the ids come back with the
-/// networks, so each critic takes its own parameters' states from it and such a run resumes
-/// exactly.
-const COMBINED_RECORD: &str = "critic_optimizer";
 
 /// The one-step bootstrapped target r + gamma (1 - terminated) next_value of each transition
 /// of `batch` ([n, outputs], off the autodiff graph), from the value of its next state
@@ -179,9 +155,9 @@ mod tests {
             .map(|fit| fit.loss.into_scalar())
     }
 
-    /// A checkpoint from before the critics had one Adam each resumes as if it had never stopped.
+    /// Saved and loaded, the critics and both Adam states continue as if they had never stopped.
     #[test]
-    fn a_combined_optimizer_record_resumes_both_critics() {
+    fn saved_critics_resume_with_both_optimizers() {
         let device = Default::default();
         let dir = std::env::temp_dir().join(format!("ordergrad-critic-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
@@ -190,15 +166,6 @@ mod tests {
         let mut critics = TwinCritics::<B>::new(3, 1, 8, 1, 1e-8, &device);
         train_once(&mut critics, &device);
         critics.save(&dir).unwrap();
-        let combined: OptimizerRecord<B> = critics
-            .optimizers
-            .iter()
-            .flat_map(|optimizer| optimizer.to_record())
-            .collect();
-        save_record(&dir, COMBINED_RECORD, combined).unwrap();
-        for name in OPTIMIZER_RECORDS {
-            std::fs::remove_file(record_file::<B>(&dir, name)).unwrap();
-        }
 
         let mut resumed = TwinCritics::<B>::new(3, 1, 8, 1, 1e-8, &device)
             .load(&dir, &device)
