@@ -94,16 +94,9 @@ pub fn critic_report<B: AutodiffBackend>(
             let outcome = env
                 .step(&chosen)
                 .with_context(|| format!("stepping {env_id}"))?;
-            // As training stored it: Phi is 0 after a terminal step.
+            // As training stored it.
             let reward = match shaping {
-                Some(potential) => {
-                    let next = if outcome.terminated {
-                        0.0
-                    } else {
-                        potential(&outcome.observation)
-                    };
-                    outcome.reward + gamma * next - potential(&obs)
-                }
+                Some(potential) => envs::risky::shaped_reward(potential, gamma, &obs, &outcome),
                 None => outcome.reward,
             };
             discounted += discount * reward;

@@ -35,6 +35,23 @@ pub(crate) const POSITION_TOLERANCE: f64 = 1e-9;
 /// A potential over observations for potential-based reward shaping (training only).
 pub type ShapingPotential = fn(&[f64]) -> f64;
 
+/// `step`'s reward plus F = gamma Phi(s') - Phi(s) (Ng, Harada and Russell 1999), s the
+/// `observation` the step started from. Phi is 0 after a terminal step, so every optimal policy
+/// is kept.
+pub fn shaped_reward(
+    potential: ShapingPotential,
+    gamma: f64,
+    observation: &[f64],
+    step: &crate::Step,
+) -> f64 {
+    let next_potential = if step.terminated {
+        0.0
+    } else {
+        potential(&step.observation)
+    };
+    step.reward + gamma * next_potential - potential(observation)
+}
+
 /// Exploring starts (training only): where a training episode starts, drawn from its reset
 /// seed: None for the task's fixed start (half the episodes), else the `reset_to_state` value of
 /// a state anywhere in the region the task's behaviours pass through, so that the critic learns

@@ -183,14 +183,8 @@ pub fn train<A: OffPolicyAgent>(
         // terminal step, so every optimal policy is kept; the logged return stays unshaped.
         let shaped_reward = match shaping {
             Some(potential) => {
-                let next_potential = if outcome.terminated {
-                    0.0
-                } else {
-                    potential(&outcome.observation)
-                };
-                let current_potential =
-                    potential(&current.iter().map(|&x| f64::from(x)).collect::<Vec<_>>());
-                outcome.reward + settings.gamma * next_potential - current_potential
+                let current: Vec<f64> = current.iter().map(|&x| f64::from(x)).collect();
+                envs::risky::shaped_reward(potential, settings.gamma, &current, &outcome)
             }
             None => outcome.reward,
         };
