@@ -642,6 +642,7 @@ mod tests {
     use burn::backend::{Autodiff, Flex};
     use rand::SeedableRng;
     use rand_chacha::ChaCha8Rng;
+    use serial_test::serial;
 
     use super::*;
 
@@ -674,6 +675,7 @@ mod tests {
     }
 
     #[test]
+    #[serial(autodiff)]
     fn gsde_noise_is_held_between_resamples_and_changes_at_one() {
         let device = Default::default();
         let mut ppo = Ppo::<Backend>::new(sde_config(4), 3, 2, &device);
@@ -716,6 +718,7 @@ mod tests {
     /// The log-probability `act` reports on the host is the one the update computes, and theta's
     /// entries spread as sigma: the actor's log-std matrix, not its initial value by chance.
     #[test]
+    #[serial(autodiff)]
     fn gsde_actions_log_probs_agree_with_the_update_and_the_entropy_is_per_state() {
         let device = Default::default();
         let mut ppo = Ppo::<Backend>::new(sde_config(-1), 3, 2, &device);
@@ -737,6 +740,7 @@ mod tests {
     }
 
     #[test]
+    #[serial(autodiff)]
     fn without_gsde_acting_is_cleanrl_gaussian_noise_and_draws_nothing_more() {
         let device = Default::default();
         let mut ppo = Ppo::<Backend>::new(PpoConfig::default(), 3, 2, &device);
@@ -763,6 +767,7 @@ mod tests {
     }
 
     #[test]
+    #[serial(autodiff)]
     fn a_gsde_checkpoint_holds_the_learned_log_std_matrix() {
         let device = Default::default();
         let mut ppo = Ppo::<Backend>::new(sde_config(4), 3, 2, &device);

@@ -34,6 +34,7 @@ use burn::tensor::backend::AutodiffBackend;
 use ordergrad_core::{Objective, RankMethod, RankPlan, RankWeightedValue};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use serial_test::serial;
 
 const RELATIVE_TOLERANCE: f64 = 1e-3;
 const ABSOLUTE_TOLERANCE: f64 = 1e-4;
@@ -314,26 +315,31 @@ fn layer<B: AutodiffBackend>(device: &B::Device) -> Outputs {
 }
 
 #[test]
+#[serial(autodiff)]
 fn the_ordergrad_layer_agrees_across_backends() {
     compare(|| Job::Layer);
 }
 
 #[test]
+#[serial(autodiff)]
 fn a_sac_update_agrees_across_backends() {
     compare_agent("sac", Job::Sac);
 }
 
 #[test]
+#[serial(autodiff)]
 fn a_distributional_sac_update_agrees_across_backends() {
     compare_agent("dsac", Job::Dsac);
 }
 
 #[test]
+#[serial(autodiff)]
 fn a_remac_update_agrees_across_backends() {
     compare_agent("remac", Job::Remac);
 }
 
 #[test]
+#[serial(autodiff)]
 fn a_ppo_update_agrees_across_backends() {
     compare_agent("ppo", Job::Ppo);
 }

@@ -2,24 +2,21 @@
 //! gradient of the critic's atoms, and with the `mean` objective its loss is SAC's with
 //! Q = the mean of the atoms.
 
+#[path = "common/tensors.rs"]
+mod tensors;
+
 use agents::common::nets::{ActionBounds, GaussianActor, TwinQ};
 use agents::dsac::{actor_loss, return_value};
 use burn::backend::{Autodiff, Flex};
 use burn::prelude::*;
 use ordergrad_core::{Objective, RankMethod, RankPlan, RankWeightedValue};
 use rand::{Rng, SeedableRng, rngs::StdRng};
+use serial_test::serial;
+use tensors::values;
 
 type B = Autodiff<Flex>;
 
 const ATOMS: usize = 8;
-
-fn values<Any: Backend, const D: usize>(tensor: Tensor<Any, D>) -> Vec<f64> {
-    tensor
-        .into_data()
-        .convert::<f64>()
-        .into_vec::<f64>()
-        .unwrap()
-}
 
 fn random_matrix(
     rng: &mut StdRng,
@@ -43,6 +40,7 @@ fn layer(objective: &str, device: &burn::tensor::Device<B>) -> (RankWeightedValu
 }
 
 #[test]
+#[serial(autodiff)]
 fn the_value_gradient_is_the_rank_weighted_gradient_of_the_atoms() {
     let device = Default::default();
     <B as Backend>::seed(&device, 11);
@@ -86,6 +84,7 @@ fn the_value_gradient_is_the_rank_weighted_gradient_of_the_atoms() {
 }
 
 #[test]
+#[serial(autodiff)]
 fn with_the_mean_objective_the_actor_loss_is_sacs() {
     let device = Default::default();
     <B as Backend>::seed(&device, 12);

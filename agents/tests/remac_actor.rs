@@ -6,6 +6,9 @@
 //! where w are the rank weights of ordergrad-core's plan (ranked on the host here) and dQ/da is
 //! the critic's own action gradient, taken sample by sample.
 
+#[path = "common/tensors.rs"]
+mod tensors;
+
 use agents::common::nets::{ActionBounds, GaussianActor, TwinQ};
 use agents::remac::actor_loss;
 use burn::backend::{Autodiff, Flex};
@@ -14,6 +17,8 @@ use burn::optim::GradientsParams;
 use burn::prelude::*;
 use ordergrad_core::{Objective, RankMethod, RankPlan, RankWeightedValue};
 use rand::{Rng, SeedableRng, rngs::StdRng};
+use serial_test::serial;
+use tensors::values;
 
 type B = Autodiff<Flex>;
 
@@ -26,15 +31,8 @@ impl<Backend: burn::prelude::Backend> ModuleVisitor<Backend> for ParamIds {
     }
 }
 
-fn values<Any: burn::prelude::Backend, const D: usize>(tensor: Tensor<Any, D>) -> Vec<f64> {
-    tensor
-        .into_data()
-        .convert::<f64>()
-        .into_vec::<f64>()
-        .unwrap()
-}
-
 #[test]
+#[serial(autodiff)]
 fn actor_gradient_matches_the_hand_computed_chain_rule() {
     let device = Default::default();
     <B as burn::prelude::Backend>::seed(&device, 5);

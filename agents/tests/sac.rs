@@ -2,6 +2,9 @@
 //! in f64 from the networks' parameters: the MLPs, the tanh-squashed Gaussian and its log-density,
 //! the clipped double Q, the entropy term and the termination mask, all written out below.
 
+#[path = "common/tensors.rs"]
+mod tensors;
+
 use agents::common::critic::bootstrapped;
 use agents::common::nets::{ActionBounds, GaussianActor, LOG_STD_MAX, LOG_STD_MIN, TwinQ};
 use agents::common::replay::Batch;
@@ -10,6 +13,8 @@ use burn::backend::{Autodiff, Flex};
 use burn::module::{AutodiffModule, Module, ModuleVisitor, Param};
 use burn::prelude::*;
 use rand::{Rng, SeedableRng, rngs::StdRng};
+use serial_test::serial;
+use tensors::values;
 
 type B = Autodiff<Flex>;
 type Inner = Flex;
@@ -22,14 +27,6 @@ const GAMMA: f64 = 0.9;
 const ALPHA: f32 = 0.35;
 /// CleanRL's guard inside log(scale (1 - tanh^2) + epsilon).
 const SQUASH_EPSILON: f64 = 1e-6;
-
-fn values<Any: Backend, const D: usize>(tensor: Tensor<Any, D>) -> Vec<f64> {
-    tensor
-        .into_data()
-        .convert::<f64>()
-        .into_vec::<f64>()
-        .unwrap()
-}
 
 /// A module's parameters as f64, in declaration order (each Linear's weight, [inputs, outputs]
 /// row-major, then its bias).
@@ -137,6 +134,7 @@ fn as_f64(data: &[f32]) -> Vec<f64> {
 }
 
 #[test]
+#[serial(autodiff)]
 fn target_and_losses_match_a_hand_computation() {
     let device = Default::default();
     <B as Backend>::seed(&device, 21);

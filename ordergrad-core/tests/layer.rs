@@ -6,6 +6,7 @@ use burn::backend::{Autodiff, Flex};
 use burn::tensor::{Tensor, TensorData};
 use ordergrad_core::{Objective, RankMethod, RankPlan, RankWeightedValue};
 use rand::{Rng, SeedableRng, rngs::StdRng};
+use serial_test::serial;
 
 type B = Autodiff<Flex>;
 
@@ -34,6 +35,7 @@ const REMAC_SCORES: [f32; 16] = [
 ];
 
 #[test]
+#[serial(autodiff)]
 fn remac_value_and_gradient_match_the_spec() {
     let expected_gradient = [
         0.010989011,
@@ -95,6 +97,7 @@ fn random_rows(rng: &mut StdRng, batch: usize, n: usize) -> Vec<Vec<f32>> {
 }
 
 #[test]
+#[serial(autodiff)]
 fn gradient_is_the_rank_weight_of_each_item_and_value_matches_a_host_sort() {
     let mut rng = StdRng::seed_from_u64(7);
     for (objective, n, k) in [
@@ -157,6 +160,7 @@ fn gradient_is_the_rank_weight_of_each_item_and_value_matches_a_host_sort() {
 }
 
 #[test]
+#[serial(autodiff)]
 fn pairwise_ranks_are_a_stable_argsort() {
     let layer = layer("mean", 6, 3, RankMethod::Pairwise);
     let ranks = layer.ranks(tensor(&[vec![0.5, -1.0, 0.5, 2.0, -1.0, 0.5]]));
@@ -167,6 +171,7 @@ fn pairwise_ranks_are_a_stable_argsort() {
 }
 
 #[test]
+#[serial(autodiff)]
 fn normal_location_and_scale_gradients_match_expected_order_statistics() {
     // r = mu + sigma eps: dJ/dmu = sum alpha, dJ/dsigma = sum_j alpha_j e_j, with e the expected
     // order statistics of 4 standard normals.
@@ -237,6 +242,7 @@ fn normal_location_and_scale_gradients_match_expected_order_statistics() {
 }
 
 #[test]
+#[serial(autodiff)]
 fn nan_values_give_a_nan_row_and_leave_other_rows_alone() {
     for method in METHODS {
         let output = to_vec(layer("max", 4, 2, method).forward(tensor(&[

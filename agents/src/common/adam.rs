@@ -217,6 +217,7 @@ mod tests {
     use burn::record::{BinBytesRecorder, FullPrecisionSettings, Recorder};
     use burn::tensor::{Distribution, TensorData};
     use burn_flex::{Flex, FlexDevice};
+    use serial_test::serial;
 
     type Inner = Flex;
     type Trained = Autodiff<Flex>;
@@ -256,6 +257,7 @@ mod tests {
     }
 
     #[test]
+    #[serial(autodiff)]
     fn steps_are_bit_for_bit_burns_adam() {
         let device = FlexDevice;
         <Trained as Backend>::seed(&device, 7);
@@ -314,6 +316,7 @@ mod tests {
     }
 
     #[test]
+    #[serial(autodiff)]
     fn steps_follow_pytorchs_adam_formula() {
         let device = FlexDevice;
         let start: Vec<f32> = (0..64)

@@ -10,6 +10,7 @@ use burn::optim::{GradientsParams, Optimizer};
 use burn::prelude::*;
 use burn::tensor::backend::AutodiffBackend;
 
+use crate::backend::side_by_side;
 use crate::checkpoint::{load_module, load_record, save_record};
 use crate::common::adam::{AdamOptimizer, adam};
 use crate::common::host;
@@ -56,6 +57,12 @@ impl<B: AutodiffBackend> TwinCritics<B> {
 
     /// One Adam step of each online critic on `loss(Q_i(s, a))`, the two side by side on the
     /// CPU (see [`TwinQ::members_mut`]). The same as one step on the sum of the two losses.
+    ///
+    /// The step runs in three phases, each side by side: both forward passes, then both
+    /// `backward()`s, then both Adam steps. Burn 0.21's `backward()` ends by sweeping every
+    /// autodiff graph in the process, and can free a step of a graph that another thread is
+    /// building at that moment, which silently loses gradients (tracel-ai/burn#5573); no graph
+    /// is built while a backward runs.
     pub fn regress(
         &mut self,
         obs: Tensor<B, 2>,
@@ -63,20 +70,30 @@ impl<B: AutodiffBackend> TwinCritics<B> {
         learning_rate: f64,
         loss: impl Fn(Tensor<B, 2>) -> Tensor<B, 1> + Sync,
     ) -> [CriticFit<B>; 2] {
-        let fit = |critic: &mut QNetwork<B>, optimizer: &mut CriticOptimizer<B>| {
+        let (first, second) = self.online.members_mut();
+        let forward = |critic: &QNetwork<B>| {
             let values = critic.forward(obs.clone(), actions.clone());
             let loss = loss(values.clone());
-            let grads = GradientsParams::from_grads(loss.backward(), critic);
-            *critic = optimizer.step(learning_rate, critic.clone(), grads);
             CriticFit { values, loss }
         };
-        let (first, second) = self.online.members_mut();
+        let (first_fit, second_fit) =
+            side_by_side::<B, _, _>(|| forward(first), || forward(second));
+
+        let backward = |fit: &CriticFit<B>| fit.loss.backward();
+        let (first_grads, second_grads) =
+            side_by_side::<B, _, _>(|| backward(&first_fit), || backward(&second_fit));
+
         let [first_optimizer, second_optimizer] = &mut self.optimizers;
-        let (first, second) = crate::backend::side_by_side::<B, _, _>(
-            || fit(first, first_optimizer),
-            || fit(second, second_optimizer),
+        let step =
+            |critic: &mut QNetwork<B>, optimizer: &mut CriticOptimizer<B>, grads: B::Gradients| {
+                let grads = GradientsParams::from_grads(grads, critic);
+                *critic = optimizer.step(learning_rate, critic.clone(), grads);
+            };
+        side_by_side::<B, _, _>(
+            || step(first, first_optimizer, first_grads),
+            || step(second, second_optimizer, second_grads),
         );
-        [first, second]
+        [first_fit, second_fit]
     }
 
     /// Polyak averaging of the targets towards the online critics.
@@ -139,6 +156,7 @@ pub fn record_fits<B: Backend>(fits: [CriticFit<B>; 2], metrics: &mut Metrics) {
 #[cfg(test)]
 mod tests {
     use burn::backend::{Autodiff, Flex};
+    use serial_test::serial;
 
     use super::*;
 
@@ -157,6 +175,7 @@ mod tests {
 
     /// Saved and loaded, the critics and both Adam states continue as if they had never stopped.
     #[test]
+    #[serial(autodiff)]
     fn saved_critics_resume_with_both_optimizers() {
         let device = Default::default();
         let dir = std::env::temp_dir().join(format!("ordergrad-critic-{}", std::process::id()));

@@ -69,6 +69,7 @@ mod tests {
     use super::*;
     use burn::backend::{Autodiff, Flex};
     use burn::nn::{Linear, LinearConfig};
+    use serial_test::serial;
 
     type TestBackend = Autodiff<Flex>;
 
@@ -96,6 +97,7 @@ mod tests {
     }
 
     #[test]
+    #[serial(autodiff)]
     fn the_global_norm_spans_all_parameters_and_scales_them_together() {
         let device = Default::default();
         let linear: Linear<TestBackend> = LinearConfig::new(2, 1).init(&device);
@@ -112,6 +114,7 @@ mod tests {
     }
 
     #[test]
+    #[serial(autodiff)]
     fn gradients_under_the_limit_are_left_alone() {
         let device = Default::default();
         let linear: Linear<TestBackend> = LinearConfig::new(2, 1).init(&device);
