@@ -33,6 +33,7 @@ use crate::common::update_metrics::Metrics;
 use crate::config::objective_setting::ObjectiveSetting;
 use crate::config::setting_checks::{Accepted, check_number, rank_plan_setting};
 use crate::config::{ConfigError, invalid};
+use crate::sac::soft_next_value;
 
 /// Distributional SAC's [dsac] table: the off-policy settings
 /// ([`crate::common::off_policy::OffPolicySettings`], CleanRL's SAC defaults) and its own.
@@ -249,19 +250,20 @@ impl<B: AutodiffBackend> OffPolicyAgent for Dsac<B> {
         let (obs, actions) = self.core.batch_tensors(batch);
         let mut metrics = Metrics::new(record);
 
-        // Target atoms: r + gamma (1 - terminated) (min_i Z'_i(s', a') - alpha log pi(a'|s')),
-        // atom by atom, with one next action a' ~ pi(.|s').
+        // Target atoms: SAC's soft target atom by atom, with one next action a' ~ pi(.|s'):
+        // r + gamma (1 - terminated) (min_i Z'_i(s', a') - alpha log pi(a'|s')).
         let alpha = self.entropy.alpha();
         let target_atoms = {
             let next_obs = host::matrix(&batch.next_obs, n, obs_dim, &device);
             let noise = host::standard_normal(rng, n, action_dim, &device);
-            let next = self
-                .core
-                .actor
-                .valid()
-                .sample(next_obs.clone(), noise, self.core.bounds());
-            let next_atoms =
-                self.core.critics.targets.min(next_obs, next.actions) - next.log_prob * alpha;
+            let next_atoms = soft_next_value(
+                &self.core.actor.valid(),
+                &self.core.critics.targets,
+                next_obs,
+                noise,
+                self.core.bounds(),
+                alpha,
+            );
             bootstrapped::<B>(batch, next_atoms, settings.gamma)
         };
         // Critic loss, one Adam step per critic: the quantile Huber loss of the atoms.

@@ -27,6 +27,7 @@ use crate::common::update_metrics::Metrics;
 use crate::config::objective_setting::ObjectiveSetting;
 use crate::config::setting_checks::{Accepted, check_number, rank_plan_setting};
 use crate::config::{ConfigError, invalid};
+use crate::sac::{critic_loss, soft_next_value};
 
 /// ReMAC's [remac] table: the off-policy settings ([`crate::common::off_policy::OffPolicySettings`],
 /// SAC's) and its own.
@@ -177,15 +178,19 @@ impl<B: AutodiffBackend> OffPolicyAgent for Remac<B> {
         let next_q = {
             let next_obs = host::matrix(&batch.next_obs, n, obs_dim, &device);
             let noise = host::standard_normal(rng, n, action_dim, &device);
-            let next = self
-                .core
-                .actor
-                .valid()
-                .sample(next_obs.clone(), noise, self.core.bounds());
-            let mut next_value = self.core.critics.targets.min(next_obs, next.actions);
-            if remac.soft_critic {
-                next_value = next_value - next.log_prob * (remac.critic_alpha as f32);
-            }
+            let critic_alpha = if remac.soft_critic {
+                remac.critic_alpha as f32
+            } else {
+                0.0
+            };
+            let next_value = soft_next_value(
+                &self.core.actor.valid(),
+                &self.core.critics.targets,
+                next_obs,
+                noise,
+                self.core.bounds(),
+                critic_alpha,
+            );
             bootstrapped::<B>(batch, next_value, settings.gamma)
         };
         // Critic loss, one Adam step per critic: 0.5 mean((Q_i(s, a) - y)^2) (the method's
@@ -195,7 +200,7 @@ impl<B: AutodiffBackend> OffPolicyAgent for Remac<B> {
             .core
             .critics
             .regress(obs.clone(), actions, q_lr, |values| {
-                (values - next_q.clone()).powi_scalar(2).mean() * 0.5
+                critic_loss(values, next_q.clone()) * 0.5
             });
         record_fits(fits, &mut metrics);
 
