@@ -1,6 +1,8 @@
 //! Episode videos: the recorder over real envs (frame count, size, frames that change, penalty
 //! frames), the GIFs read back with the `gif` crate's decoder, and `ordergrad eval --video` as a
-//! user runs it (same returns as without, files and TensorBoard events, refusals with exit 2).
+//! user runs it (same returns as without, files and TensorBoard events, refusals with exit 2);
+//! MP4 files read back by ffprobe where ffmpeg is installed (`scripts/setup_ffmpeg.sh`; CI
+//! sets ORDERGRAD_REQUIRE_FFMPEG so that a missing ffmpeg fails there instead of skipping).
 
 mod common;
 #[path = "common/tfevents.rs"]
@@ -10,7 +12,7 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 use agents::common::evaluation::evaluate_observed;
-use agents::video::{self, EpisodeRecorder};
+use agents::video::{self, EpisodeRecorder, VideoFormat};
 use envs::Env;
 use envs::wrappers::stochastic_penalty::PENALTY_EVENT_KEY;
 
@@ -51,7 +53,7 @@ fn record(
     dir: &Path,
 ) -> (EpisodeRecorder, Vec<(u64, Vec<usize>)>) {
     let mut env = envs::make(env_id).unwrap();
-    let mut recorder = EpisodeRecorder::new(dir.to_path_buf(), env_id, 7);
+    let mut recorder = EpisodeRecorder::new(dir.to_path_buf(), env_id, 7, VideoFormat::Gif);
     let mut penalties = vec![Vec::new(); episodes];
     let mut steps = vec![0; episodes];
     let results = evaluate_observed(
@@ -166,7 +168,7 @@ fn mujoco_envs_record_480_by_480_frames_that_move() {
         }
         // 40 steps are enough to see the robot move and keep the test short.
         let mut env = envs::wrappers::TimeLimit::new(envs::make(id).unwrap(), 40).unwrap();
-        let mut recorder = EpisodeRecorder::new(dir.clone(), id, 0);
+        let mut recorder = EpisodeRecorder::new(dir.clone(), id, 0, VideoFormat::Gif);
         let mut steps = 0u64;
         evaluate_observed(
             &mut env,
@@ -374,6 +376,172 @@ fn eval_video_of_an_env_without_a_renderer_is_refused_with_exit_2() {
     assert!(!run.join("videos").exists());
 }
 
+// --- MP4 ---
+
+/// ffprobe's account of a video: codec, width, height and the frames it decoded.
+fn probe(file: &Path) -> (String, usize, usize, usize) {
+    let output = Command::new("ffprobe")
+        .args(["-v", "error", "-count_frames", "-select_streams", "v:0"])
+        .args([
+            "-show_entries",
+            "stream=codec_name,width,height,nb_read_frames",
+        ])
+        .args(["-of", "csv=p=0"])
+        .arg(file)
+        .output()
+        .expect("ffprobe runs");
+    assert!(output.status.success(), "{}: {output:?}", file.display());
+    let text = String::from_utf8(output.stdout).unwrap();
+    let fields: Vec<&str> = text.trim().split(',').collect();
+    let number = |i: usize| fields[i].parse::<usize>().unwrap();
+    (fields[0].to_string(), number(1), number(2), number(3))
+}
+
+/// Whether MP4 can be tested here; a machine that must test it (CI) fails instead of skipping.
+fn ffmpeg_here() -> bool {
+    match VideoFormat::Mp4.check() {
+        Ok(()) => true,
+        Err(reason) if std::env::var_os("ORDERGRAD_REQUIRE_FFMPEG").is_some() => {
+            panic!("ORDERGRAD_REQUIRE_FFMPEG is set: {reason}")
+        }
+        Err(reason) => {
+            println!("skipped: {reason}");
+            false
+        }
+    }
+}
+
+#[test]
+fn mp4_videos_of_training_and_eval_decode_to_every_frame_and_tensorboard_keeps_gifs() {
+    if !ffmpeg_here() {
+        return;
+    }
+    let dir = common::scratch_dir("video", "mp4");
+    let config = dir.join("sac.toml");
+    std::fs::write(
+        &config,
+        "agent = \"sac\"\nenv = \"Pendulum-v1\"\ntotal_steps = 200\nseed = 5\n\
+         [sac]\nlearning_starts = 100\nbatch_size = 16\nhidden_size = 16\nbuffer_size = 1000\n\
+         [checkpoint]\nevery = 200\n[logging]\nprogress = false\n",
+    )
+    .unwrap();
+    let run = train(
+        &config,
+        &dir,
+        "run",
+        &["--video", "--set", "video.format=\"mp4\""],
+    );
+    let run_arg = run.to_str().unwrap();
+    let eval = ["eval", "--run", run_arg, "--episodes", "2", "--json"];
+    let plain = succeed(&eval);
+    let with_video = succeed(&[&eval[..], &["--video", "--video-format", "mp4"]].concat());
+    assert_eq!(returns(&plain), returns(&with_video));
+
+    let videos = run.join("videos");
+    let mut files: Vec<String> = std::fs::read_dir(&videos)
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| !name.starts_with("events.out.tfevents"))
+        .collect();
+    files.sort();
+    assert_eq!(
+        files,
+        [
+            "eval_step200_episode0.mp4",
+            "eval_step200_episode1.mp4",
+            "train_step199_episode0.mp4"
+        ],
+        "MP4s only, no GIF and no .part left"
+    );
+    for file in &files {
+        assert_eq!(
+            probe(&videos.join(file)),
+            ("h264".to_string(), 500, 500, 201),
+            "{file}"
+        );
+    }
+    // TensorBoard plays GIFs only: it has them for every MP4.
+    let mut images = images(&videos);
+    images.sort_by(|a, b| a.0.cmp(&b.0));
+    let tags: Vec<&str> = images.iter().map(|(tag, _, _)| tag.as_str()).collect();
+    assert_eq!(
+        tags,
+        [
+            "videos/eval/episode_0",
+            "videos/eval/episode_1",
+            "videos/train"
+        ]
+    );
+    for (_, _, gif) in &images {
+        assert_eq!(decode(gif).0.len(), 201);
+    }
+}
+
+#[test]
+fn mp4_without_ffmpeg_is_refused_with_exit_2_naming_the_setup_script() {
+    let dir = common::scratch_dir("video", "no-ffmpeg");
+    let empty_path = dir.join("empty-path");
+    std::fs::create_dir_all(&empty_path).unwrap();
+    let without_ffmpeg = |args: &[&str]| {
+        let output = Command::new(env!("CARGO_BIN_EXE_ordergrad"))
+            .args(args)
+            .env("PATH", &empty_path)
+            .output()
+            .unwrap();
+        let message = String::from_utf8_lossy(&output.stderr).into_owned();
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {message}");
+        for needle in ["ffmpeg", "scripts/setup_ffmpeg.sh"] {
+            assert!(
+                message.contains(needle),
+                "{args:?} lacks {needle}: {message}"
+            );
+        }
+        output
+    };
+    let config = dir.join("sac.toml");
+    std::fs::write(
+        &config,
+        "agent = \"sac\"\nenv = \"Pendulum-v1\"\ntotal_steps = 300\nseed = 1\n[logging]\nprogress = false\n",
+    )
+    .unwrap();
+    let run = dir.join("run");
+    without_ffmpeg(&[
+        "train",
+        "--config",
+        config.to_str().unwrap(),
+        "--run-dir",
+        run.to_str().unwrap(),
+        "--video",
+        "--set",
+        "video.format=\"mp4\"",
+    ]);
+    assert!(!run.exists(), "the run directory was made");
+
+    std::fs::create_dir_all(&run).unwrap();
+    std::fs::copy(&config, run.join("config.toml")).unwrap();
+    let output = without_ffmpeg(&[
+        "eval",
+        "--run",
+        run.to_str().unwrap(),
+        "--video",
+        "--video-format",
+        "mp4",
+    ]);
+    assert!(output.stdout.is_empty(), "an episode ran: {output:?}");
+    assert!(!run.join("videos").exists());
+    // A format with no --video to apply to is a usage error, not ignored.
+    refused(
+        &[
+            "eval",
+            "--run",
+            run.to_str().unwrap(),
+            "--video-format",
+            "gif",
+        ],
+        &["--video"],
+    );
+}
+
 // --- recording during training ---
 
 /// Trains `config` into `dir/<name>` with `extra` arguments; returns the run directory.
@@ -421,7 +589,11 @@ fn recording_changes_nothing(config: &Path, dir: &Path, extra: &[&str], expected
         .collect();
     assert_eq!(steps, expected_images);
     for (&(episode, step), (_, _, image)) in expected.iter().zip(&images) {
-        let file = videos.join(video::training_file_name(step as u64, episode));
+        let file = videos.join(video::training_file_name(
+            step as u64,
+            episode,
+            VideoFormat::Gif,
+        ));
         let gif = std::fs::read(&file).unwrap_or_else(|_| panic!("{}", file.display()));
         assert_eq!(&gif, image);
         let (frames, size) = decode(&gif);
@@ -500,6 +672,10 @@ fn bad_video_settings_are_refused_with_exit_2_before_training() {
         ),
         ("video.every_episodes=-3", &["video.every_episodes"][..]),
         ("video.enabled=3", &["video.enabled"][..]),
+        (
+            "video.format=\"webm\"",
+            &["video.format", "webm", "gif", "mp4"][..],
+        ),
         ("video.every=3", &["video.every", "every_episodes"][..]),
     ] {
         refused(&[&train[..], &["--set", set]].concat(), needles);

@@ -23,7 +23,7 @@ use crate::dsac::Dsac;
 use crate::ppo::Ppo;
 use crate::remac::Remac;
 use crate::sac::Sac;
-use crate::video::{self, EpisodeRecorder};
+use crate::video::{self, EpisodeRecorder, VideoFormat};
 
 #[derive(Debug, Args)]
 pub struct EvalArgs {
@@ -53,10 +53,14 @@ pub struct EvalArgs {
     /// Print the result as JSON on stdout.
     #[arg(long)]
     json: bool,
-    /// Record every episode as an animated GIF in RUN/videos/
+    /// Record every episode as a video in RUN/videos/
     /// (eval_step<checkpoint step>_episode<i>.gif), also shown in TensorBoard's Images tab.
     #[arg(long)]
     video: bool,
+    /// The video files' format: gif needs nothing; mp4 needs ffmpeg with libx264 on PATH
+    /// (scripts/setup_ffmpeg.sh). TensorBoard gets GIFs either way.
+    #[arg(long, value_enum, default_value_t = VideoFormat::Gif, requires = "video")]
+    video_format: VideoFormat,
     /// Distributional SAC only: set the critic's predicted return quantiles at the (fixed)
     /// start, for the policy's action, beside the empirical quantiles of the episodes'
     /// discounted returns (W1 distance, both CVaR_0.1): does the critic know the tail?
@@ -265,6 +269,9 @@ fn evaluate_run(args: &EvalArgs) -> anyhow::Result<(TrainConfig, Resume, EvalRep
         if let Some(env) = run_config_env(&args.run) {
             video::check_renderer(&env).map_err(BadInput)?;
         }
+        args.video_format
+            .check()
+            .map_err(|message| BadInput(format!("--video-format mp4: {message}")))?;
     }
     let (config, checkpoint) =
         open_checkpoint(args).map_err(|error| with_fallback_hint(error, &args.run, Retry::Eval))?;
@@ -283,6 +290,7 @@ fn evaluate_run(args: &EvalArgs) -> anyhow::Result<(TrainConfig, Resume, EvalRep
             dir,
             &config.env,
             checkpoint.state.next_step,
+            args.video_format,
         ))
     } else {
         None
@@ -332,6 +340,7 @@ pub fn final_evaluation(run: &Path, episodes: usize) -> anyhow::Result<EvalRepor
         init_state: None,
         json: false,
         video: false,
+        video_format: VideoFormat::Gif,
         critic_report: false,
     };
     Ok(evaluate_run(&args)?.2)

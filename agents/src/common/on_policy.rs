@@ -210,7 +210,7 @@ pub fn train<B: AutodiffBackend>(
     let mut videos = config
         .video
         .enabled
-        .then(|| TrainingVideos::new(run_dir.join(video::VIDEOS_DIR)));
+        .then(|| TrainingVideos::new(run_dir.join(video::VIDEOS_DIR), config.video.format));
     let members = (0..ppo.num_envs)
         .map(|index| {
             let env = envs::make(&config.env)?;

@@ -207,6 +207,9 @@ pub struct VideoConfig {
     /// (episodes 0, 1, 8, 27, ... below 1000, then every 1000th).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub every_episodes: Option<u64>,
+    /// The files' format: "gif" (needs nothing) or "mp4" (needs ffmpeg with libx264 on PATH,
+    /// `scripts/setup_ffmpeg.sh`). TensorBoard gets GIFs either way.
+    pub format: crate::video::VideoFormat,
 }
 
 impl VideoConfig {
@@ -288,6 +291,10 @@ impl TrainConfig {
         if self.video.enabled {
             crate::video::check_renderer(&self.env)
                 .map_err(|message| invalid("video.enabled", message))?;
+            self.video
+                .format
+                .check()
+                .map_err(|message| invalid("video.format", message))?;
         }
         if self.shaping {
             if self.agent == AgentKind::Ppo {

@@ -127,7 +127,7 @@ pub fn train<A: OffPolicyAgent>(
     let mut videos = config
         .video
         .enabled
-        .then(|| TrainingVideos::new(run_dir.join(video::VIDEOS_DIR)));
+        .then(|| TrainingVideos::new(run_dir.join(video::VIDEOS_DIR), config.video.format));
     if let Some(videos) = &videos {
         env = Box::new(RecordVideo::new(
             env,

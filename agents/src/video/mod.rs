@@ -1,7 +1,7 @@
-//! Episode videos (`ordergrad eval --video`): every evaluated episode as an animated GIF of the
-//! env's pictures (`Env::render`), one frame after the reset and one after every step, a red
+//! Episode videos (`ordergrad eval --video`): every evaluated episode as an animated GIF (or an
+//! MP4, [`mp4`]) of the env's pictures (`Env::render`), one frame after the reset and one after every step, a red
 //! border on the frames of steps where a penalty struck; written to `<run>/videos/` and, for
-//! TensorBoard's Images tab (which plays animated GIFs), as image summaries in an event file of
+//! TensorBoard's Images tab (which plays animated GIFs, whatever the files' format), as image summaries in an event file of
 //! that directory.
 //!
 //! The event file is kept out of the run directory itself: a resumed run deletes the event
@@ -21,8 +21,13 @@ use std::sync::{Arc, Mutex, PoisonError};
 use envs::render::{Frame, PALETTE, scenes};
 use envs::wrappers::stochastic_penalty::PENALTY_EVENT_KEY;
 use envs::{BoxSpace, Env, EnvError, Info, Step};
+use serde::{Deserialize, Serialize};
 
 use crate::logging::{LoggingError, TensorBoardWriter};
+
+pub mod mp4;
+
+use mp4::Mp4Stream;
 
 /// The subdirectory of a run that videos go to.
 pub const VIDEOS_DIR: &str = "videos";
@@ -33,9 +38,38 @@ pub const TENSORBOARD_TAG: &str = "videos/eval";
 /// The tag of the episodes recorded during training, at the step each ended on.
 pub const TRAINING_TENSORBOARD_TAG: &str = "videos/train";
 
+/// The format of the video files. TensorBoard gets GIFs either way: its Images tab plays
+/// nothing else.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum VideoFormat {
+    /// Animated GIF, encoded in Rust: needs nothing else.
+    #[default]
+    Gif,
+    /// H.264 MP4, encoded by an ffmpeg with libx264 on PATH (`scripts/setup_ffmpeg.sh`).
+    Mp4,
+}
+
+impl VideoFormat {
+    pub fn extension(self) -> &'static str {
+        match self {
+            VideoFormat::Gif => "gif",
+            VideoFormat::Mp4 => "mp4",
+        }
+    }
+
+    /// Refuses a format that cannot be written here (MP4 without ffmpeg) before anything runs.
+    pub fn check(self) -> Result<(), String> {
+        match self {
+            VideoFormat::Gif => Ok(()),
+            VideoFormat::Mp4 => mp4::check_ffmpeg(),
+        }
+    }
+}
+
 /// The file an evaluation of the checkpoint at `step` writes episode `episode` to.
-pub fn file_name(step: u64, episode: usize) -> String {
-    format!("eval_step{step}_episode{episode}.gif")
+pub fn file_name(step: u64, episode: usize, format: VideoFormat) -> String {
+    format!("eval_step{step}_episode{episode}.{}", format.extension())
 }
 
 /// Refuses an env without a picture, or whose renderer cannot start (MuJoCo's needs EGL),
@@ -182,41 +216,81 @@ fn changed_rectangle(before: &[u8], after: &[u8], width: usize) -> (usize, usize
     }
 }
 
+/// One episode as it is recorded: always the GIF (TensorBoard's), and the MP4 stream when the
+/// files are MP4s.
+pub struct EpisodeEncoder {
+    gif: GifEncoder,
+    mp4: Option<Mp4Stream>,
+}
+
+impl EpisodeEncoder {
+    /// An episode whose first frame is `first`; with `mp4_path`, also streamed to an MP4 bound
+    /// for that file.
+    pub fn start(first: &Frame, fps: u32, mp4_path: Option<&Path>) -> anyhow::Result<Self> {
+        let (width, height) = (first.width(), first.height());
+        let mut encoder = Self {
+            gif: GifEncoder::new(width, height, fps)?,
+            mp4: mp4_path
+                .map(|path| Mp4Stream::start(path, width, height, fps))
+                .transpose()?,
+        };
+        encoder.push(first)?;
+        Ok(encoder)
+    }
+
+    pub fn push(&mut self, frame: &Frame) -> anyhow::Result<()> {
+        self.gif.push(frame)?;
+        if let Some(mp4) = &mut self.mp4 {
+            mp4.push(frame)?;
+        }
+        Ok(())
+    }
+
+    pub fn frames(&self) -> usize {
+        self.gif.frames()
+    }
+}
+
 /// One episode's video, written.
 #[derive(Debug, Clone)]
 pub struct Video {
     pub episode: usize,
+    /// The file: the GIF, or the MP4 when the files are MP4s.
     pub path: PathBuf,
     pub frames: usize,
     pub width: usize,
     pub height: usize,
+    /// The GIF (TensorBoard's), also when the file is an MP4.
     pub gif: Vec<u8>,
 }
 
-/// Turns the resets and steps of an evaluation into one GIF per episode in `dir`.
+/// Turns the resets and steps of an evaluation into one video per episode in `dir`.
 pub struct EpisodeRecorder {
     dir: PathBuf,
     step: u64,
     fps: u32,
-    current: Option<(usize, GifEncoder)>,
+    format: VideoFormat,
+    current: Option<(usize, EpisodeEncoder)>,
     videos: Vec<Video>,
 }
 
 impl EpisodeRecorder {
     /// Records into `dir` (see [`prepare_dir`]) the episodes of an evaluation of `env_id` at
-    /// checkpoint `step`, which names the files ([`file_name`]).
-    pub fn new(dir: PathBuf, env_id: &str, step: u64) -> Self {
+    /// checkpoint `step`, which names the files ([`file_name`]), as `format` files (checked
+    /// with [`VideoFormat::check`]).
+    pub fn new(dir: PathBuf, env_id: &str, step: u64, format: VideoFormat) -> Self {
         Self {
             dir,
             step,
             fps: scenes::frames_per_second(env_id),
+            format,
             current: None,
             videos: Vec::new(),
         }
     }
 
     /// Called after episode `episode`'s reset (`step` None) and after each of its steps: adds
-    /// the env's picture, and on the step that ends the episode writes the GIF.
+    /// the env's picture, and on the step that ends the episode writes the video.
     pub fn observe(
         &mut self,
         env: &dyn Env,
@@ -229,11 +303,19 @@ impl EpisodeRecorder {
         if step.is_some_and(penalty_struck) {
             frame.mark_penalty();
         }
-        let mut encoder = match (self.current.take(), step) {
-            (Some((current, encoder)), Some(_)) if current == episode => encoder,
-            _ => GifEncoder::new(frame.width(), frame.height(), self.fps)?,
+        let encoder = match (self.current.take(), step) {
+            (Some((current, mut encoder)), Some(_)) if current == episode => {
+                encoder.push(&frame)?;
+                encoder
+            }
+            _ => {
+                let mp4_path = (self.format == VideoFormat::Mp4).then(|| {
+                    self.dir
+                        .join(file_name(self.step, episode, VideoFormat::Mp4))
+                });
+                EpisodeEncoder::start(&frame, self.fps, mp4_path.as_deref())?
+            }
         };
-        encoder.push(&frame)?;
         if step.is_some_and(Step::is_done) {
             self.write(episode, encoder, (frame.width(), frame.height()))?;
         } else {
@@ -245,14 +327,21 @@ impl EpisodeRecorder {
     fn write(
         &mut self,
         episode: usize,
-        encoder: GifEncoder,
+        encoder: EpisodeEncoder,
         (width, height): (usize, usize),
     ) -> anyhow::Result<()> {
         let frames = encoder.frames();
-        let gif = encoder.finish()?;
-        let path = self.dir.join(file_name(self.step, episode));
-        fs::write(&path, &gif)
-            .map_err(|error| anyhow::anyhow!("could not write {}: {error}", path.display()))?;
+        let gif = encoder.gif.finish()?;
+        let path = match encoder.mp4 {
+            Some(mp4) => mp4.finish(None)?,
+            None => {
+                let path = self
+                    .dir
+                    .join(file_name(self.step, episode, VideoFormat::Gif));
+                write_file(&path, &gif)?;
+                path
+            }
+        };
         self.videos.push(Video {
             episode,
             path,
@@ -319,18 +408,24 @@ impl EpisodeTrigger {
 }
 
 /// The file a training episode goes to: the step it ended on, then its id.
-pub fn training_file_name(step: u64, episode: u64) -> String {
-    format!("train_step{step}_episode{episode}.gif")
+pub fn training_file_name(step: u64, episode: u64, format: VideoFormat) -> String {
+    format!("train_step{step}_episode{episode}.{}", format.extension())
+}
+
+fn write_file(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    fs::write(path, bytes)
+        .map_err(|error| anyhow::anyhow!("could not write {}: {error}", path.display()))
 }
 
 /// A training episode recorded by [`RecordVideo`], waiting for the training loop to write it.
-#[derive(Debug, Clone)]
 pub struct RecordedEpisode {
     pub episode: u64,
     pub frames: usize,
     pub width: usize,
     pub height: usize,
     pub gif: Vec<u8>,
+    /// The MP4 ffmpeg is finishing, named when the training loop knows the step.
+    mp4: Option<Mp4Stream>,
 }
 
 /// Where [`RecordVideo`] leaves finished episodes (or the error that stopped one). Shared,
@@ -346,8 +441,10 @@ pub struct RecordVideo<E: Env> {
     fps: u32,
     /// The id the next reset's episode gets.
     next_episode: u64,
-    recording: Option<(u64, GifEncoder)>,
+    recording: Option<(u64, EpisodeEncoder)>,
     finished: Finished,
+    /// Where MP4 streams go until they are named; None for GIF files.
+    mp4_dir: Option<PathBuf>,
 }
 
 impl<E: Env> RecordVideo<E> {
@@ -366,6 +463,7 @@ impl<E: Env> RecordVideo<E> {
             next_episode: first_episode,
             recording: None,
             finished: Arc::clone(&videos.finished),
+            mp4_dir: (videos.format == VideoFormat::Mp4).then(|| videos.dir.clone()),
         }
     }
 
@@ -395,12 +493,13 @@ impl<E: Env> RecordVideo<E> {
             }
             Ok((width, height)) => {
                 let frames = encoder.frames();
-                encoder.finish().map(|gif| RecordedEpisode {
+                encoder.gif.finish().map(|gif| RecordedEpisode {
                     episode,
                     frames,
                     width,
                     height,
                     gif,
+                    mp4: encoder.mp4,
                 })
             }
             Err(error) => Err(error.context(format!("recording training episode {episode}"))),
@@ -427,9 +526,11 @@ impl<E: Env> RecordVideo<E> {
                     )));
                 return;
             };
-            let started = GifEncoder::new(frame.width(), frame.height(), self.fps)
-                .and_then(|mut encoder| encoder.push(&frame).map(|()| encoder));
-            match started {
+            let mp4_path = self
+                .mp4_dir
+                .as_ref()
+                .map(|dir| dir.join(format!("train_episode{episode}.mp4")));
+            match EpisodeEncoder::start(&frame, self.fps, mp4_path.as_deref()) {
                 Ok(encoder) => self.recording = Some((episode, encoder)),
                 Err(error) => self
                     .finished
@@ -485,19 +586,22 @@ impl<E: Env> Env for RecordVideo<E> {
 }
 
 /// The training side of [`RecordVideo`]: writes each recorded episode to
-/// `<run>/videos/train_step<step>_episode<id>.gif` and to an event file of that directory
+/// `<run>/videos/train_step<step>_episode<id>.gif` (or `.mp4`) and to an event file of that directory
 /// (tag `videos/train`, at the step the episode ended on), opened at the first video.
 pub struct TrainingVideos {
     dir: PathBuf,
+    format: VideoFormat,
     finished: Finished,
     writer: Option<TensorBoardWriter>,
 }
 
 impl TrainingVideos {
-    /// Videos go to `dir`, checked by [`prepare_dir`] before training starts.
-    pub fn new(dir: PathBuf) -> Self {
+    /// `format` videos go to `dir`, both checked ([`prepare_dir`], [`VideoFormat::check`])
+    /// before training starts.
+    pub fn new(dir: PathBuf, format: VideoFormat) -> Self {
         Self {
             dir,
+            format,
             finished: Finished::default(),
             writer: None,
         }
@@ -510,9 +614,15 @@ impl TrainingVideos {
             std::mem::take(&mut *self.finished.lock().unwrap_or_else(PoisonError::into_inner));
         for episode in finished {
             let episode = episode?;
-            let path = self.dir.join(training_file_name(step, episode.episode));
-            fs::write(&path, &episode.gif)
-                .map_err(|error| anyhow::anyhow!("could not write {}: {error}", path.display()))?;
+            let path = self
+                .dir
+                .join(training_file_name(step, episode.episode, self.format));
+            match episode.mp4 {
+                Some(mp4) => {
+                    mp4.finish(Some(&path))?;
+                }
+                None => write_file(&path, &episode.gif)?,
+            }
             let writer = match &mut self.writer {
                 Some(writer) => writer,
                 None => self.writer.insert(TensorBoardWriter::create(&self.dir)?),
