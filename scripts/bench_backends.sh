@@ -30,9 +30,9 @@ CASES=(
     "sac-1024|configs/sac-pendulum.toml|600|1600|sac.learning_starts=500 sac.batch_size=1024 sac.hidden_size=256"
     "sac-4096|configs/sac-pendulum.toml|600|1100|sac.learning_starts=500 sac.batch_size=4096 sac.hidden_size=256"
     "sac-4096-h1024|configs/sac-pendulum.toml|600|1100|sac.learning_starts=500 sac.batch_size=4096 sac.hidden_size=1024"
-    "ppo-cleanrl|configs/ppo-pendulum.toml|4096|8192|ppo.num_envs=1 ppo.num_steps=2048 ppo.num_minibatches=32 ppo.update_epochs=10 ppo.hidden_size=64 ppo.use_sde=false ppo.shared_normalization=false"
-    "ppo-64envs|configs/ppo-pendulum.toml|8192|16384|ppo.num_envs=64 ppo.num_steps=64 ppo.num_minibatches=4 ppo.update_epochs=10 ppo.hidden_size=64 ppo.use_sde=false ppo.shared_normalization=false"
-    "ppo-256envs-h256|configs/ppo-pendulum.toml|32768|65536|ppo.num_envs=256 ppo.num_steps=64 ppo.num_minibatches=4 ppo.update_epochs=10 ppo.hidden_size=256 ppo.use_sde=false ppo.shared_normalization=false"
+    "ppo-cleanrl|configs/ppo-pendulum.toml|4096|8192|ppo.num_envs=1 ppo.num_steps=2048 ppo.num_minibatches=32 ppo.update_epochs=10 ppo.hidden_size=64 ppo.use_sde=false ppo.shared_normalization=false ppo.anneal_lr=true ppo.clip_vloss=true ppo.normalize_observation=true ppo.normalize_reward=true"
+    "ppo-64envs|configs/ppo-pendulum.toml|8192|16384|ppo.num_envs=64 ppo.num_steps=64 ppo.num_minibatches=4 ppo.update_epochs=10 ppo.hidden_size=64 ppo.use_sde=false ppo.shared_normalization=false ppo.anneal_lr=true ppo.clip_vloss=true ppo.normalize_observation=true ppo.normalize_reward=true"
+    "ppo-256envs-h256|configs/ppo-pendulum.toml|32768|65536|ppo.num_envs=256 ppo.num_steps=64 ppo.num_minibatches=4 ppo.update_epochs=10 ppo.hidden_size=256 ppo.use_sde=false ppo.shared_normalization=false ppo.anneal_lr=true ppo.clip_vloss=true ppo.normalize_observation=true ppo.normalize_reward=true"
 )
 
 usage() {

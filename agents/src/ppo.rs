@@ -97,6 +97,11 @@ pub struct PpoConfig {
     /// One set of observation and reward normaliser statistics for all envs, as SB3's
     /// `VecNormalize`; off: each env its own, as CleanRL (see `shared_normalizers.rs`).
     pub shared_normalization: bool,
+    /// Normalise observations by their running statistics (CleanRL); off: the raw
+    /// observations, as SB3 without `VecNormalize` (the RL Zoo's Pendulum PPO).
+    pub normalize_observation: bool,
+    /// Scale rewards by the running std of the discounted return (CleanRL); off: raw rewards.
+    pub normalize_reward: bool,
 }
 
 impl Default for PpoConfig {
@@ -129,6 +134,8 @@ impl Default for PpoConfig {
             sde_sample_freq: -1,
             log_std_init: 0.0,
             shared_normalization: false,
+            normalize_observation: true,
+            normalize_reward: true,
         }
     }
 }

@@ -136,6 +136,45 @@ fn ppo_logs_cleanrl_tags_checkpoints_its_normalisers_and_repeats_exactly() {
 }
 
 #[test]
+fn without_normalisation_ppo_learns_from_raw_values_and_its_statistics_stay_untouched() {
+    let dir = common::scratch_dir("ppo", "raw");
+    let normalised = dir.join("normalised");
+    train(&write_config(&dir, ""), &normalised, &[]);
+    let raw = dir.join("raw");
+    train(
+        &write_config(
+            &dir,
+            "normalize_observation = false\nnormalize_reward = false\n",
+        ),
+        &raw,
+        &[],
+    );
+
+    let normalizers: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(raw.join("checkpoints/step_000000001200/normalizers.json"))
+            .unwrap(),
+    )
+    .unwrap();
+    for kind in ["observation", "reward"] {
+        for env in normalizers[kind].as_array().unwrap() {
+            assert!(env["count"].as_f64().unwrap() < 1.0, "{kind}: {env}");
+        }
+    }
+    // The critic fits Pendulum's raw returns (rewards down to -16.3 a step), not returns
+    // scaled to about unit variance: its first loss is far larger.
+    let first_value_loss = |run: &Path| metrics(run)["losses/value_loss"][0].1;
+    assert!(
+        first_value_loss(&raw) > 10.0 * first_value_loss(&normalised),
+        "{} vs {}",
+        first_value_loss(&raw),
+        first_value_loss(&normalised)
+    );
+    let report = eval_json(&raw);
+    assert_eq!(report["episodes"], 3);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
 fn a_resumed_ppo_run_continues_from_its_checkpoint() {
     let dir = common::scratch_dir("ppo", "resume");
     let config = write_config(&dir, "");

@@ -258,6 +258,38 @@ fn normalize_reward_freezes_clips_and_restores() {
 }
 
 #[test]
+fn disabled_normalizers_hand_everything_through_and_learn_nothing() {
+    let inner = || make("Pendulum-v1").unwrap();
+    let mut plain = inner();
+    let mut observation = NormalizeObservation::new(inner());
+    let mut reward = NormalizeReward::new(inner(), 0.9).unwrap();
+    observation.set_enabled(false);
+    reward.set_enabled(false);
+    assert!(!observation.is_enabled() && !reward.is_enabled());
+    assert_eq!(observation.observation_space(), plain.observation_space());
+    let (before_obs, before_reward) = (
+        observation.statistics().clone(),
+        reward.statistics().clone(),
+    );
+    let start = plain.reset(Some(4)).0;
+    assert_eq!(observation.reset(Some(4)).0, start);
+    assert_eq!(reward.reset(Some(4)).0, start);
+    for t in 0..150 {
+        let action = [((t % 7) as f32 - 3.0) / 1.5];
+        let expected = plain.step(&action).unwrap();
+        assert_eq!(observation.step(&action).unwrap(), expected, "step {t}");
+        assert_eq!(reward.step(&action).unwrap(), expected, "step {t}");
+    }
+    assert_eq!(observation.statistics(), &before_obs);
+    assert_eq!(reward.statistics(), &before_reward);
+    assert_eq!(reward.discounted_return(), 0.0);
+    // Enabled again, they normalise: an observation of Pendulum is no longer its raw value.
+    observation.set_enabled(true);
+    assert_ne!(observation.reset(Some(4)).0, start);
+    assert_ne!(observation.observation_space(), plain.observation_space());
+}
+
+#[test]
 fn record_episode_statistics_reports_return_and_length_at_episode_end() {
     let mut env = RecordEpisodeStatistics::new(TimeLimit::new(Counter::new(3), 10).unwrap());
     for episode in 0..3 {

@@ -60,8 +60,10 @@ ROLLOUT = 2048
 # CleanRL's ppo_continuous_action settings, forced whatever the config tunes.
 CLEANRL_SETS = ["ppo.num_envs=1", f"ppo.num_steps={ROLLOUT}", "ppo.num_minibatches=32",
                 "ppo.update_epochs=10", "ppo.hidden_size=64", "ppo.objective=mean",
-                "ppo.gamma=0.99", "ppo.learning_rate=3e-4", "ppo.use_sde=false",
-                "ppo.shared_normalization=false", "logging.progress=false",
+                "ppo.gamma=0.99", "ppo.gae_lambda=0.95", "ppo.learning_rate=3e-4",
+                "ppo.anneal_lr=true", "ppo.clip_vloss=true", "ppo.use_sde=false",
+                "ppo.shared_normalization=false", "ppo.normalize_observation=true",
+                "ppo.normalize_reward=true", "logging.progress=false",
                 "checkpoint.every=1000000000"]
 PROGRAMS = ("ordergrad", "ordergrad-baseline", "sb3", "sbx")
 # The programs ordergrad is compared with, per round, in this order.

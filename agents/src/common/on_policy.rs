@@ -28,7 +28,8 @@ use crate::ppo::{AdvantageSource, Ppo, PpoConfig};
 use crate::video::{self, RecordVideo, TrainingVideos};
 
 /// CleanRL's continuous-control env stack, innermost first: episode statistics on the raw
-/// rewards, action clipping, observation and reward normalisation (each clipped).
+/// rewards, action clipping, observation and reward normalisation (each clipped; each handing
+/// its values through untouched when the config turns it off).
 pub type PpoEnv =
     NormalizeReward<NormalizeObservation<ClipAction<RecordEpisodeStatistics<Box<dyn Env>>>>>;
 
@@ -40,17 +41,20 @@ pub fn make_env(id: &str, config: &PpoConfig) -> anyhow::Result<PpoEnv> {
 /// in CleanRL, so that it sees the raw env).
 fn wrap_env(env: Box<dyn Env>, config: &PpoConfig) -> anyhow::Result<PpoEnv> {
     let env = ClipAction::new(RecordEpisodeStatistics::new(env));
-    let env = NormalizeObservation::with_settings(
+    let mut env = NormalizeObservation::with_settings(
         env,
         normalize_observation::DEFAULT_EPSILON,
         Some(config.clip_observation),
     )?;
-    Ok(NormalizeReward::with_settings(
+    env.set_enabled(config.normalize_observation);
+    let mut env = NormalizeReward::with_settings(
         env,
         config.gamma,
         normalize_reward::DEFAULT_EPSILON,
         Some(config.clip_reward),
-    )?)
+    )?;
+    env.set_enabled(config.normalize_reward);
+    Ok(env)
 }
 
 const NORMALIZERS_FILE: &str = "normalizers.json";
@@ -143,8 +147,12 @@ pub fn make_eval_env(
     config: &PpoConfig,
     statistics: &NormalizerStatistics,
 ) -> anyhow::Result<Box<dyn Env>> {
+    let env = ClipAction::new(envs::make(id)?);
+    if !config.normalize_observation {
+        return Ok(Box::new(env));
+    }
     let mut env = NormalizeObservation::with_settings(
-        ClipAction::new(envs::make(id)?),
+        env,
         normalize_observation::DEFAULT_EPSILON,
         Some(config.clip_observation),
     )?;

@@ -15,7 +15,9 @@ pub const DEFAULT_CLIP: f64 = 10.0;
 /// updated with every observation (reset ones included, as Gymnasium's `ObservationWrapper`
 /// does) while training. Like Gymnasium, the result is rounded to float32. Freeze the
 /// statistics with `set_training(false)` for evaluation; save and restore them with
-/// `statistics` / `set_statistics` (they belong in a checkpoint).
+/// `statistics` / `set_statistics` (they belong in a checkpoint). `set_enabled(false)` hands the
+/// observations through untouched, so that an agent's env stack keeps one type whether it
+/// normalises or not.
 #[derive(Debug, Clone)]
 pub struct NormalizeObservation<E> {
     env: E,
@@ -23,6 +25,7 @@ pub struct NormalizeObservation<E> {
     epsilon: f64,
     clip: Option<f64>,
     training: bool,
+    enabled: bool,
     observation_space: BoxSpace,
 }
 
@@ -61,6 +64,7 @@ impl<E: Env> NormalizeObservation<E> {
             epsilon,
             clip,
             training: true,
+            enabled: true,
             observation_space,
         })
     }
@@ -85,6 +89,16 @@ impl<E: Env> NormalizeObservation<E> {
         self.training
     }
 
+    /// `false` returns the inner env's observations (and observation space) as they are, and
+    /// leaves the statistics alone.
+    pub fn set_enabled(&mut self, enabled: bool) {
+        self.enabled = enabled;
+    }
+
+    pub fn is_enabled(&self) -> bool {
+        self.enabled
+    }
+
     pub fn inner(&self) -> &E {
         &self.env
     }
@@ -98,6 +112,9 @@ impl<E: Env> NormalizeObservation<E> {
     }
 
     fn normalize(&mut self, observation: Vec<f64>) -> Vec<f64> {
+        if !self.enabled {
+            return observation;
+        }
         if self.training {
             self.statistics.update(&observation);
         }
@@ -119,7 +136,11 @@ impl<E: Env> Env for NormalizeObservation<E> {
     }
 
     fn observation_space(&self) -> &BoxSpace {
-        &self.observation_space
+        if self.enabled {
+            &self.observation_space
+        } else {
+            self.env.observation_space()
+        }
     }
 
     fn action_space(&self) -> &BoxSpace {

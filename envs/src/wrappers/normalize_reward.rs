@@ -18,6 +18,7 @@ pub const DEFAULT_CLIP: f64 = 10.0;
 /// the current step, so a terminal step sets `G = r`; neither truncation nor `reset` clears
 /// `G`, so the next episode continues from it. Statistics update while training; freeze them
 /// with `set_training(false)`; save and restore them with `statistics` / `set_statistics`.
+/// `set_enabled(false)` hands the rewards through untouched.
 #[derive(Debug, Clone)]
 pub struct NormalizeReward<E> {
     env: E,
@@ -27,6 +28,7 @@ pub struct NormalizeReward<E> {
     epsilon: f64,
     clip: Option<f64>,
     training: bool,
+    enabled: bool,
 }
 
 impl<E: Env> NormalizeReward<E> {
@@ -62,6 +64,7 @@ impl<E: Env> NormalizeReward<E> {
             epsilon,
             clip,
             training: true,
+            enabled: true,
         })
     }
 
@@ -83,6 +86,16 @@ impl<E: Env> NormalizeReward<E> {
 
     pub fn is_training(&self) -> bool {
         self.training
+    }
+
+    /// `false` returns the inner env's rewards as they are, and neither the discounted return
+    /// nor the statistics change.
+    pub fn set_enabled(&mut self, enabled: bool) {
+        self.enabled = enabled;
+    }
+
+    pub fn is_enabled(&self) -> bool {
+        self.enabled
     }
 
     /// The running discounted return `G` the statistics are fed with.
@@ -134,6 +147,9 @@ impl<E: Env> Env for NormalizeReward<E> {
 
     fn step(&mut self, action: &[f32]) -> Result<Step, EnvError> {
         let mut step = self.env.step(action)?;
+        if !self.enabled {
+            return Ok(step);
+        }
         let continuing = if step.terminated { 0.0 } else { 1.0 };
         self.discounted_return = self.discounted_return * self.gamma * continuing + step.reward;
         if self.training {
