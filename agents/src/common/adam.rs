@@ -8,8 +8,14 @@
 //! loop that updates the three buffers in place.
 //!
 //! The loop performs Burn's f32 operations in Burn's order (no fused multiply-add, no reordering),
-//! so its results are bit for bit those of `burn::optim::Adam`: a run gives the same numbers with
-//! either, and the tests below check it. The state is Burn's own [`AdamState`], so checkpoints
+//! so its results are bit for bit those of `burn::optim::Adam`, but for one thing: a moment that
+//! falls below f32's smallest normal number (1.2e-38) is set to zero (keeping its sign), as a CPU
+//! in flush-to-zero mode would. The first moment of a weight whose gradient stays zero (a dead
+//! ReLU unit) decays by 0.9 a step into the subnormal range and, by rounding, stays there for
+//! good; on an AVX-512 Xeon 40 % of the first moments of SAC's 256 x 256 layers were subnormal
+//! after 6000 steps, and every operation on a subnormal takes a slow microcode path, which made
+//! this loop 29 % of a SAC run. Such a moment moves no parameter (its step is far below the
+//! parameter's last bit), so the runs are the same: the tests below check both. The state is Burn's own [`AdamState`], so checkpoints
 //! written with Burn's Adam load here and the other way round. On the other backends (WGPU, CUDA)
 //! the step is Burn's Adam itself.
 
@@ -167,13 +173,23 @@ impl StepConstants {
             .zip(grad)
             .zip(moment_1.iter_mut().zip(moment_2.iter_mut()));
         for ((param, &grad), (moment_1, moment_2)) in elements {
-            let first = *moment_1 * BETA_1 + grad * self.one_minus_beta_1;
-            let second = *moment_2 * BETA_2 + (grad * grad) * self.one_minus_beta_2;
+            let first = flush_subnormal(*moment_1 * BETA_1 + grad * self.one_minus_beta_1);
+            let second =
+                flush_subnormal(*moment_2 * BETA_2 + (grad * grad) * self.one_minus_beta_2);
             *moment_1 = first;
             *moment_2 = second;
             let direction = (first * self.moment_scale) / (second.sqrt() + self.scaled_epsilon);
             *param -= direction * self.learning_rate;
         }
+    }
+}
+
+/// Zero with `value`'s sign when `value` is subnormal, else `value`: what flush-to-zero does.
+fn flush_subnormal(value: f32) -> f32 {
+    if value.abs() < f32::MIN_POSITIVE {
+        value * 0.0
+    } else {
+        value
     }
 }
 
@@ -295,6 +311,40 @@ mod tests {
             gradients(&fused_module, &target),
         );
         assert!(same_bits(&from_resumed, &from_fused));
+    }
+
+    #[test]
+    fn a_first_moment_stuck_in_the_subnormal_range_is_flushed_and_moves_no_parameter() {
+        // Two weights that see one gradient, then none (a unit that died): Burn's arithmetic
+        // written out without the flush, beside the fused loop.
+        let mut param = [0.05_f32, -0.2];
+        let (mut moment_1, mut moment_2) = ([0.0_f32; 2], [0.0_f32; 2]);
+        let mut plain = (param, moment_1, moment_2);
+        for time in 1..=1500 {
+            let grad = if time == 1 { [1e-3, -2e-3] } else { [0.0, 0.0] };
+            let constants = StepConstants::new(3e-4, TORCH_ADAM_EPSILON, time);
+            constants.apply(&mut param, &grad, &mut moment_1, &mut moment_2);
+            let (plain_param, plain_1, plain_2) = &mut plain;
+            for i in 0..2 {
+                plain_1[i] = plain_1[i] * BETA_1 + grad[i] * constants.one_minus_beta_1;
+                plain_2[i] = plain_2[i] * BETA_2 + (grad[i] * grad[i]) * constants.one_minus_beta_2;
+                let direction = (plain_1[i] * constants.moment_scale)
+                    / (plain_2[i].sqrt() + constants.scaled_epsilon);
+                plain_param[i] -= direction * constants.learning_rate;
+            }
+            assert_eq!(
+                param.map(f32::to_bits),
+                plain_param.map(f32::to_bits),
+                "step {time}"
+            );
+        }
+        let (_, plain_1, _) = plain;
+        assert!(
+            plain_1.iter().all(|m| m.is_subnormal()),
+            "without the flush the moments stay subnormal: {plain_1:?}"
+        );
+        assert_eq!(moment_1, [0.0, 0.0]);
+        assert!(moment_2.iter().all(|m| m.is_normal()), "{moment_2:?}");
     }
 
     /// PyTorch's `torch.optim.Adam` (default arguments but eps), written out in f64.
