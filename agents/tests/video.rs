@@ -378,13 +378,13 @@ fn eval_video_of_an_env_without_a_renderer_is_refused_with_exit_2() {
 
 // --- MP4 ---
 
-/// ffprobe's account of a video: codec, width, height and the frames it decoded.
-fn probe(file: &Path) -> (String, usize, usize, usize) {
+/// ffprobe's account of a video: codec, width, height, frame rate and the frames it decoded.
+fn probe(file: &Path) -> (String, usize, usize, String, usize) {
     let output = Command::new("ffprobe")
         .args(["-v", "error", "-count_frames", "-select_streams", "v:0"])
         .args([
             "-show_entries",
-            "stream=codec_name,width,height,nb_read_frames",
+            "stream=codec_name,width,height,avg_frame_rate,nb_read_frames",
         ])
         .args(["-of", "csv=p=0"])
         .arg(file)
@@ -394,7 +394,13 @@ fn probe(file: &Path) -> (String, usize, usize, usize) {
     let text = String::from_utf8(output.stdout).unwrap();
     let fields: Vec<&str> = text.trim().split(',').collect();
     let number = |i: usize| fields[i].parse::<usize>().unwrap();
-    (fields[0].to_string(), number(1), number(2), number(3))
+    (
+        fields[0].to_string(),
+        number(1),
+        number(2),
+        fields[3].to_string(),
+        number(4),
+    )
 }
 
 /// Whether MP4 can be tested here; a machine that must test it (CI) fails instead of skipping.
@@ -456,7 +462,7 @@ fn mp4_videos_of_training_and_eval_decode_to_every_frame_and_tensorboard_keeps_g
     for file in &files {
         assert_eq!(
             probe(&videos.join(file)),
-            ("h264".to_string(), 500, 500, 201),
+            ("h264".to_string(), 500, 500, "30/1".to_string(), 201),
             "{file}"
         );
     }

@@ -65,7 +65,8 @@ impl Mp4Stream {
             .args(["-hide_banner", "-loglevel", "error", "-y"])
             .args(["-f", "rawvideo", "-pix_fmt", "rgb24"])
             .args(["-s", &format!("{width}x{height}")])
-            .args(["-framerate", &fps.max(1).to_string()])
+            // `-r` (not the rawvideo demuxer's `-framerate`, which gave Hopper's 125 as 120).
+            .args(["-r", &fps.max(1).to_string()])
             .args(["-i", "pipe:0"])
             // yuv420p, the pixel format players expect, needs even sides.
             .args(["-vf", "pad=ceil(iw/2)*2:ceil(ih/2)*2"])
