@@ -54,7 +54,8 @@ pub struct EvalArgs {
     #[arg(long)]
     json: bool,
     /// Record every episode as a video in RUN/videos/
-    /// (eval_step<checkpoint step>_episode<i>.gif), also shown in TensorBoard's Images tab.
+    /// (eval_step<checkpoint step>_episode<i>.gif or .mp4), also shown in TensorBoard's Images tab
+    /// (as GIFs).
     #[arg(long)]
     video: bool,
     /// The video files' format: gif needs nothing; mp4 needs ffmpeg with libx264 on PATH

@@ -1,8 +1,8 @@
 //! Episode videos (`ordergrad eval --video`): every evaluated episode as an animated GIF (or an
-//! MP4, [`mp4`]) of the env's pictures (`Env::render`), one frame after the reset and one after every step, a red
-//! border on the frames of steps where a penalty struck; written to `<run>/videos/` and, for
-//! TensorBoard's Images tab (which plays animated GIFs, whatever the files' format), as image summaries in an event file of
-//! that directory.
+//! MP4, [`mp4`]) of the env's pictures (`Env::render`), one frame after the reset and one after
+//! every step, a red border on the frames of steps where a penalty struck; written to
+//! `<run>/videos/` and, for TensorBoard's Images tab (which plays animated GIFs, whatever the
+//! files' format), as image summaries in an event file of that directory.
 //!
 //! The event file is kept out of the run directory itself: a resumed run deletes the event
 //! files there that are younger than its checkpoint (`logging::positions`). TensorBoard pointed
@@ -91,7 +91,9 @@ pub fn check_renderer(env_id: &str) -> Result<(), String> {
         .filter(|id| !is_mujoco(id))
         .collect();
     Err(format!(
-        "--video: no renderer for {env_id} in this build; videos are drawn for {}, and for the          MuJoCo envs in a build with --features agents/mujoco (MuJoCo's own renderer, through          EGL)",
+        "--video: no renderer for {env_id} in this build; videos are drawn for {}, and for the \
+         MuJoCo envs in a build with --features agents/mujoco (MuJoCo's own renderer, through \
+         EGL)",
         drawn.join(", ")
     ))
 }

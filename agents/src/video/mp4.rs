@@ -123,6 +123,7 @@ impl Mp4Stream {
             // ffmpeg has gone: its own message says why.
             self.stdin = None;
             let _ = self.child.wait();
+            let _ = std::fs::remove_file(&self.part);
             anyhow::bail!(
                 "{FFMPEG} stopped taking frames ({error}): {}",
                 self.messages()
