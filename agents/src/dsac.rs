@@ -20,7 +20,7 @@ use rand::Rng;
 use serde::{Deserialize, Serialize};
 
 use crate::common::adam::TORCH_ADAM_EPSILON;
-use crate::common::critic::{bootstrapped, record_fits};
+use crate::common::critic::record_fits;
 use crate::common::entropy::EntropyTuning;
 use crate::common::host;
 use crate::common::nets::{ActionBounds, GaussianActor, TwinQ};
@@ -33,7 +33,7 @@ use crate::common::update_metrics::Metrics;
 use crate::config::objective_setting::ObjectiveSetting;
 use crate::config::setting_checks::{Accepted, check_number, rank_plan_setting};
 use crate::config::{ConfigError, invalid};
-use crate::sac::soft_next_value;
+use crate::sac::soft_target;
 
 /// Distributional SAC's [dsac] table: the off-policy settings
 /// ([`crate::common::off_policy::OffPolicySettings`], CleanRL's SAC defaults) and its own.
@@ -241,11 +241,7 @@ impl<B: AutodiffBackend> OffPolicyAgent for Dsac<B> {
 
     fn update(&mut self, step: u64, batch: &Batch, rng: &mut impl Rng, record: bool) -> Metrics {
         let settings = &self.core.settings;
-        let (n, obs_dim, action_dim) = (
-            batch.size,
-            self.core.spaces.obs_dim,
-            self.core.bounds().dim(),
-        );
+        let (n, action_dim) = (batch.size, self.core.bounds().dim());
         let device = self.core.device.clone();
         let (obs, actions) = self.core.batch_tensors(batch);
         let mut metrics = Metrics::new(record);
@@ -253,19 +249,7 @@ impl<B: AutodiffBackend> OffPolicyAgent for Dsac<B> {
         // Target atoms: SAC's soft target atom by atom, with one next action a' ~ pi(.|s'):
         // r + gamma (1 - terminated) (min_i Z'_i(s', a') - alpha log pi(a'|s')).
         let alpha = self.entropy.alpha();
-        let target_atoms = {
-            let next_obs = host::matrix(&batch.next_obs, n, obs_dim, &device);
-            let noise = host::standard_normal(rng, n, action_dim, &device);
-            let next_atoms = soft_next_value(
-                &self.core.actor.valid(),
-                &self.core.critics.targets,
-                next_obs,
-                noise,
-                self.core.bounds(),
-                alpha,
-            );
-            bootstrapped::<B>(batch, next_atoms, settings.gamma)
-        };
+        let target_atoms = soft_target(&self.core, batch, rng, alpha);
         // Critic loss, one Adam step per critic: the quantile Huber loss of the atoms.
         let (kappa, taus, q_lr) = (self.huber_kappa, &self.taus, settings.q_lr);
         let fits = self

@@ -9,14 +9,13 @@
 
 use std::path::Path;
 
-use burn::module::AutodiffModule;
 use burn::prelude::*;
 use burn::tensor::backend::AutodiffBackend;
 use ordergrad_core::{Objective, RankMethod, RankPlan, RankWeightedValue};
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 
-use crate::common::critic::{bootstrapped, record_fits};
+use crate::common::critic::record_fits;
 use crate::common::host;
 use crate::common::nets::{ActionBounds, GaussianActor, TwinQ};
 use crate::common::off_policy::{
@@ -27,7 +26,7 @@ use crate::common::update_metrics::Metrics;
 use crate::config::objective_setting::ObjectiveSetting;
 use crate::config::setting_checks::{Accepted, check_number, rank_plan_setting};
 use crate::config::{ConfigError, invalid};
-use crate::sac::{critic_loss, soft_next_value};
+use crate::sac::{critic_loss, soft_target};
 
 /// ReMAC's [remac] table: the off-policy settings ([`crate::common::off_policy::OffPolicySettings`],
 /// SAC's) and its own.
@@ -164,35 +163,19 @@ impl<B: AutodiffBackend> OffPolicyAgent for Remac<B> {
 
     fn update(&mut self, step: u64, batch: &Batch, rng: &mut impl Rng, record: bool) -> Metrics {
         let (settings, remac) = (&self.core.settings, &self.settings);
-        let (n, obs_dim, action_dim) = (
-            batch.size,
-            self.core.spaces.obs_dim,
-            self.core.bounds().dim(),
-        );
+        let (n, action_dim) = (batch.size, self.core.bounds().dim());
         let device = self.core.device.clone();
         let (obs, actions) = self.core.batch_tensors(batch);
         let mut metrics = Metrics::new(record);
 
         // Target from one next action a' ~ pi(.|s'): y = r + gamma (1 - terminated)
         // min_i Q'_i(s', a'), minus alpha log pi(a'|s') inside with a soft critic.
-        let next_q = {
-            let next_obs = host::matrix(&batch.next_obs, n, obs_dim, &device);
-            let noise = host::standard_normal(rng, n, action_dim, &device);
-            let critic_alpha = if remac.soft_critic {
-                remac.critic_alpha as f32
-            } else {
-                0.0
-            };
-            let next_value = soft_next_value(
-                &self.core.actor.valid(),
-                &self.core.critics.targets,
-                next_obs,
-                noise,
-                self.core.bounds(),
-                critic_alpha,
-            );
-            bootstrapped::<B>(batch, next_value, settings.gamma)
+        let critic_alpha = if remac.soft_critic {
+            remac.critic_alpha as f32
+        } else {
+            0.0
         };
+        let next_q = soft_target(&self.core, batch, rng, critic_alpha);
         // Critic loss, one Adam step per critic: 0.5 mean((Q_i(s, a) - y)^2) (the method's
         // scale, half of SAC's).
         let q_lr = settings.q_lr;

@@ -71,6 +71,29 @@ pub fn soft_next_value<B: Backend>(
     target_critics.min(next_obs, next.actions) - next.log_prob * alpha
 }
 
+/// SAC's soft target for `batch`, from one next action a' ~ pi(.|s') drawn with `rng`:
+/// y = r + gamma (1 - terminated) (min_i Q'_i(s', a') - alpha log pi(a'|s')), output by output
+/// when the critics have several (DSAC's atoms); [n, outputs], off the autodiff graph.
+pub fn soft_target<B: AutodiffBackend>(
+    core: &OffPolicyCore<B>,
+    batch: &Batch,
+    rng: &mut impl Rng,
+    alpha: f32,
+) -> Tensor<B, 2> {
+    let (n, obs_dim, action_dim) = (batch.size, core.spaces.obs_dim, core.bounds().dim());
+    let next_obs = host::matrix(&batch.next_obs, n, obs_dim, &core.device);
+    let noise = host::standard_normal(rng, n, action_dim, &core.device);
+    let next_value = soft_next_value(
+        &core.actor.valid(),
+        &core.critics.targets,
+        next_obs,
+        noise,
+        core.bounds(),
+        alpha,
+    );
+    bootstrapped::<B>(batch, next_value, core.settings.gamma)
+}
+
 /// One critic's loss: mean((Q_i(s, a) - y)^2) over the batch.
 pub fn critic_loss<B: Backend>(values: Tensor<B, 2>, target: Tensor<B, 2>) -> Tensor<B, 1> {
     (values - target).powi_scalar(2).mean()
@@ -118,11 +141,7 @@ impl<B: AutodiffBackend> OffPolicyAgent for Sac<B> {
 
     fn update(&mut self, step: u64, batch: &Batch, rng: &mut impl Rng, record: bool) -> Metrics {
         let settings = &self.core.settings;
-        let (n, obs_dim, action_dim) = (
-            batch.size,
-            self.core.spaces.obs_dim,
-            self.core.bounds().dim(),
-        );
+        let (n, action_dim) = (batch.size, self.core.bounds().dim());
         let device = self.core.device.clone();
         let (obs, actions) = self.core.batch_tensors(batch);
         let mut metrics = Metrics::new(record);
@@ -130,19 +149,7 @@ impl<B: AutodiffBackend> OffPolicyAgent for Sac<B> {
         // Soft target from one next action a' ~ pi(.|s'):
         // y = r + gamma (1 - terminated) (min_i Q'_i(s', a') - alpha log pi(a'|s')).
         let alpha = self.entropy.alpha();
-        let next_q = {
-            let next_obs = host::matrix(&batch.next_obs, n, obs_dim, &device);
-            let noise = host::standard_normal(rng, n, action_dim, &device);
-            let next_value = soft_next_value(
-                &self.core.actor.valid(),
-                &self.core.critics.targets,
-                next_obs,
-                noise,
-                self.core.bounds(),
-                alpha,
-            );
-            bootstrapped::<B>(batch, next_value, settings.gamma)
-        };
+        let next_q = soft_target(&self.core, batch, rng, alpha);
         // Critic loss, one Adam step per critic: mean((Q_i(s, a) - y)^2).
         let q_lr = settings.q_lr;
         let fits = self

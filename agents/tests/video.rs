@@ -301,9 +301,8 @@ fn protobuf_fields(mut bytes: &[u8]) -> Vec<(u32, u64, Vec<u8>)> {
     fields
 }
 
-#[test]
-fn eval_with_video_gives_the_same_returns_and_writes_gifs_and_tensorboard_images() {
-    let dir = common::scratch_dir("video", "cli");
+/// A tiny SAC on Pendulum for one 200-step episode, checkpointed at its end, in `dir/sac.toml`.
+fn one_episode_sac_config(dir: &Path) -> std::path::PathBuf {
     let config = dir.join("sac.toml");
     std::fs::write(
         &config,
@@ -312,6 +311,13 @@ fn eval_with_video_gives_the_same_returns_and_writes_gifs_and_tensorboard_images
          [checkpoint]\nevery = 200\n[logging]\nprogress = false\n",
     )
     .unwrap();
+    config
+}
+
+#[test]
+fn eval_with_video_gives_the_same_returns_and_writes_gifs_and_tensorboard_images() {
+    let dir = common::scratch_dir("video", "cli");
+    let config = one_episode_sac_config(&dir);
     let run = dir.join("run");
     let run_arg = run.to_str().unwrap();
     succeed(&[
@@ -423,14 +429,7 @@ fn mp4_videos_of_training_and_eval_decode_to_every_frame_and_tensorboard_keeps_g
         return;
     }
     let dir = common::scratch_dir("video", "mp4");
-    let config = dir.join("sac.toml");
-    std::fs::write(
-        &config,
-        "agent = \"sac\"\nenv = \"Pendulum-v1\"\ntotal_steps = 200\nseed = 5\n\
-         [sac]\nlearning_starts = 100\nbatch_size = 16\nhidden_size = 16\nbuffer_size = 1000\n\
-         [checkpoint]\nevery = 200\n[logging]\nprogress = false\n",
-    )
-    .unwrap();
+    let config = one_episode_sac_config(&dir);
     let run = train(
         &config,
         &dir,
