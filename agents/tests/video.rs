@@ -441,6 +441,16 @@ fn mp4_videos_of_training_and_eval_decode_to_every_frame_and_tensorboard_keeps_g
     let plain = succeed(&eval);
     let with_video = succeed(&[&eval[..], &["--video", "--video-format", "mp4"]].concat());
     assert_eq!(returns(&plain), returns(&with_video));
+    // A run that recorded MP4s still evaluates where there is no ffmpeg (without --video).
+    let empty_path = dir.join("empty-path");
+    std::fs::create_dir_all(&empty_path).unwrap();
+    let elsewhere = Command::new(env!("CARGO_BIN_EXE_ordergrad"))
+        .args(eval)
+        .env("PATH", &empty_path)
+        .output()
+        .unwrap();
+    assert!(elsewhere.status.success(), "{elsewhere:?}");
+    assert_eq!(returns(&elsewhere), returns(&plain));
 
     let videos = run.join("videos");
     let mut files: Vec<String> = std::fs::read_dir(&videos)

@@ -94,6 +94,7 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
             let (config, resume, lock, device) =
                 prepare_resume(run_dir, args.checkpoint, &overrides)
                     .map_err(|error| with_fallback_hint(error, run_dir, Retry::Resume))?;
+            check_video(&config)?;
             (config, run_dir.clone(), Some(resume), lock, device)
         }
         None => {
@@ -111,6 +112,7 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
                 .clone()
                 .unwrap_or_else(|| default_run_dir(&config));
             let device = backend::describe(config.device)?;
+            check_video(&config)?;
             std::fs::create_dir_all(&run_dir)
                 .with_context(|| format!("creating {}", run_dir.display()))?;
             let lock = RunLock::acquire(&run_dir)?;
@@ -184,6 +186,14 @@ fn report_the_end(
 /// checkpoint (verified), the step it reached, and that the config changes nothing the
 /// checkpoint's files depend on. Then rewinds the logs to the checkpoint and moves later
 /// checkpoints aside.
+/// A run that records videos must be able to, here: refused before anything is written.
+fn check_video(config: &TrainConfig) -> Result<(), BadInput> {
+    if config.video.enabled {
+        crate::video::check_recording(&config.env, config.video.format).map_err(BadInput)?;
+    }
+    Ok(())
+}
+
 fn prepare_resume(
     run_dir: &Path,
     step: Option<u64>,

@@ -288,14 +288,6 @@ impl TrainConfig {
         if self.video.every_episodes == Some(0) {
             return Err(invalid("video.every_episodes", "must be at least 1".into()));
         }
-        if self.video.enabled {
-            crate::video::check_renderer(&self.env)
-                .map_err(|message| invalid("video.enabled", message))?;
-            self.video
-                .format
-                .check()
-                .map_err(|message| invalid("video.format", message))?;
-        }
         if self.shaping {
             if self.agent == AgentKind::Ppo {
                 return Err(invalid(

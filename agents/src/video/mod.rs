@@ -72,6 +72,16 @@ pub fn file_name(step: u64, episode: usize, format: VideoFormat) -> String {
     format!("eval_step{step}_episode{episode}.{}", format.extension())
 }
 
+/// Refuses to record `env_id` as `format` files on this machine (no renderer, or MP4 without
+/// ffmpeg) before training starts. Checked when a run starts, not when its config is read: a
+/// run recorded with videos still evaluates, resumes its config and sweeps elsewhere.
+pub fn check_recording(env_id: &str, format: VideoFormat) -> Result<(), String> {
+    check_renderer(env_id)?;
+    format
+        .check()
+        .map_err(|message| format!("video.format = \"{}\": {message}", format.extension()))
+}
+
 /// Refuses an env without a picture, or whose renderer cannot start (MuJoCo's needs EGL),
 /// before anything runs: the message names the env and what to do.
 pub fn check_renderer(env_id: &str) -> Result<(), String> {
