@@ -38,7 +38,10 @@ fn every_shipped_config_is_valid() {
             assert!(checked.contains(&name), "{name} not checked: {checked:?}");
         }
     }
-    for name in ["ppo-mean-risky-crossing", "ppo-cvar-risky-crossing"] {
-        assert!(checked.iter().any(|c| c == name), "{name} not checked");
+    for arm in ["ppo-mean", "ppo-cvar"] {
+        for task in ["risky-crossing", "risky-car"] {
+            let name = format!("{arm}-{task}");
+            assert!(checked.contains(&name), "{name} not checked: {checked:?}");
+        }
     }
 }

@@ -22,16 +22,19 @@ fn ordergrad(args: &[&str]) -> Output {
 
 /// The config, and the overrides that shorten it to a smoke run: off-policy agents learn from
 /// step 100 of 300; PPO updates on one group of 16 episodes (at most 800 steps) of 1600.
-const CONFIGS: [(&str, &[&str]); 6] = [
+const CONFIGS: [(&str, &[&str]); 8] = [
     ("dsac-mean-risky-crossing", OFF_POLICY),
     ("dsac-cvar-risky-crossing", OFF_POLICY),
     ("dsac-mean-risky-car", OFF_POLICY),
     ("dsac-cvar-risky-car", OFF_POLICY),
     ("ppo-mean-risky-crossing", PPO),
     ("ppo-cvar-risky-crossing", PPO),
+    ("ppo-mean-risky-car", PPO_CAR),
+    ("ppo-cvar-risky-car", PPO_CAR),
 ];
 const OFF_POLICY: &[&str] = &["total_steps=300", "dsac.learning_starts=100"];
 const PPO: &[&str] = &["total_steps=1600", "ppo.groups_per_update=1"];
+const PPO_CAR: &[&str] = &["total_steps=3200", "ppo.groups_per_update=1"];
 
 #[test]
 fn every_risky_task_config_trains_briefly_and_its_run_evaluates() {
@@ -270,5 +273,78 @@ fn exploring_starts_keep_their_episodes_out_of_the_episodic_charts_and_refuse_pp
         "{fixed} fixed, {exploring} exploring"
     );
     assert_eq!(count("charts/episodic_penalty_events"), fixed);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Shaped PPO ranks each episode by its raw return plus Phi(s_T) - Phi(s_0), while the
+/// training log keeps the raw returns. With one env the groups are the logged episodes in
+/// order, so each group's ranked mean less the mean of its logged returns is its mean shaping:
+/// 0 without shaping; with it, on the crossing (Phi = -10 |p - goal|, Phi(s_0) = -8), +8 for an
+/// episode that reaches the goal and between 8 - 10 * 1.28 and 8 for one cut by the time limit.
+#[test]
+fn shaped_ppo_ranks_episodes_by_their_telescoped_shaping_and_logs_raw_returns() {
+    let configs = Path::new(env!("CARGO_MANIFEST_DIR")).join("../configs");
+    let config = configs.join("ppo-cvar-risky-crossing.toml");
+    let dir = common::scratch_dir("risky-configs", "shaped-ppo");
+    let mean_shaping = |shaping: &str| {
+        let run = dir.join(shaping);
+        ordergrad(&[
+            "train",
+            "--config",
+            config.to_str().unwrap(),
+            "--run-dir",
+            run.to_str().unwrap(),
+            "--set",
+            "logging.progress=false",
+            "--set",
+            "total_steps=1600",
+            "--set",
+            "ppo.num_envs=1",
+            "--set",
+            "ppo.group_size=4",
+            "--set",
+            "ppo.k=2",
+            "--set",
+            "ppo.groups_per_update=1",
+            "--set",
+            &format!("shaping={shaping}"),
+        ]);
+        let records: Vec<serde_json::Value> = std::fs::read_to_string(run.join("metrics.jsonl"))
+            .unwrap()
+            .lines()
+            .map(|line| serde_json::from_str(line).unwrap())
+            .collect();
+        let values = |tag: &str| -> Vec<f64> {
+            records
+                .iter()
+                .filter(|record| record["tag"] == tag)
+                .map(|record| record["value"].as_f64().unwrap())
+                .collect()
+        };
+        let returns = values("charts/episodic_return");
+        assert!(
+            returns.iter().all(|value| value.fract() == 0.0),
+            "the crossing's raw returns are whole numbers: {returns:?}"
+        );
+        let groups = values("ordergrad/group_mean_return");
+        assert!(!groups.is_empty());
+        groups
+            .iter()
+            .zip(returns.chunks(4))
+            .map(|(ranked, logged)| ranked - logged.iter().sum::<f64>() / 4.0)
+            .collect::<Vec<f64>>()
+    };
+    for shaping in mean_shaping("false") {
+        assert!(
+            shaping.abs() < 1e-9,
+            "unshaped groups rank raw returns: {shaping}"
+        );
+    }
+    for shaping in mean_shaping("true") {
+        assert!(
+            shaping != 0.0 && (8.0 - 10.0 * 1.28..=8.0 + 1e-9).contains(&shaping),
+            "mean shaping of a group: {shaping}"
+        );
+    }
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -6,6 +6,7 @@ use std::path::Path;
 
 use anyhow::Context;
 use burn::tensor::backend::AutodiffBackend;
+use envs::risky::{EPISODE_SHAPING_KEY, EpisodeShaping};
 use envs::wrappers::{
     ClipAction, NormalizeObservation, NormalizeReward, RecordEpisodeStatistics, RunningMeanStd,
     normalize_observation, normalize_reward,
@@ -55,6 +56,15 @@ fn wrap_env(env: Box<dyn Env>, config: &PpoConfig) -> anyhow::Result<PpoEnv> {
     )?;
     env.set_enabled(config.normalize_reward);
     Ok(env)
+}
+
+/// With `shaping` on (training only, episode groups: see config validation), `env` reports
+/// each episode's telescoped shaping for the groups to rank by; the logged returns stay raw.
+fn with_episode_shaping(env: Box<dyn Env>, config: &TrainConfig) -> Box<dyn Env> {
+    match envs::risky::shaping_potential(&config.env) {
+        Some(potential) if config.shaping => Box::new(EpisodeShaping::new(env, potential)),
+        _ => env,
+    }
 }
 
 const NORMALIZERS_FILE: &str = "normalizers.json";
@@ -221,7 +231,7 @@ pub fn train<B: AutodiffBackend>(
         .then(|| TrainingVideos::new(run_dir.join(video::VIDEOS_DIR), config.video.format));
     let members = (0..ppo.num_envs)
         .map(|index| {
-            let env = envs::make(&config.env)?;
+            let env = with_episode_shaping(envs::make(&config.env)?, config);
             match &videos {
                 Some(videos) if index == 0 => {
                     let recorded = RecordVideo::new(env, config.video.trigger(), 0, videos);
@@ -313,7 +323,12 @@ pub fn train<B: AutodiffBackend>(
                         .logger
                         .episode(step, episode.episode_return, episode.length as u64)?;
                     state.episodes_done += 1;
-                    collector.end_episode(env, episode.episode_return);
+                    let shaping = outcome.final_infos[env]
+                        .as_ref()
+                        .and_then(|info| info.values.get(EPISODE_SHAPING_KEY))
+                        .copied()
+                        .unwrap_or(0.0);
+                    collector.end_episode(env, episode.episode_return + shaping);
                     if let (0, Some(videos)) = (env, &mut videos) {
                         videos.write_finished(step)?;
                     }

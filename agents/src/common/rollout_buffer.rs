@@ -89,7 +89,8 @@ impl Segment {
 }
 
 /// A finished episode: its steps and its undiscounted return in the env's own reward units
-/// (before reward normalisation), which is what the episode-group objective ranks.
+/// (before reward normalisation), plus its telescoped shaping where training shapes
+/// (`EpisodeShaping`): what the episode-group objective ranks.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Episode {
     pub steps: Segment,

@@ -17,7 +17,7 @@ use crate::config::resource_limits::{MAX_MEMORY_ENV, MemoryBudget};
 use crate::config::setting_checks::{Accepted, check_number};
 use crate::dsac::DsacConfig;
 use crate::logging::RunLoggerOptions;
-use crate::ppo::PpoConfig;
+use crate::ppo::{AdvantageSource, PpoConfig};
 use crate::remac::RemacConfig;
 use crate::sac::SacConfig;
 
@@ -126,9 +126,10 @@ pub struct TrainConfig {
     /// Compute backend: "cpu" (Flex). "cuda", "wgpu" and "vulkan" are reserved for GPU builds.
     #[serde(default)]
     pub device: DeviceKind,
-    /// Add the env's potential-based shaping F = gamma Phi(s') - Phi(s) to the rewards the
-    /// off-policy agents learn from (RiskyCrossing-v0 and RiskyCar-v0 only). It keeps the optimal policies, and
-    /// the logged and evaluated returns stay unshaped.
+    /// Potential-based shaping with the env's Phi (RiskyCrossing-v0 and RiskyCar-v0 only): the
+    /// off-policy agents learn from rewards with F = gamma Phi(s') - Phi(s) added; PPO's episode
+    /// groups rank each episode's return plus Phi(s_T) - Phi(s_0). Either keeps the optimal
+    /// policies, and the logged and evaluated returns stay unshaped.
     #[serde(default)]
     pub shaping: bool,
     /// Exploring starts for the off-policy agents (RiskyCrossing-v0 and RiskyCar-v0 only): half
@@ -289,11 +290,14 @@ impl TrainConfig {
             return Err(invalid("video.every_episodes", "must be at least 1".into()));
         }
         if self.shaping {
-            if self.agent == AgentKind::Ppo {
+            let ppo_with_gae = self.agent == AgentKind::Ppo
+                && matches!(self.ppo.advantage_source(), Ok(AdvantageSource::Gae));
+            if ppo_with_gae {
                 return Err(invalid(
                     "shaping",
-                    "applies to the off-policy agents (sac, dsac, remac) only; PPO's episode \
-                     groups rank unshaped returns"
+                    "applies to the off-policy agents (sac, dsac, remac) and to PPO's episode \
+                     groups (any ppo.objective but \"mean\"; \"cvar:1\" is the mean over \
+                     episodes), not to PPO with GAE advantages"
                         .into(),
                 ));
             }
@@ -550,7 +554,11 @@ mod tests {
         let error = parse(crossing, &["shaping=true", "agent=ppo"])
             .unwrap_err()
             .to_string();
-        assert!(error.contains("off-policy"), "{error}");
+        assert!(error.contains("GAE"), "{error}");
+        for objective in ["ppo.objective=cvar:0.1", "ppo.objective=cvar:1"] {
+            let ppo = parse(crossing, &["shaping=true", "agent=ppo", objective]).unwrap();
+            assert!(ppo.shaping, "{objective}");
+        }
     }
 
     #[test]

@@ -14,10 +14,12 @@
 pub mod car;
 pub mod coin;
 pub mod crossing;
+pub mod episode_shaping;
 
 pub use car::RiskyCar;
 pub use coin::{Penalty, PenaltyCoin};
 pub use crossing::RiskyCrossing;
+pub use episode_shaping::{EPISODE_SHAPING_KEY, EpisodeShaping};
 
 use crate::env::Env;
 use crate::error::EnvError;
