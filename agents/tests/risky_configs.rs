@@ -20,6 +20,15 @@ fn ordergrad(args: &[&str]) -> Output {
     output
 }
 
+/// Every scalar a run logged, one JSON object per line of its metrics.jsonl.
+fn metric_records(run: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(run.join("metrics.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect()
+}
+
 /// The config, and the overrides that shorten it to a smoke run: off-policy agents learn from
 /// step 100 of 300; PPO updates on one group of 16 episodes (at most 800 steps) of 1600.
 const CONFIGS: [(&str, &[&str]); 8] = [
@@ -192,10 +201,8 @@ fn a_risk_schedule_anneals_the_cvar_level_from_1_and_needs_a_cvar_objective() {
         "{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    let levels: Vec<(u64, f64)> = std::fs::read_to_string(dir.join("metrics.jsonl"))
-        .unwrap()
-        .lines()
-        .map(|line| serde_json::from_str::<serde_json::Value>(line).unwrap())
+    let levels: Vec<(u64, f64)> = metric_records(&dir)
+        .into_iter()
         .filter(|record| record["tag"] == "losses/cvar_level")
         .map(|record| {
             (
@@ -257,11 +264,7 @@ fn exploring_starts_keep_their_episodes_out_of_the_episodic_charts_and_refuse_pp
         "{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    let records: Vec<serde_json::Value> = std::fs::read_to_string(dir.join("metrics.jsonl"))
-        .unwrap()
-        .lines()
-        .map(|line| serde_json::from_str(line).unwrap())
-        .collect();
+    let records = metric_records(&dir);
     let count = |tag: &str| records.iter().filter(|record| record["tag"] == tag).count();
     // 600 random steps make more than 12 episodes of at most 50 steps; about half start away.
     let (fixed, exploring) = (
@@ -288,32 +291,27 @@ fn shaped_ppo_ranks_episodes_by_their_telescoped_shaping_and_logs_raw_returns() 
     let dir = common::scratch_dir("risky-configs", "shaped-ppo");
     let mean_shaping = |shaping: &str| {
         let run = dir.join(shaping);
-        ordergrad(&[
+        let shaping = format!("shaping={shaping}");
+        let mut args = vec![
             "train",
             "--config",
             config.to_str().unwrap(),
             "--run-dir",
             run.to_str().unwrap(),
-            "--set",
+        ];
+        for assignment in [
             "logging.progress=false",
-            "--set",
             "total_steps=1600",
-            "--set",
             "ppo.num_envs=1",
-            "--set",
             "ppo.group_size=4",
-            "--set",
             "ppo.k=2",
-            "--set",
             "ppo.groups_per_update=1",
-            "--set",
-            &format!("shaping={shaping}"),
-        ]);
-        let records: Vec<serde_json::Value> = std::fs::read_to_string(run.join("metrics.jsonl"))
-            .unwrap()
-            .lines()
-            .map(|line| serde_json::from_str(line).unwrap())
-            .collect();
+            &shaping,
+        ] {
+            args.extend(["--set", assignment]);
+        }
+        ordergrad(&args);
+        let records = metric_records(&run);
         let values = |tag: &str| -> Vec<f64> {
             records
                 .iter()
