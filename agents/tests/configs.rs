@@ -38,6 +38,14 @@ fn every_shipped_config_is_valid() {
             assert!(checked.contains(&name), "{name} not checked: {checked:?}");
         }
     }
+    #[cfg(feature = "mujoco")]
+    for name in [
+        "sac-risky-halfcheetah",
+        "dsac-mean-risky-halfcheetah",
+        "dsac-cvar-risky-halfcheetah",
+    ] {
+        assert!(checked.contains(&name.to_owned()), "{name} not checked");
+    }
     for arm in ["ppo-mean", "ppo-cvar"] {
         for task in ["risky-crossing", "risky-car"] {
             let name = format!("{arm}-{task}");

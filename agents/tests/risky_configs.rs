@@ -1,6 +1,7 @@
-//! Every shipped config of the risky tasks with a known answer (RiskyCrossing-v0, RiskyCar-v0)
-//! trains a few hundred steps as shipped, but for its length, and its run evaluates: the penalty
-//! and risky-step counts of the env reach the training log and `eval --json`.
+//! Every shipped config of the risky tasks with a known answer (RiskyCrossing-v0, RiskyCar-v0
+//! and, with the `mujoco` feature, RiskyHalfCheetah-v5) trains briefly as shipped, but for its
+//! length, and its run evaluates: the penalty and risky-step counts of the env reach the training
+//! log and `eval --json`.
 
 mod common;
 
@@ -47,70 +48,95 @@ const PPO_CAR: &[&str] = &["total_steps=3200", "ppo.groups_per_update=1"];
 
 #[test]
 fn every_risky_task_config_trains_briefly_and_its_run_evaluates() {
-    let configs = Path::new(env!("CARGO_MANIFEST_DIR")).join("../configs");
     for (name, overrides) in CONFIGS {
-        let dir = common::scratch_dir("risky-configs", name);
-        let config = configs.join(format!("{name}.toml"));
-        let mut args = vec![
-            "train".to_owned(),
-            "--config".to_owned(),
-            config.to_str().unwrap().to_owned(),
-            "--run-dir".to_owned(),
-            dir.to_str().unwrap().to_owned(),
-            "--set".to_owned(),
-            "logging.progress=false".to_owned(),
-        ];
-        for assignment in overrides {
-            args.extend(["--set".to_owned(), assignment.to_string()]);
-        }
-        ordergrad(&args.iter().map(String::as_str).collect::<Vec<_>>());
-
-        let metrics = std::fs::read_to_string(dir.join("metrics.jsonl")).unwrap();
-        assert!(metrics.contains("charts/episodic_return"), "{name}");
-        if name.starts_with("dsac") {
-            assert!(metrics.contains("charts/episodic_penalty_events"), "{name}");
-        } else {
-            assert!(
-                metrics.contains("losses/policy_loss"),
-                "{name}: PPO updated"
-            );
-        }
-
-        let output = ordergrad(&[
-            "eval",
-            "--run",
-            dir.to_str().unwrap(),
-            "--episodes",
-            "5",
-            "--json",
-        ]);
-        let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
-        assert_eq!(report["episodes"], 5, "{name}");
-        for key in [
-            "penalty_events",
-            "risky_steps_per_episode",
-            "episodes_with_penalty",
-        ] {
-            assert!(report[key].is_number(), "{name}: {key} in {report}");
-        }
-        // Each step costs 1 (crossing, at most 50 steps) or 10 (car, at most 100), arriving
-        // pays 370 on the car: the returns stay within what the task can give.
-        let (low, high) = if name.contains("crossing") {
-            (-50.0 - 20.0 * 50.0, -1.0)
-        } else {
-            (-1000.0 - 40.0 * 100.0, 370.0)
-        };
-        for episode_return in report["returns"].as_array().unwrap() {
-            let value = episode_return.as_f64().unwrap();
-            assert!((low..=high).contains(&value), "{name}: return {value}");
-        }
-        check_critic_report(name, &dir);
-        std::fs::remove_dir_all(&dir).unwrap();
+        smoke_run(name, overrides);
     }
 }
 
+/// RiskyHalfCheetah-v5's arms: one 1000-step episode and 100 updates.
+#[cfg(feature = "mujoco")]
+#[test]
+fn every_risky_half_cheetah_config_trains_briefly_and_its_run_evaluates() {
+    smoke_run(
+        "sac-risky-halfcheetah",
+        &["total_steps=1100", "sac.learning_starts=1000"],
+    );
+    for name in ["dsac-mean-risky-halfcheetah", "dsac-cvar-risky-halfcheetah"] {
+        smoke_run(name, &["total_steps=1100", "dsac.learning_starts=1000"]);
+    }
+}
+
+/// Trains the shipped config `name` with `overrides`, then checks that the env's penalty and
+/// risky-step counts reach the training log and `eval --json`, and that DSAC's critic report
+/// runs (PPO's is refused).
+fn smoke_run(name: &str, overrides: &[&str]) {
+    let configs = Path::new(env!("CARGO_MANIFEST_DIR")).join("../configs");
+    let dir = common::scratch_dir("risky-configs", name);
+    let config = configs.join(format!("{name}.toml"));
+    let mut args = vec![
+        "train".to_owned(),
+        "--config".to_owned(),
+        config.to_str().unwrap().to_owned(),
+        "--run-dir".to_owned(),
+        dir.to_str().unwrap().to_owned(),
+        "--set".to_owned(),
+        "logging.progress=false".to_owned(),
+    ];
+    for assignment in overrides {
+        args.extend(["--set".to_owned(), assignment.to_string()]);
+    }
+    ordergrad(&args.iter().map(String::as_str).collect::<Vec<_>>());
+
+    let metrics = std::fs::read_to_string(dir.join("metrics.jsonl")).unwrap();
+    assert!(metrics.contains("charts/episodic_return"), "{name}");
+    if name.starts_with("ppo") {
+        assert!(
+            metrics.contains("losses/policy_loss"),
+            "{name}: PPO updated"
+        );
+    } else {
+        assert!(metrics.contains("charts/episodic_penalty_events"), "{name}");
+    }
+
+    let output = ordergrad(&[
+        "eval",
+        "--run",
+        dir.to_str().unwrap(),
+        "--episodes",
+        "5",
+        "--json",
+    ]);
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(report["episodes"], 5, "{name}");
+    for key in [
+        "penalty_events",
+        "risky_steps_per_episode",
+        "episodes_with_penalty",
+    ] {
+        assert!(report[key].is_number(), "{name}: {key} in {report}");
+    }
+    // Each step costs 1 (crossing, at most 50 steps) or 10 (car, at most 100), arriving
+    // pays 370 on the car; the cheetah is struck at most once (8000) in 1000 steps of at
+    // most 0.6 control cost and a few m/s forward or back: the returns stay within what
+    // the task can give.
+    let (low, high) = if name.contains("crossing") {
+        (-50.0 - 20.0 * 50.0, -1.0)
+    } else if name.contains("halfcheetah") {
+        (-8000.0 - 1000.0 * (0.6 + 10.0), 1000.0 * 10.0)
+    } else {
+        (-1000.0 - 40.0 * 100.0, 370.0)
+    };
+    for episode_return in report["returns"].as_array().unwrap() {
+        let value = episode_return.as_f64().unwrap();
+        assert!((low..=high).contains(&value), "{name}: return {value}");
+    }
+    check_critic_report(name, &dir);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 /// `eval --critic-report`: a DSAC run reports its critic's atoms at the fixed start beside the
-/// episodes' discounted returns; a PPO run has no distributional critic and is refused (exit 2).
+/// episodes' discounted returns; a PPO or SAC run has no distributional critic and is refused
+/// (exit 2).
 fn check_critic_report(name: &str, dir: &Path) {
     let args = [
         "eval",
@@ -121,7 +147,7 @@ fn check_critic_report(name: &str, dir: &Path) {
         "--json",
         "--critic-report",
     ];
-    if name.starts_with("ppo") {
+    if !name.starts_with("dsac") {
         let output = Command::new(env!("CARGO_BIN_EXE_ordergrad"))
             .args(args)
             .output()
@@ -154,8 +180,9 @@ fn check_critic_report(name: &str, dir: &Path) {
     assert_eq!(critic["empirical_quantiles"].as_array().unwrap().len(), 40);
     assert!(critic["wasserstein_1"].as_f64().unwrap() >= 0.0, "{name}");
     assert_eq!(
-        critic["shaped"], true,
-        "{name}: the DSAC configs train with shaping"
+        critic["shaped"],
+        !name.contains("halfcheetah"),
+        "{name}: the DSAC configs of the small tasks train with shaping"
     );
     // The undiscounted unshaped mean and the discounted shaped one differ.
     assert_ne!(critic["empirical_mean"], report["mean"], "{name}");

@@ -347,7 +347,8 @@ fn rollout_takes_qpos_and_qvel() {
 }
 
 #[test]
-fn risky_half_cheetah_is_half_cheetah_with_the_penalty_on_fast_steps() {
+fn risky_half_cheetah_starts_at_rest_and_strikes_fast_steps_at_most_once_per_episode() {
+    use envs::risky::{HALF_CHEETAH_SPEED_LIMIT, HALF_CHEETAH_STRIKE_COST};
     let mut plain = make("HalfCheetah-v5").unwrap();
     let mut risky = make("RiskyHalfCheetah-v5").unwrap();
     assert_eq!(risky.id(), "RiskyHalfCheetah-v5");
@@ -355,8 +356,20 @@ fn risky_half_cheetah_is_half_cheetah_with_the_penalty_on_fast_steps() {
         spec("RiskyHalfCheetah-v5").unwrap().max_episode_steps,
         Some(1000)
     );
+    // Every seed starts from HalfCheetah's initial state without its reset noise.
+    let at_rest = json!({"qpos": zeros(9), "qvel": zeros(9)});
+    let start = plain.reset_to_state(Some(0), &at_rest).unwrap().0;
+    for seed in [0, 1, 2] {
+        assert_eq!(risky.reset(Some(seed)).0, start, "seed {seed}");
+    }
+    assert_ne!(
+        plain.reset(Some(1)).0,
+        start,
+        "HalfCheetah-v5 keeps its noise"
+    );
+
     let mut risky_steps = 0;
-    // Launched forward at 2 to 10 m/s, the cheetah crosses 4 m/s within the first steps.
+    // Launched forward at 2 to 10 m/s, the cheetah crosses the limit within the first steps.
     for seed in 0..5u64 {
         let mut qvel = zeros(9);
         qvel[0] = 2.0 + 2.0 * seed as f64;
@@ -365,21 +378,24 @@ fn risky_half_cheetah_is_half_cheetah_with_the_penalty_on_fast_steps() {
             plain.reset_to_state(Some(seed), &state).unwrap().0,
             risky.reset_to_state(Some(seed), &state).unwrap().0
         );
+        let mut strikes = 0.0;
         for t in 0..40 {
             let action: Vec<f32> = (0..6).map(|j| ((t + j) as f32 * 0.7).sin()).collect();
             let expected = plain.step(&action).unwrap();
             let step = risky.step(&action).unwrap();
             assert_eq!(step.observation, expected.observation);
-            let fast = expected.info.values["x_velocity"] > 4.0;
+            let fast = expected.info.values["x_velocity"] > HALF_CHEETAH_SPEED_LIMIT;
             risky_steps += usize::from(fast);
             assert_eq!(step.info.values["risky_step"], f64::from(u8::from(fast)));
             let penalty = step.info.values["penalty"];
             assert!(
-                penalty == 0.0 || (fast && penalty == 100.0),
+                penalty == 0.0 || (fast && penalty == HALF_CHEETAH_STRIKE_COST),
                 "step {t}: {penalty}"
             );
             assert_eq!(step.reward, expected.reward - penalty);
+            strikes += step.info.values["penalty_event"];
         }
+        assert!(strikes <= 1.0, "seed {seed}: {strikes} strikes");
     }
-    assert!(risky_steps > 10, "only {risky_steps} steps above 4 m/s");
+    assert!(risky_steps > 10, "only {risky_steps} steps above the limit");
 }

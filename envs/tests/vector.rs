@@ -18,7 +18,11 @@ fn member_i_is_seeded_with_seed_plus_i() {
 }
 
 /// Envs whose every episode starts in the same state (the seed only reseeds their penalty).
-const FIXED_START: [&str; 2] = [envs::risky::crossing::ID, envs::risky::car::ID];
+const FIXED_START: [&str; 3] = [
+    envs::risky::crossing::ID,
+    envs::risky::car::ID,
+    envs::risky::RISKY_HALF_CHEETAH_ID,
+];
 
 #[test]
 fn same_seed_gives_the_same_reset() {

@@ -20,7 +20,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use envs::render::{Frame, PALETTE, scenes};
 use envs::wrappers::stochastic_penalty::PENALTY_EVENT_KEY;
-use envs::{BoxSpace, Env, EnvError, Info, Step};
+use envs::{Env, EnvError, Info, Step};
 use serde::{Deserialize, Serialize};
 
 use crate::logging::{LoggingError, TensorBoardWriter};
@@ -555,17 +555,7 @@ impl<E: Env> RecordVideo<E> {
 }
 
 impl<E: Env> Env for RecordVideo<E> {
-    fn id(&self) -> &str {
-        self.env.id()
-    }
-
-    fn observation_space(&self) -> &BoxSpace {
-        self.env.observation_space()
-    }
-
-    fn action_space(&self) -> &BoxSpace {
-        self.env.action_space()
-    }
+    envs::forward_env!(env: id, observation_space, action_space, render);
 
     fn reset(&mut self, seed: Option<u64>) -> (Vec<f64>, Info) {
         let reset = self.env.reset(seed);
@@ -590,10 +580,6 @@ impl<E: Env> Env for RecordVideo<E> {
             self.capture(penalty_struck(&step), step.is_done());
         }
         Ok(step)
-    }
-
-    fn render(&self) -> Option<Frame> {
-        self.env.render()
     }
 }
 

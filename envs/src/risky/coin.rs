@@ -92,12 +92,22 @@ impl PenaltyCoin {
         let rng = self.rng.get_or_insert_with(ChaCha8Rng::from_os_rng);
         let penalised = risky && rng.random::<f64>() < self.penalty.probability;
         let penalty = if penalised { self.penalty.cost } else { 0.0 };
-        let values = &mut info.values;
-        values.insert(PENALTY_KEY.into(), penalty);
-        values.insert(PENALTY_EVENT_KEY.into(), f64::from(u8::from(penalised)));
-        values.insert(RISKY_STEP_KEY.into(), f64::from(u8::from(risky)));
+        record(info, risky, penalty, penalised);
         penalty
     }
+
+    /// Records a `risky` step on which the coin is not tossed (a task whose penalty strikes at
+    /// most once per episode, after the strike): no penalty, and no draw from the stream.
+    pub fn skip(&self, risky: bool, info: &mut Info) {
+        record(info, risky, 0.0, false);
+    }
+}
+
+fn record(info: &mut Info, risky: bool, penalty: f64, penalised: bool) {
+    let values = &mut info.values;
+    values.insert(PENALTY_KEY.into(), penalty);
+    values.insert(PENALTY_EVENT_KEY.into(), f64::from(u8::from(penalised)));
+    values.insert(RISKY_STEP_KEY.into(), f64::from(u8::from(risky)));
 }
 
 #[cfg(test)]

@@ -10,9 +10,8 @@
 use serde_json::Value;
 
 use super::ShapingPotential;
-use crate::env::{BoxSpace, Env, Info, Step};
+use crate::env::{Env, Info, Step};
 use crate::error::EnvError;
-use crate::render::Frame;
 
 /// The `info` key of the step that ends an episode: the episode's shaping Phi(s_T) - Phi(s_0).
 pub const EPISODE_SHAPING_KEY: &str = "episode_shaping";
@@ -43,17 +42,7 @@ impl<E: Env> EpisodeShaping<E> {
 }
 
 impl<E: Env> Env for EpisodeShaping<E> {
-    fn id(&self) -> &str {
-        self.env.id()
-    }
-
-    fn observation_space(&self) -> &BoxSpace {
-        self.env.observation_space()
-    }
-
-    fn action_space(&self) -> &BoxSpace {
-        self.env.action_space()
-    }
+    crate::forward_env!(env: id, observation_space, action_space, render);
 
     fn reset(&mut self, seed: Option<u64>) -> (Vec<f64>, Info) {
         let reset = self.env.reset(seed);
@@ -67,10 +56,6 @@ impl<E: Env> Env for EpisodeShaping<E> {
     ) -> Result<(Vec<f64>, Info), EnvError> {
         let reset = self.env.reset_to_state(seed, state)?;
         Ok(self.started(reset))
-    }
-
-    fn render(&self) -> Option<Frame> {
-        self.env.render()
     }
 
     fn step(&mut self, action: &[f32]) -> Result<Step, EnvError> {

@@ -6,7 +6,8 @@
 //! - `RiskyPendulum-v1` and (feature `mujoco`) `RiskyHalfCheetah-v5`: registered envs with a
 //!   [`StochasticPenalty`] on a condition, under an id of their own. Each keeps its base env's
 //!   time limit. `RiskyPendulum-v1` runs in pure Rust, so a risk-averse experiment takes
-//!   minutes; `RiskyHalfCheetah-v5` is the literature's risky locomotion task.
+//!   minutes; `RiskyHalfCheetah-v5` is a locomotion task built to the same rules as the small
+//!   tasks (fixed start, one large event per episode; see [`risky_half_cheetah_penalty`]).
 //!
 //! All of them toss the same [`coin`], so `info` reports risky steps and penalties under the same
 //! keys everywhere.
@@ -24,6 +25,8 @@ pub use episode_shaping::{EPISODE_SHAPING_KEY, EpisodeShaping};
 use crate::env::Env;
 use crate::error::EnvError;
 use crate::registry::EnvSpec;
+#[cfg(feature = "mujoco")]
+use crate::wrappers::FixedStart;
 use crate::wrappers::stochastic_penalty::{PenaltySpec, RiskCondition, StochasticPenalty};
 
 pub const RISKY_PENDULUM_ID: &str = "RiskyPendulum-v1";
@@ -109,21 +112,48 @@ pub fn risky_pendulum_penalty() -> PenaltySpec {
         },
         probability: 0.05,
         cost: 100.0,
+        once_per_episode: false,
     }
 }
 
-/// HalfCheetah-v5 that may cost 100 on a step whose forward speed (`info["x_velocity"]`) is
-/// above 4 m/s, as in the risky HalfCheetah of Urpí, Curi and Krause (2021), with the same
-/// 5 % chance per risky step as `RiskyPendulum-v1`.
+/// `RiskyHalfCheetah-v5`'s speed limit on `info["x_velocity"]`, in m/s.
+pub const HALF_CHEETAH_SPEED_LIMIT: f64 = 3.0;
+/// The chance that a step above the speed limit strikes (while the episode has not been struck).
+pub const HALF_CHEETAH_HAZARD: f64 = 0.00025;
+/// What the strike costs, once per episode.
+pub const HALF_CHEETAH_STRIKE_COST: f64 = 8000.0;
+
+/// HalfCheetah-v5 where each step faster than 3 m/s strikes with chance 0.00025, at most once
+/// per episode, for 8000. The literature's version (Urpí, Curi and Krause 2021: 100 with chance
+/// 0.05 on every step above 4 m/s) charges so many small penalties over 1000 steps that their sum
+/// is near-Gaussian and CVaR_0.1 hardly differs from the mean. Here the whole risk is one event:
+/// an episode with n fast steps is struck with chance 1 - (1 - 0.00025)^n, 0.22 when all 1000
+/// steps are fast, above alpha = 0.1, so the worst tenth of a fast runner's episodes are all
+/// struck. Running at v m/s earns about 1000 v before control costs, so against staying at the
+/// limit (at most 3000, for mean and CVaR alike) a fast runner's mean gains about 1000 (v - 3) -
+/// 0.22 * 8000 and its CVaR_0.1 about 1000 (v - 3) - 8000: for 5 to 11 m/s the mean prefers
+/// running and CVaR_0.1 the limit. A step over the limit costs the mean about 2 (0.00025 * 8000)
+/// and, while the episode's strike chance is below 0.1, CVaR_0.1 about 20, more than any speed
+/// earns, so the CVaR optimum keeps every step under the limit. `docs/results-risk.md` works
+/// the oracle out for several speeds.
 pub fn risky_half_cheetah_penalty() -> PenaltySpec {
     PenaltySpec {
         condition: RiskCondition::InfoAbove {
             key: "x_velocity",
-            threshold: 4.0,
+            threshold: HALF_CHEETAH_SPEED_LIMIT,
         },
-        probability: 0.05,
-        cost: 100.0,
+        probability: HALF_CHEETAH_HAZARD,
+        cost: HALF_CHEETAH_STRIKE_COST,
+        once_per_episode: true,
     }
+}
+
+/// Where every `RiskyHalfCheetah-v5` episode starts: HalfCheetah-v5's initial state without its
+/// reset noise (at rest, every joint at 0), so that the only noise in a deterministic policy's
+/// return is the strike.
+pub fn risky_half_cheetah_start() -> serde_json::Value {
+    let at_rest = [0.0; 9];
+    serde_json::json!({ "qpos": at_rest, "qvel": at_rest })
 }
 
 fn make_risky(
@@ -157,11 +187,13 @@ pub(crate) const RISKY_HALF_CHEETAH: EnvSpec = EnvSpec {
     reward_threshold: None,
     initial_state_shape: r#"{"qpos": [9 numbers], "qvel": [9 numbers]}"#,
     make_unwrapped: || {
-        make_risky(
-            "HalfCheetah-v5",
+        let base = (crate::registry::spec("HalfCheetah-v5")?.make_unwrapped)()?;
+        let fixed_start = FixedStart::new(base, risky_half_cheetah_start())?;
+        Ok(Box::new(StochasticPenalty::new(
+            fixed_start,
             RISKY_HALF_CHEETAH_ID,
             risky_half_cheetah_penalty(),
-        )
+        )?))
     },
     needs_mujoco: true,
 };

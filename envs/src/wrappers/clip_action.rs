@@ -1,10 +1,7 @@
 //! `gymnasium.wrappers.ClipAction`.
 
-use serde_json::Value;
-
-use crate::env::{BoxSpace, DType, Env, Info, Step, validate_action};
+use crate::env::{BoxSpace, DType, Env, Step, validate_action};
 use crate::error::EnvError;
-use crate::render::Frame;
 
 /// Clips each action component into the wrapped env's action bounds, so a policy with an
 /// unbounded output (e.g. PPO's Gaussian) can act. The exposed action space is unbounded.
@@ -41,32 +38,10 @@ impl<E: Env> ClipAction<E> {
 }
 
 impl<E: Env> Env for ClipAction<E> {
-    fn id(&self) -> &str {
-        self.env.id()
-    }
-
-    fn observation_space(&self) -> &BoxSpace {
-        self.env.observation_space()
-    }
+    crate::forward_env!(env: id, observation_space, reset, reset_to_state, render);
 
     fn action_space(&self) -> &BoxSpace {
         &self.action_space
-    }
-
-    fn reset(&mut self, seed: Option<u64>) -> (Vec<f64>, Info) {
-        self.env.reset(seed)
-    }
-
-    fn reset_to_state(
-        &mut self,
-        seed: Option<u64>,
-        state: &Value,
-    ) -> Result<(Vec<f64>, Info), EnvError> {
-        self.env.reset_to_state(seed, state)
-    }
-
-    fn render(&self) -> Option<Frame> {
-        self.env.render()
     }
 
     fn step(&mut self, action: &[f32]) -> Result<Step, EnvError> {

@@ -5,6 +5,7 @@
 //! `RecordEpisodeStatistics -> ClipAction -> NormalizeObservation -> NormalizeReward`.
 
 pub mod clip_action;
+pub mod fixed_start;
 pub mod normalize_observation;
 pub mod normalize_reward;
 pub mod record_episode_statistics;
@@ -14,6 +15,7 @@ pub mod stochastic_penalty;
 pub mod time_limit;
 
 pub use clip_action::ClipAction;
+pub use fixed_start::FixedStart;
 pub use normalize_observation::NormalizeObservation;
 pub use normalize_reward::NormalizeReward;
 pub use record_episode_statistics::RecordEpisodeStatistics;
@@ -21,3 +23,70 @@ pub use rescale_action::RescaleAction;
 pub use running_mean_std::RunningMeanStd;
 pub use stochastic_penalty::{PenaltySpec, RiskCondition, StochasticPenalty};
 pub use time_limit::TimeLimit;
+
+/// Writes the `Env` methods that a wrapper hands to the env it wraps unchanged, so that each
+/// wrapper's file shows only what it changes:
+///
+/// ```ignore
+/// impl<E: Env> Env for TimeLimit<E> {
+///     envs::forward_env!(env: id, observation_space, action_space, render);
+///     fn reset(&mut self, seed: Option<u64>) -> (Vec<f64>, Info) { ... }
+///     ...
+/// }
+/// ```
+///
+/// `env` names the field holding the wrapped env; the list names the methods passed through.
+#[macro_export]
+macro_rules! forward_env {
+    ($field:ident: $($method:ident),+ $(,)?) => {
+        $( $crate::forward_env!(@method $field $method); )+
+    };
+    (@method $field:ident id) => {
+        fn id(&self) -> &str {
+            self.$field.id()
+        }
+    };
+    (@method $field:ident observation_space) => {
+        fn observation_space(&self) -> &$crate::env::BoxSpace {
+            self.$field.observation_space()
+        }
+    };
+    (@method $field:ident action_space) => {
+        fn action_space(&self) -> &$crate::env::BoxSpace {
+            self.$field.action_space()
+        }
+    };
+    (@method $field:ident reset) => {
+        fn reset(&mut self, seed: Option<u64>) -> (Vec<f64>, $crate::env::Info) {
+            self.$field.reset(seed)
+        }
+    };
+    (@method $field:ident reset_to_state) => {
+        fn reset_to_state(
+            &mut self,
+            seed: Option<u64>,
+            state: &$crate::wrappers::forwarding::Value,
+        ) -> Result<(Vec<f64>, $crate::env::Info), $crate::error::EnvError> {
+            self.$field.reset_to_state(seed, state)
+        }
+    };
+    (@method $field:ident step) => {
+        fn step(
+            &mut self,
+            action: &[f32],
+        ) -> Result<$crate::env::Step, $crate::error::EnvError> {
+            self.$field.step(action)
+        }
+    };
+    (@method $field:ident render) => {
+        fn render(&self) -> Option<$crate::render::Frame> {
+            self.$field.render()
+        }
+    };
+}
+
+/// What [`forward_env!`] names from outside this crate.
+#[doc(hidden)]
+pub mod forwarding {
+    pub use serde_json::Value;
+}

@@ -4,7 +4,6 @@ use serde_json::Value;
 
 use crate::env::{BoxSpace, DType, Env, Info, Step};
 use crate::error::EnvError;
-use crate::render::Frame;
 use crate::wrappers::running_mean_std::RunningMeanStd;
 
 pub const DEFAULT_EPSILON: f64 = 1e-8;
@@ -131,9 +130,7 @@ impl<E: Env> NormalizeObservation<E> {
 }
 
 impl<E: Env> Env for NormalizeObservation<E> {
-    fn id(&self) -> &str {
-        self.env.id()
-    }
+    crate::forward_env!(env: id, action_space, render);
 
     fn observation_space(&self) -> &BoxSpace {
         if self.enabled {
@@ -141,10 +138,6 @@ impl<E: Env> Env for NormalizeObservation<E> {
         } else {
             self.env.observation_space()
         }
-    }
-
-    fn action_space(&self) -> &BoxSpace {
-        self.env.action_space()
     }
 
     fn reset(&mut self, seed: Option<u64>) -> (Vec<f64>, Info) {
@@ -159,10 +152,6 @@ impl<E: Env> Env for NormalizeObservation<E> {
     ) -> Result<(Vec<f64>, Info), EnvError> {
         let (observation, info) = self.env.reset_to_state(seed, state)?;
         Ok((self.normalize(observation), info))
-    }
-
-    fn render(&self) -> Option<Frame> {
-        self.env.render()
     }
 
     fn step(&mut self, action: &[f32]) -> Result<Step, EnvError> {

@@ -1,10 +1,7 @@
 //! `gymnasium.wrappers.NormalizeReward`, plus CleanRL's clip to +-10.
 
-use serde_json::Value;
-
-use crate::env::{BoxSpace, Env, Info, Step};
+use crate::env::{Env, Step};
 use crate::error::EnvError;
-use crate::render::Frame;
 use crate::wrappers::running_mean_std::RunningMeanStd;
 
 pub const DEFAULT_EPSILON: f64 = 1e-8;
@@ -117,33 +114,7 @@ impl<E: Env> NormalizeReward<E> {
 }
 
 impl<E: Env> Env for NormalizeReward<E> {
-    fn id(&self) -> &str {
-        self.env.id()
-    }
-
-    fn observation_space(&self) -> &BoxSpace {
-        self.env.observation_space()
-    }
-
-    fn action_space(&self) -> &BoxSpace {
-        self.env.action_space()
-    }
-
-    fn reset(&mut self, seed: Option<u64>) -> (Vec<f64>, Info) {
-        self.env.reset(seed)
-    }
-
-    fn reset_to_state(
-        &mut self,
-        seed: Option<u64>,
-        state: &Value,
-    ) -> Result<(Vec<f64>, Info), EnvError> {
-        self.env.reset_to_state(seed, state)
-    }
-
-    fn render(&self) -> Option<Frame> {
-        self.env.render()
-    }
+    crate::forward_env!(env: id, observation_space, action_space, reset, reset_to_state, render);
 
     fn step(&mut self, action: &[f32]) -> Result<Step, EnvError> {
         let mut step = self.env.step(action)?;

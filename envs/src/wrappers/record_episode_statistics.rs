@@ -4,9 +4,8 @@ use std::collections::VecDeque;
 
 use serde_json::Value;
 
-use crate::env::{BoxSpace, Env, EpisodeStatistics, Info, Step};
+use crate::env::{Env, EpisodeStatistics, Info, Step};
 use crate::error::EnvError;
-use crate::render::Frame;
 
 /// Gymnasium's default `buffer_length`.
 pub const DEFAULT_BUFFER_LENGTH: usize = 100;
@@ -69,17 +68,7 @@ impl<E: Env> RecordEpisodeStatistics<E> {
 }
 
 impl<E: Env> Env for RecordEpisodeStatistics<E> {
-    fn id(&self) -> &str {
-        self.env.id()
-    }
-
-    fn observation_space(&self) -> &BoxSpace {
-        self.env.observation_space()
-    }
-
-    fn action_space(&self) -> &BoxSpace {
-        self.env.action_space()
-    }
+    crate::forward_env!(env: id, observation_space, action_space, render);
 
     fn reset(&mut self, seed: Option<u64>) -> (Vec<f64>, Info) {
         self.start_episode();
@@ -94,10 +83,6 @@ impl<E: Env> Env for RecordEpisodeStatistics<E> {
         let reset = self.env.reset_to_state(seed, state)?;
         self.start_episode();
         Ok(reset)
-    }
-
-    fn render(&self) -> Option<Frame> {
-        self.env.render()
     }
 
     fn step(&mut self, action: &[f32]) -> Result<Step, EnvError> {

@@ -1,10 +1,7 @@
 //! `gymnasium.wrappers.RescaleAction`.
 
-use serde_json::Value;
-
-use crate::env::{BoxSpace, DType, Env, Info, Step, validate_action};
+use crate::env::{BoxSpace, DType, Env, Step, validate_action};
 use crate::error::EnvError;
-use crate::render::Frame;
 
 /// Maps actions from `[min_action, max_action]` (e.g. a tanh policy's [-1, 1]) affinely onto
 /// the wrapped env's bounds: `low + (high - low) * (a - min) / (max - min)`, computed in
@@ -69,32 +66,10 @@ impl<E: Env> RescaleAction<E> {
 }
 
 impl<E: Env> Env for RescaleAction<E> {
-    fn id(&self) -> &str {
-        self.env.id()
-    }
-
-    fn observation_space(&self) -> &BoxSpace {
-        self.env.observation_space()
-    }
+    crate::forward_env!(env: id, observation_space, reset, reset_to_state, render);
 
     fn action_space(&self) -> &BoxSpace {
         &self.action_space
-    }
-
-    fn reset(&mut self, seed: Option<u64>) -> (Vec<f64>, Info) {
-        self.env.reset(seed)
-    }
-
-    fn reset_to_state(
-        &mut self,
-        seed: Option<u64>,
-        state: &Value,
-    ) -> Result<(Vec<f64>, Info), EnvError> {
-        self.env.reset_to_state(seed, state)
-    }
-
-    fn render(&self) -> Option<Frame> {
-        self.env.render()
     }
 
     fn step(&mut self, action: &[f32]) -> Result<Step, EnvError> {

@@ -6,9 +6,8 @@
 
 use serde_json::Value;
 
-use crate::env::{BoxSpace, Env, Info, Step};
+use crate::env::{Env, Info, Step};
 use crate::error::EnvError;
-use crate::render::Frame;
 pub use crate::risky::coin::{PENALTY_EVENT_KEY, PENALTY_KEY, RISKY_STEP_KEY};
 use crate::risky::coin::{Penalty, PenaltyCoin};
 
@@ -63,6 +62,10 @@ pub struct PenaltySpec {
     pub probability: f64,
     /// Subtracted from the reward when the penalty is drawn; finite and >= 0.
     pub cost: f64,
+    /// After a strike, the rest of the episode draws no more penalties (its risky steps are
+    /// still counted): one large event per episode keeps a long episode's tail a tail, where a
+    /// penalty on every risky step would add up to a near-Gaussian sum.
+    pub once_per_episode: bool,
 }
 
 impl PenaltySpec {
@@ -75,15 +78,18 @@ impl PenaltySpec {
 }
 
 /// Subtracts `spec.cost` from the reward with probability `spec.probability` on every step
-/// whose resulting state meets `spec.condition`, and reports it in `info` ([`PENALTY_KEY`],
-/// [`PENALTY_EVENT_KEY`], [`RISKY_STEP_KEY`]). The draws come from a stream of their own,
-/// reseeded by `reset(seed)` like the env's, so a seeded episode repeats exactly.
+/// whose resulting state meets `spec.condition` (until the first strike if
+/// `spec.once_per_episode`), and reports it in `info` ([`PENALTY_KEY`], [`PENALTY_EVENT_KEY`],
+/// [`RISKY_STEP_KEY`]). The draws come from a stream of their own, reseeded by `reset(seed)`
+/// like the env's, so a seeded episode repeats exactly.
 #[derive(Debug, Clone)]
 pub struct StochasticPenalty<E> {
     env: E,
     id: String,
     spec: PenaltySpec,
     coin: PenaltyCoin,
+    /// A penalty was drawn in this episode.
+    struck: bool,
 }
 
 impl<E: Env> StochasticPenalty<E> {
@@ -97,6 +103,7 @@ impl<E: Env> StochasticPenalty<E> {
             id,
             spec,
             coin,
+            struck: false,
         })
     }
 
@@ -110,20 +117,15 @@ impl<E: Env> StochasticPenalty<E> {
 }
 
 impl<E: Env> Env for StochasticPenalty<E> {
+    crate::forward_env!(env: observation_space, action_space, render);
+
     fn id(&self) -> &str {
         &self.id
     }
 
-    fn observation_space(&self) -> &BoxSpace {
-        self.env.observation_space()
-    }
-
-    fn action_space(&self) -> &BoxSpace {
-        self.env.action_space()
-    }
-
     fn reset(&mut self, seed: Option<u64>) -> (Vec<f64>, Info) {
         self.coin.reseed(seed);
+        self.struck = false;
         self.env.reset(seed)
     }
 
@@ -132,18 +134,21 @@ impl<E: Env> Env for StochasticPenalty<E> {
         seed: Option<u64>,
         state: &Value,
     ) -> Result<(Vec<f64>, Info), EnvError> {
+        let reset = self.env.reset_to_state(seed, state)?;
         self.coin.reseed(seed);
-        self.env.reset_to_state(seed, state)
-    }
-
-    fn render(&self) -> Option<Frame> {
-        self.env.render()
+        self.struck = false;
+        Ok(reset)
     }
 
     fn step(&mut self, action: &[f32]) -> Result<Step, EnvError> {
         let mut step = self.env.step(action)?;
         let risky = self.spec.condition.holds(&step)?;
-        step.reward -= self.coin.charge(risky, &mut step.info);
+        if self.struck && self.spec.once_per_episode {
+            self.coin.skip(risky, &mut step.info);
+        } else {
+            step.reward -= self.coin.charge(risky, &mut step.info);
+            self.struck |= step.info.values[PENALTY_EVENT_KEY] > 0.0;
+        }
         Ok(step)
     }
 }
@@ -153,7 +158,11 @@ mod tests {
     use super::*;
     use crate::classic::Pendulum;
 
-    fn risky_pendulum(probability: f64, threshold: f64) -> StochasticPenalty<Pendulum> {
+    fn risky_pendulum(
+        probability: f64,
+        threshold: f64,
+        once_per_episode: bool,
+    ) -> StochasticPenalty<Pendulum> {
         StochasticPenalty::new(
             Pendulum::new(),
             "RiskyPendulum-test",
@@ -164,6 +173,7 @@ mod tests {
                 },
                 probability,
                 cost: 100.0,
+                once_per_episode,
             },
         )
         .unwrap()
@@ -183,7 +193,7 @@ mod tests {
     #[test]
     fn a_certain_penalty_is_charged_on_every_risky_step_and_only_there() {
         let mut plain = Pendulum::new();
-        let mut risky = risky_pendulum(1.0, 1.0);
+        let mut risky = risky_pendulum(1.0, 1.0, false);
         plain.reset(Some(3));
         risky.reset(Some(3));
         let mut risky_steps = 0;
@@ -209,13 +219,59 @@ mod tests {
 
     #[test]
     fn penalties_follow_the_probability_and_repeat_with_the_seed() {
-        let mut env = risky_pendulum(0.25, 0.0);
+        let mut env = risky_pendulum(0.25, 0.0, false);
         let first = run(&mut env, 7, 2000);
         assert_eq!(run(&mut env, 7, 2000), first, "same seed, same draws");
         assert_ne!(run(&mut env, 8, 2000), first, "another seed, other draws");
         let events = first.iter().filter(|(_, penalty)| *penalty > 0.0).count();
         // Binomial(2000, 0.25): mean 500, sd 19.4; 5 sd either side.
         assert!((403..=597).contains(&events), "{events} events");
+    }
+
+    #[test]
+    fn a_once_per_episode_penalty_strikes_once_and_still_counts_the_risky_steps() {
+        let mut env = risky_pendulum(1.0, 1.0, true);
+        for seed in [3, 4] {
+            env.reset(Some(seed));
+            let (mut risky_steps, mut events, mut penalty_sum) = (0.0, 0.0, 0.0);
+            for _ in 0..100 {
+                let values = env.step(&[2.0]).unwrap().info.values;
+                risky_steps += values[RISKY_STEP_KEY];
+                events += values[PENALTY_EVENT_KEY];
+                penalty_sum += values[PENALTY_KEY];
+            }
+            assert!(risky_steps > 10.0, "the test must cross the threshold");
+            assert_eq!((events, penalty_sum), (1.0, 100.0), "seed {seed}");
+        }
+    }
+
+    #[test]
+    fn a_once_per_episode_hazard_strikes_an_episode_with_the_chance_of_any_strike() {
+        // Full torque from rest: every step of an episode is risky at threshold 0 but the
+        // first few, so the chance that an episode is struck is 1 - (1 - h)^n.
+        let hazard = 0.01;
+        let mut env = risky_pendulum(hazard, 0.0, true);
+        let (episodes, steps) = (1000, 100);
+        let (mut struck, mut risky_steps) = (0, 0.0);
+        for seed in 0..episodes {
+            env.reset(Some(seed));
+            let mut events = 0.0;
+            for _ in 0..steps {
+                let values = env.step(&[2.0]).unwrap().info.values;
+                events += values[PENALTY_EVENT_KEY];
+                risky_steps += values[RISKY_STEP_KEY];
+            }
+            assert!(events <= 1.0, "seed {seed}: {events} strikes");
+            struck += usize::from(events == 1.0);
+        }
+        let risky_per_episode = risky_steps / episodes as f64;
+        let chance = 1.0 - (1.0 - hazard).powf(risky_per_episode);
+        let expected = chance * episodes as f64;
+        let sd = (expected * (1.0 - chance)).sqrt();
+        assert!(
+            (struck as f64 - expected).abs() < 5.0 * sd,
+            "{struck} struck episodes, expected {expected:.1} +- {sd:.1}"
+        );
     }
 
     #[test]
@@ -227,6 +283,7 @@ mod tests {
             },
             probability,
             cost,
+            once_per_episode: false,
         };
         for (probability, cost) in [(-0.5, 1.0), (1.5, 1.0), (f64::NAN, 1.0), (0.5, -1.0)] {
             let error = StochasticPenalty::new(Pendulum::new(), "x", spec(probability, cost))
@@ -247,6 +304,7 @@ mod tests {
                 },
                 probability: 0.5,
                 cost: 1.0,
+                once_per_episode: false,
             },
         )
         .unwrap();

@@ -2,9 +2,8 @@
 
 use serde_json::Value;
 
-use crate::env::{BoxSpace, Env, Info, Step};
+use crate::env::{Env, Info, Step};
 use crate::error::EnvError;
-use crate::render::Frame;
 
 /// Sets `truncated` on the step that reaches `max_episode_steps` (and on any later step, if
 /// the caller keeps stepping). Never touches `terminated`: an episode that ends at the limit
@@ -54,17 +53,7 @@ impl<E: Env> TimeLimit<E> {
 }
 
 impl<E: Env> Env for TimeLimit<E> {
-    fn id(&self) -> &str {
-        self.env.id()
-    }
-
-    fn observation_space(&self) -> &BoxSpace {
-        self.env.observation_space()
-    }
-
-    fn action_space(&self) -> &BoxSpace {
-        self.env.action_space()
-    }
+    crate::forward_env!(env: id, observation_space, action_space, render);
 
     fn reset(&mut self, seed: Option<u64>) -> (Vec<f64>, Info) {
         self.elapsed_steps = 0;
@@ -79,10 +68,6 @@ impl<E: Env> Env for TimeLimit<E> {
         let reset = self.env.reset_to_state(seed, state)?;
         self.elapsed_steps = 0;
         Ok(reset)
-    }
-
-    fn render(&self) -> Option<Frame> {
-        self.env.render()
     }
 
     fn step(&mut self, action: &[f32]) -> Result<Step, EnvError> {
