@@ -210,7 +210,7 @@ impl<B: AutodiffBackend> Dsac<B> {
     /// them, in the order of their quantile levels.
     pub fn return_atoms(&self, obs: &[f32], action: &[f32]) -> Vec<f32> {
         let device = &self.core.device;
-        let obs = host::matrix::<B::InnerBackend>(obs, 1, obs.len(), device);
+        let obs = self.core.observation_matrix::<B::InnerBackend>(obs, 1);
         let action = host::matrix::<B::InnerBackend>(action, 1, action.len(), device);
         host::to_vec(self.core.critics.online.valid().min(obs, action))
     }
@@ -237,6 +237,10 @@ impl<B: AutodiffBackend> OffPolicyAgent for Dsac<B> {
 
     fn core(&self) -> &OffPolicyCore<B> {
         &self.core
+    }
+
+    fn core_mut(&mut self) -> &mut OffPolicyCore<B> {
+        &mut self.core
     }
 
     fn update(&mut self, step: u64, batch: &Batch, rng: &mut impl Rng, record: bool) -> Metrics {

@@ -161,6 +161,10 @@ impl<B: AutodiffBackend> OffPolicyAgent for Remac<B> {
         &self.core
     }
 
+    fn core_mut(&mut self) -> &mut OffPolicyCore<B> {
+        &mut self.core
+    }
+
     fn update(&mut self, step: u64, batch: &Batch, rng: &mut impl Rng, record: bool) -> Metrics {
         let (settings, remac) = (&self.core.settings, &self.settings);
         let (n, action_dim) = (batch.size, self.core.bounds().dim());

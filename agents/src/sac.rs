@@ -80,8 +80,8 @@ pub fn soft_target<B: AutodiffBackend>(
     rng: &mut impl Rng,
     alpha: f32,
 ) -> Tensor<B, 2> {
-    let (n, obs_dim, action_dim) = (batch.size, core.spaces.obs_dim, core.bounds().dim());
-    let next_obs = host::matrix(&batch.next_obs, n, obs_dim, &core.device);
+    let (n, action_dim) = (batch.size, core.bounds().dim());
+    let next_obs = core.observation_matrix(&batch.next_obs, n);
     let noise = host::standard_normal(rng, n, action_dim, &core.device);
     let next_value = soft_next_value(
         &core.actor.valid(),
@@ -137,6 +137,10 @@ impl<B: AutodiffBackend> OffPolicyAgent for Sac<B> {
 
     fn core(&self) -> &OffPolicyCore<B> {
         &self.core
+    }
+
+    fn core_mut(&mut self) -> &mut OffPolicyCore<B> {
+        &mut self.core
     }
 
     fn update(&mut self, step: u64, batch: &Batch, rng: &mut impl Rng, record: bool) -> Metrics {

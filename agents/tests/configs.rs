@@ -40,6 +40,10 @@ fn every_shipped_config_is_valid() {
     }
     #[cfg(feature = "mujoco")]
     for name in [
+        "remac-hopper",
+        "remac-halfcheetah",
+        "sac-paper-hopper",
+        "sac-paper-halfcheetah",
         "sac-risky-halfcheetah",
         "dsac-mean-risky-halfcheetah",
         "dsac-cvar-risky-halfcheetah",

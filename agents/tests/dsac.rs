@@ -5,7 +5,7 @@
 #[path = "common/tensors.rs"]
 mod tensors;
 
-use agents::common::nets::{ActionBounds, GaussianActor, TwinQ};
+use agents::common::nets::{ActionBounds, Activation, GaussianActor, NetStyle, TwinQ};
 use agents::dsac::{actor_loss, return_value};
 use burn::backend::{Autodiff, Flex};
 use burn::prelude::*;
@@ -45,7 +45,7 @@ fn the_value_gradient_is_the_rank_weighted_gradient_of_the_atoms() {
     let device = Default::default();
     <B as Backend>::seed(&device, 11);
     let (n, obs_dim, action_dim) = (4, 3, 2);
-    let critics = TwinQ::<B>::new(obs_dim, action_dim, 16, ATOMS, &device);
+    let critics = TwinQ::<B>::new(obs_dim, action_dim, 16, ATOMS, Activation::Relu, &device);
     let mut rng = StdRng::seed_from_u64(3);
     let obs = random_matrix(&mut rng, n, obs_dim, &device);
     let actions = random_matrix(&mut rng, n, action_dim, &device);
@@ -90,8 +90,8 @@ fn with_the_mean_objective_the_actor_loss_is_sacs() {
     <B as Backend>::seed(&device, 12);
     let (n, obs_dim) = (5, 3);
     let bounds = ActionBounds::from_box(&[-2.0], &[2.0]);
-    let actor = GaussianActor::<B>::new(obs_dim, 1, 16, &device);
-    let critics = TwinQ::<B>::new(obs_dim, 1, 16, ATOMS, &device);
+    let actor = GaussianActor::<B>::new(obs_dim, 1, 16, NetStyle::default(), &device);
+    let critics = TwinQ::<B>::new(obs_dim, 1, 16, ATOMS, Activation::Relu, &device);
     let mut rng = StdRng::seed_from_u64(4);
     let obs = random_matrix(&mut rng, n, obs_dim, &device);
     let noise = random_matrix(&mut rng, n, 1, &device);

@@ -9,7 +9,7 @@
 #[path = "common/tensors.rs"]
 mod tensors;
 
-use agents::common::nets::{ActionBounds, GaussianActor, TwinQ};
+use agents::common::nets::{ActionBounds, Activation, GaussianActor, NetStyle, TwinQ};
 use agents::remac::actor_loss;
 use burn::backend::{Autodiff, Flex};
 use burn::module::{AutodiffModule, Module, ModuleVisitor, Param, ParamId};
@@ -38,8 +38,8 @@ fn actor_gradient_matches_the_hand_computed_chain_rule() {
     <B as burn::prelude::Backend>::seed(&device, 5);
     let (n, samples, obs_dim) = (3, 8, 3);
     let bounds = ActionBounds::from_box(&[-2.0], &[2.0]);
-    let actor = GaussianActor::<B>::new(obs_dim, 1, 16, &device);
-    let critics = TwinQ::<B>::new(obs_dim, 1, 16, 1, &device);
+    let actor = GaussianActor::<B>::new(obs_dim, 1, 16, NetStyle::default(), &device);
+    let critics = TwinQ::<B>::new(obs_dim, 1, 16, 1, Activation::Relu, &device);
     for objective in ["max", "top:2", "cvar:0.25"] {
         let plan = RankPlan::new(&objective.parse::<Objective>().unwrap(), samples, 4).unwrap();
         let rank_weights = plan.rank_weights().to_vec();

@@ -6,7 +6,9 @@
 mod tensors;
 
 use agents::common::critic::bootstrapped;
-use agents::common::nets::{ActionBounds, GaussianActor, LOG_STD_MAX, LOG_STD_MIN, TwinQ};
+use agents::common::nets::{
+    ActionBounds, Activation, GaussianActor, LOG_STD_MAX, LOG_STD_MIN, NetStyle, TwinQ,
+};
 use agents::common::replay::Batch;
 use agents::sac::{actor_loss, critic_loss, soft_next_value};
 use burn::backend::{Autodiff, Flex};
@@ -139,9 +141,10 @@ fn target_and_losses_match_a_hand_computation() {
     let device = Default::default();
     <B as Backend>::seed(&device, 21);
     // Online and target critics apart, as after some training: the target must use the targets.
-    let actor = GaussianActor::<B>::new(OBS_DIM, ACTION_DIM, HIDDEN, &device);
-    let critics = TwinQ::<B>::new(OBS_DIM, ACTION_DIM, HIDDEN, 1, &device);
-    let target_critics = TwinQ::<Inner>::new(OBS_DIM, ACTION_DIM, HIDDEN, 1, &device);
+    let actor = GaussianActor::<B>::new(OBS_DIM, ACTION_DIM, HIDDEN, NetStyle::default(), &device);
+    let critics = TwinQ::<B>::new(OBS_DIM, ACTION_DIM, HIDDEN, 1, Activation::Relu, &device);
+    let target_critics =
+        TwinQ::<Inner>::new(OBS_DIM, ACTION_DIM, HIDDEN, 1, Activation::Relu, &device);
     // An asymmetric box, so that both the scale and the bias of the squashing count.
     let (low, high) = ([-2.0, -1.0], [2.0, 0.5]);
     let bounds = ActionBounds::from_box(&low, &high);

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use agents::checkpoint::load_record;
-use agents::common::nets::{GaussianActor, TwinQ};
+use agents::common::nets::{Activation, GaussianActor, NetStyle, TwinQ};
 use burn::backend::Flex;
 use burn::module::{Module, ModuleVisitor, Param};
 use burn::prelude::*;
@@ -42,7 +42,18 @@ fn critic_outputs(agent: &str) -> usize {
 /// A small, fast experiment: tiny networks, 200-step Pendulum episodes (the risky variant for
 /// distributional SAC), checkpoints every 200.
 fn write_config(dir: &Path, agent: &str) -> PathBuf {
-    let path = dir.join(format!("{agent}.toml"));
+    write_styled_config(dir, agent, "")
+}
+
+/// The ReMAC paper's network style: tanh layers, the log-std clamped into [-10, 2], observations
+/// normalised by running statistics.
+const PAPER_STYLE: &str = "activation = \"tanh\"\nlog_std_bounds = [-10.0, 2.0]\n\
+                           log_std_squash = \"clip\"\nnormalize_observation = true\n";
+
+/// [`write_config`] with `style` (lines of the agent's table) added.
+fn write_styled_config(dir: &Path, agent: &str, style: &str) -> PathBuf {
+    let suffix = if style.is_empty() { "" } else { "-styled" };
+    let path = dir.join(format!("{agent}{suffix}.toml"));
     let env = if agent == "dsac" {
         "RiskyPendulum-v1"
     } else {
@@ -51,7 +62,7 @@ fn write_config(dir: &Path, agent: &str) -> PathBuf {
     let text = format!(
         "agent = \"{agent}\"\nenv = \"{env}\"\ntotal_steps = 600\nseed = 3\n\
          [{agent}]\nlearning_starts = 100\nbatch_size = 16\nhidden_size = {HIDDEN}\nbuffer_size = 10000\n\
-         [checkpoint]\nevery = 200\n[logging]\nprogress = false\nlog_every = 50\n"
+         {style}[checkpoint]\nevery = 200\n[logging]\nprogress = false\nlog_every = 50\n"
     );
     std::fs::write(&path, text).unwrap();
     path
@@ -88,21 +99,27 @@ fn checkpoint_parameters(run_dir: &Path, step: u64, critic_outputs: usize) -> Ve
         dir.display()
     );
     let device = Default::default();
-    let actor = GaussianActor::<Flex>::new(3, 1, HIDDEN, &device)
+    let actor = GaussianActor::<Flex>::new(3, 1, HIDDEN, NetStyle::default(), &device)
         .load_record(load_record(&dir, "actor", &device).unwrap());
-    let critics = TwinQ::<Flex>::new(3, 1, HIDDEN, critic_outputs, &device)
+    let critics = TwinQ::<Flex>::new(3, 1, HIDDEN, critic_outputs, Activation::Relu, &device)
         .load_record(load_record(&dir, "critics", &device).unwrap());
-    let targets = TwinQ::<Flex>::new(3, 1, HIDDEN, critic_outputs, &device)
+    let targets = TwinQ::<Flex>::new(3, 1, HIDDEN, critic_outputs, Activation::Relu, &device)
         .load_record(load_record(&dir, "critic_targets", &device).unwrap());
     vec![values(&actor), values(&critics), values(&targets)]
 }
 
 #[test]
 fn a_stopped_and_resumed_run_ends_with_the_parameters_of_a_straight_run() {
-    for agent in ["sac", "remac", "dsac"] {
+    for (agent, style) in [
+        ("sac", ""),
+        ("remac", ""),
+        ("dsac", ""),
+        ("sac", PAPER_STYLE),
+    ] {
         let outputs = critic_outputs(agent);
-        let dir = common::scratch_dir("test", &format!("resume-{agent}"));
-        let config = write_config(&dir, agent);
+        let styled = if style.is_empty() { "" } else { "-styled" };
+        let dir = common::scratch_dir("test", &format!("resume-{agent}{styled}"));
+        let config = write_styled_config(&dir, agent, style);
         let config = config.to_str().unwrap();
         let straight = dir.join("straight");
         let resumed = dir.join("resumed");
@@ -167,6 +184,25 @@ fn a_stopped_and_resumed_run_ends_with_the_parameters_of_a_straight_run() {
             state(&resumed),
             "{agent}: counters and RNG position"
         );
+        let statistics = |run: &Path| {
+            std::fs::read_to_string(
+                run.join("checkpoints/step_000000000600/observation_statistics.json"),
+            )
+            .ok()
+        };
+        assert_eq!(
+            statistics(&straight),
+            statistics(&resumed),
+            "{agent}{styled}"
+        );
+        if let Some(text) = statistics(&straight) {
+            // Every observation the run collected: 600 steps' and 3 resets'.
+            let statistics: serde_json::Value = serde_json::from_str(&text).unwrap();
+            let count = statistics["count"].as_f64().unwrap();
+            assert!((count - 603.0).abs() < 1e-3, "{count}");
+        } else {
+            assert!(style.is_empty(), "a normalising run keeps its statistics");
+        }
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

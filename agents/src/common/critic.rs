@@ -14,7 +14,7 @@ use crate::backend::side_by_side;
 use crate::checkpoint::{load_module, load_record, save_record};
 use crate::common::adam::{AdamOptimizer, adam};
 use crate::common::host;
-use crate::common::nets::{QNetwork, TwinQ};
+use crate::common::nets::{Activation, QNetwork, TwinQ};
 use crate::common::replay::Batch;
 use crate::common::update_metrics::Metrics;
 
@@ -44,10 +44,11 @@ impl<B: AutodiffBackend> TwinCritics<B> {
         action_dim: usize,
         hidden: usize,
         outputs: usize,
+        activation: Activation,
         adam_epsilon: f32,
         device: &B::Device,
     ) -> Self {
-        let online = TwinQ::new(obs_dim, action_dim, hidden, outputs, device);
+        let online = TwinQ::new(obs_dim, action_dim, hidden, outputs, activation, device);
         Self {
             targets: online.valid(),
             online,
@@ -182,11 +183,11 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
 
-        let mut critics = TwinCritics::<B>::new(3, 1, 8, 1, 1e-8, &device);
+        let mut critics = TwinCritics::<B>::new(3, 1, 8, 1, Activation::Relu, 1e-8, &device);
         train_once(&mut critics, &device);
         critics.save(&dir).unwrap();
 
-        let mut resumed = TwinCritics::<B>::new(3, 1, 8, 1, 1e-8, &device)
+        let mut resumed = TwinCritics::<B>::new(3, 1, 8, 1, Activation::Relu, 1e-8, &device)
             .load(&dir, &device)
             .unwrap();
         for (original, loaded) in critics.optimizers.iter().zip(&resumed.optimizers) {

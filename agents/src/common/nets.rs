@@ -7,10 +7,62 @@ use burn::module::{Initializer, Param};
 use burn::nn::{Linear, LinearConfig};
 use burn::prelude::*;
 use burn::tensor::activation::relu;
+use serde::{Deserialize, Serialize};
 
 /// CleanRL's bounds on the actor's log standard deviation.
 pub const LOG_STD_MIN: f32 = -5.0;
 pub const LOG_STD_MAX: f32 = 2.0;
+
+/// The hidden layers' activation of the off-policy networks: ReLU (CleanRL) or tanh (the
+/// ReMAC paper's Brax networks).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Activation {
+    #[default]
+    Relu,
+    Tanh,
+}
+
+impl Activation {
+    fn apply<B: Backend>(self, x: Tensor<B, 2>) -> Tensor<B, 2> {
+        match self {
+            Activation::Relu => relu(x),
+            Activation::Tanh => x.tanh(),
+        }
+    }
+}
+
+/// How the actor's log-std head is kept in its bounds: squashed smoothly with tanh (CleanRL) or
+/// clamped (the ReMAC paper).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogStdSquash {
+    #[default]
+    Tanh,
+    Clip,
+}
+
+/// The shape of an off-policy network beyond its sizes: the activation and, for the actor,
+/// how its log-std is bounded.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct NetStyle {
+    pub activation: Activation,
+    pub log_std_min: f32,
+    pub log_std_max: f32,
+    pub log_std_squash: LogStdSquash,
+}
+
+impl Default for NetStyle {
+    /// CleanRL's: ReLU, log-std squashed with tanh into [-5, 2].
+    fn default() -> Self {
+        Self {
+            activation: Activation::Relu,
+            log_std_min: LOG_STD_MIN,
+            log_std_max: LOG_STD_MAX,
+            log_std_squash: LogStdSquash::Tanh,
+        }
+    }
+}
 
 /// Keeps log(1 - tanh(x)^2) finite when tanh saturates (CleanRL's constant).
 const SQUASH_EPSILON: f32 = 1e-6;
@@ -50,13 +102,16 @@ impl ActionBounds {
     }
 }
 
-/// CleanRL's SAC actor: obs -> 256 -> 256 (ReLU) -> mean and log-std heads.
+/// CleanRL's SAC actor: obs -> 256 -> 256 (ReLU) -> mean and log-std heads (sizes, activation
+/// and log-std bounds are settings).
 #[derive(Module, Debug)]
 pub struct GaussianActor<B: Backend> {
     fc1: Linear<B>,
     fc2: Linear<B>,
     fc_mean: Linear<B>,
     fc_log_std: Linear<B>,
+    #[module(skip)]
+    style: NetStyle,
 }
 
 /// A reparameterised action sample: `actions` in the env's box, `log_prob` of the squashed
@@ -68,22 +123,40 @@ pub struct ActionSample<B: Backend> {
 }
 
 impl<B: Backend> GaussianActor<B> {
-    pub fn new(obs_dim: usize, action_dim: usize, hidden: usize, device: &B::Device) -> Self {
+    pub fn new(
+        obs_dim: usize,
+        action_dim: usize,
+        hidden: usize,
+        style: NetStyle,
+        device: &B::Device,
+    ) -> Self {
         Self {
             fc1: linear(obs_dim, hidden, device),
             fc2: linear(hidden, hidden, device),
             fc_mean: linear(hidden, action_dim, device),
             fc_log_std: linear(hidden, action_dim, device),
+            style,
         }
     }
 
-    /// Mean and log-std of the pre-squash Gaussian; log-std squashed into [LOG_STD_MIN, LOG_STD_MAX]
-    /// with tanh, as CleanRL does (smooth, unlike a clamp).
+    /// Mean and log-std of the pre-squash Gaussian; the log-std kept in its bounds by tanh
+    /// (CleanRL: smooth, unlike a clamp) or by a clamp.
     pub fn forward(&self, obs: Tensor<B, 2>) -> (Tensor<B, 2>, Tensor<B, 2>) {
-        let hidden = relu(self.fc2.forward(relu(self.fc1.forward(obs))));
+        let NetStyle {
+            activation,
+            log_std_min,
+            log_std_max,
+            log_std_squash,
+        } = self.style;
+        let hidden = activation.apply(self.fc2.forward(activation.apply(self.fc1.forward(obs))));
         let mean = self.fc_mean.forward(hidden.clone());
-        let log_std = self.fc_log_std.forward(hidden).tanh();
-        let log_std = (log_std + 1.0) * (0.5 * (LOG_STD_MAX - LOG_STD_MIN)) + LOG_STD_MIN;
+        let log_std = self.fc_log_std.forward(hidden);
+        let log_std = match log_std_squash {
+            LogStdSquash::Tanh => {
+                (log_std.tanh() + 1.0) * (0.5 * (log_std_max - log_std_min)) + log_std_min
+            }
+            LogStdSquash::Clip => log_std.clamp(log_std_min, log_std_max),
+        };
         (mean, log_std)
     }
 
@@ -150,6 +223,8 @@ pub struct QNetwork<B: Backend> {
     fc1: Linear<B>,
     fc2: Linear<B>,
     fc3: Linear<B>,
+    #[module(skip)]
+    activation: Activation,
 }
 
 impl<B: Backend> QNetwork<B> {
@@ -158,19 +233,22 @@ impl<B: Backend> QNetwork<B> {
         action_dim: usize,
         hidden: usize,
         outputs: usize,
+        activation: Activation,
         device: &B::Device,
     ) -> Self {
         Self {
             fc1: linear(obs_dim + action_dim, hidden, device),
             fc2: linear(hidden, hidden, device),
             fc3: linear(hidden, outputs, device),
+            activation,
         }
     }
 
     /// Q(s, a) as [batch, outputs].
     pub fn forward(&self, obs: Tensor<B, 2>, actions: Tensor<B, 2>) -> Tensor<B, 2> {
         let input = Tensor::cat(vec![obs, actions], 1);
-        let hidden = relu(self.fc2.forward(relu(self.fc1.forward(input))));
+        let activation = self.activation;
+        let hidden = activation.apply(self.fc2.forward(activation.apply(self.fc1.forward(input))));
         self.fc3.forward(hidden)
     }
 
@@ -180,6 +258,7 @@ impl<B: Backend> QNetwork<B> {
             fc1: soft_update_linear(self.fc1, &online.fc1, tau),
             fc2: soft_update_linear(self.fc2, &online.fc2, tau),
             fc3: soft_update_linear(self.fc3, &online.fc3, tau),
+            activation: self.activation,
         }
     }
 }
@@ -198,11 +277,12 @@ impl<B: Backend> TwinQ<B> {
         action_dim: usize,
         hidden: usize,
         outputs: usize,
+        activation: Activation,
         device: &B::Device,
     ) -> Self {
         Self {
-            q1: QNetwork::new(obs_dim, action_dim, hidden, outputs, device),
-            q2: QNetwork::new(obs_dim, action_dim, hidden, outputs, device),
+            q1: QNetwork::new(obs_dim, action_dim, hidden, outputs, activation, device),
+            q2: QNetwork::new(obs_dim, action_dim, hidden, outputs, activation, device),
         }
     }
 
@@ -480,6 +560,8 @@ impl<B: Backend> ActorCritic<B> {
 mod tests {
     use burn::backend::Flex;
 
+    use crate::common::host;
+
     use super::*;
 
     /// gSDE's log-probability and entropy on a tiny case (2 hidden units, 2 action dimensions),
@@ -540,6 +622,61 @@ mod tests {
         }
     }
 
+    /// The ReMAC paper's style: tanh hidden layers, the log-std head clamped into [-10, 2];
+    /// CleanRL's: ReLU, the head squashed by tanh into [-5, 2].
+    #[test]
+    fn the_actor_follows_its_activation_and_log_std_squash() {
+        let device = Default::default();
+        let obs = Tensor::<Flex, 2>::from_floats([[0.5, -1.0, 2.0], [30.0, -40.0, 50.0]], &device);
+        let paper = NetStyle {
+            activation: Activation::Tanh,
+            log_std_min: -10.0,
+            log_std_max: 2.0,
+            log_std_squash: LogStdSquash::Clip,
+        };
+        for style in [NetStyle::default(), paper] {
+            let mut actor = GaussianActor::<Flex>::new(3, 2, 8, style, &device);
+            // A large log-std head, so that both bounds are reached.
+            actor.fc_log_std = actor.fc_log_std.clone().map(&mut Scale(50.0));
+            let (mean, log_std) = actor.forward(obs.clone());
+            let act = |x: Tensor<Flex, 2>| match style.activation {
+                Activation::Relu => relu(x),
+                Activation::Tanh => x.tanh(),
+            };
+            let hidden = act(actor.fc2.forward(act(actor.fc1.forward(obs.clone()))));
+            mean.into_data()
+                .assert_eq(&actor.fc_mean.forward(hidden.clone()).into_data(), true);
+            let head = host::to_vec(actor.fc_log_std.forward(hidden));
+            let expected: Vec<f32> = head
+                .iter()
+                .map(|&x| match style.log_std_squash {
+                    LogStdSquash::Tanh => (x.tanh() + 1.0) * 3.5 - 5.0,
+                    LogStdSquash::Clip => x.clamp(-10.0, 2.0),
+                })
+                .collect();
+            let log_std = host::to_vec(log_std);
+            for (got, want) in log_std.iter().zip(&expected) {
+                assert!((got - want).abs() < 1e-5, "{style:?}: {got} vs {want}");
+            }
+            if style.log_std_squash == LogStdSquash::Clip {
+                assert!(
+                    log_std.iter().any(|&x| x == -10.0 || x == 2.0),
+                    "a bound is reached: {log_std:?}"
+                );
+            }
+        }
+    }
+
+    /// Multiplies every parameter by a constant.
+    struct Scale(f32);
+
+    impl<B: Backend> burn::module::ModuleMapper<B> for Scale {
+        fn map_float<const D: usize>(&mut self, param: Param<Tensor<B, D>>) -> Param<Tensor<B, D>> {
+            let (id, tensor, mapper) = param.consume();
+            Param::from_mapped_value(id, tensor * self.0, mapper)
+        }
+    }
+
     /// The values a never-used network's copy holds are the values the network itself uses.
     #[test]
     fn a_copy_of_a_new_network_holds_its_values() {
@@ -547,9 +684,9 @@ mod tests {
         let obs = Tensor::<Flex, 2>::from_floats([[0.5, -1.0, 2.0]], &device);
         let actions = Tensor::<Flex, 2>::from_floats([[0.3]], &device);
 
-        let critic = QNetwork::<Flex>::new(3, 1, 8, 1, &device);
-        let copy =
-            QNetwork::<Flex>::new(3, 1, 8, 1, &device).load_record(critic.clone().into_record());
+        let critic = QNetwork::<Flex>::new(3, 1, 8, 1, Activation::Relu, &device);
+        let copy = QNetwork::<Flex>::new(3, 1, 8, 1, Activation::Relu, &device)
+            .load_record(critic.clone().into_record());
         let (original, copied) = (
             critic.forward(obs.clone(), actions.clone()),
             copy.forward(obs.clone(), actions),
@@ -564,8 +701,8 @@ mod tests {
             .forward(obs.clone())
             .into_data()
             .assert_eq(&copy.critic.forward(obs.clone()).into_data(), true);
-        let gaussian = GaussianActor::<Flex>::new(3, 1, 8, &device);
-        let copy = GaussianActor::<Flex>::new(3, 1, 8, &device)
+        let gaussian = GaussianActor::<Flex>::new(3, 1, 8, NetStyle::default(), &device);
+        let copy = GaussianActor::<Flex>::new(3, 1, 8, NetStyle::default(), &device)
             .load_record(gaussian.clone().into_record());
         gaussian
             .forward(obs.clone())

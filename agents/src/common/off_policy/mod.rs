@@ -60,6 +60,7 @@ pub trait OffPolicyAgent: Sized {
     type Backend: AutodiffBackend;
     /// The actor, critics and settings every off-policy agent has.
     fn core(&self) -> &OffPolicyCore<Self::Backend>;
+    fn core_mut(&mut self) -> &mut OffPolicyCore<Self::Backend>;
     /// One action for one observation: a policy sample, or the deterministic action.
     fn act(&self, obs: &[f32], deterministic: bool, rng: &mut impl Rng) -> Vec<f32> {
         self.core().act(obs, deterministic, rng)
@@ -162,10 +163,12 @@ pub fn train<A: OffPolicyAgent>(
                     .then(|| envs::risky::exploring_start(&config.env, reset_seed))
                     .flatten();
                 from_exploring_start = start.is_some();
-                match start {
+                let first = match start {
                     Some(start) => to_f32(&env.reset_to_state(Some(reset_seed), &start)?.0),
                     None => to_f32(&env.reset(Some(reset_seed)).0),
-                }
+                };
+                agent.core_mut().observe(&first);
+                first
             }
         };
         let action = if step < settings.learning_starts {
@@ -177,6 +180,7 @@ pub fn train<A: OffPolicyAgent>(
             .step(&action)
             .with_context(|| format!("stepping {} at step {step}", config.env))?;
         let next_obs = to_f32(&outcome.observation);
+        agent.core_mut().observe(&next_obs);
         // The true next observation is stored even at a truncation, and only `terminated` stops
         // bootstrapping.
         // Potential-based shaping (Ng et al. 1999) in the stored reward only: Phi is 0 after a

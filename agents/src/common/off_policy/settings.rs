@@ -1,4 +1,4 @@
-//! The config tables of the off-policy agents ([sac], [dsac], [remac]): the ten settings all
+//! The config tables of the off-policy agents ([sac], [dsac], [remac]): the settings all
 //! three share, declared once in [`OffPolicySettings`], side by side with each agent's own ones
 //! in one TOML table ([`OffPolicyConfig`]).
 //!
@@ -15,6 +15,7 @@ use serde::de::value::MapAccessDeserializer;
 use serde::de::{self, DeserializeSeed, IntoDeserializer, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
 
+use crate::common::nets::{Activation, LOG_STD_MAX, LOG_STD_MIN, LogStdSquash, NetStyle};
 use crate::config::setting_checks::{Accepted, check_count, check_number, check_numbers};
 use crate::config::{ConfigError, invalid};
 
@@ -45,6 +46,18 @@ pub struct OffPolicySettings {
     pub target_network_frequency: u64,
     /// Width of the two hidden layers of every network.
     pub hidden_size: usize,
+    /// Activation of every network's hidden layers: "relu" (CleanRL) or "tanh".
+    pub activation: Activation,
+    /// Bounds [low, high] of the actor's log standard deviation.
+    pub log_std_bounds: [f64; 2],
+    /// How the log-std head is kept within `log_std_bounds`: "tanh" rescales it smoothly
+    /// (CleanRL), "clip" clamps it.
+    pub log_std_squash: LogStdSquash,
+    /// The networks see every observation as (o - mean) / sqrt(var + 1e-8), with the running
+    /// mean and variance of all the observations the run has collected (the ReMAC paper's Brax
+    /// setting). The replay buffer keeps raw observations, so a sampled batch is normalised
+    /// with today's statistics, not those of the day it was stored.
+    pub normalize_observation: bool,
 }
 
 impl Default for OffPolicySettings {
@@ -60,13 +73,17 @@ impl Default for OffPolicySettings {
             policy_frequency: 2,
             target_network_frequency: 1,
             hidden_size: 256,
+            activation: Activation::Relu,
+            log_std_bounds: [f64::from(LOG_STD_MIN), f64::from(LOG_STD_MAX)],
+            log_std_squash: LogStdSquash::Tanh,
+            normalize_observation: false,
         }
     }
 }
 
 impl OffPolicySettings {
     /// The TOML keys of the settings, in declaration order.
-    pub const KEYS: [&str; 10] = [
+    pub const KEYS: [&str; 14] = [
         "buffer_size",
         "batch_size",
         "gamma",
@@ -77,6 +94,10 @@ impl OffPolicySettings {
         "policy_frequency",
         "target_network_frequency",
         "hidden_size",
+        "activation",
+        "log_std_bounds",
+        "log_std_squash",
+        "normalize_observation",
     ];
 
     /// Reads the value of `key` from `map` when `key` is one of [`Self::KEYS`]; false otherwise.
@@ -92,9 +113,24 @@ impl OffPolicySettings {
             "policy_frequency" => self.policy_frequency = map.next_value()?,
             "target_network_frequency" => self.target_network_frequency = map.next_value()?,
             "hidden_size" => self.hidden_size = map.next_value()?,
+            "activation" => self.activation = map.next_value()?,
+            "log_std_bounds" => self.log_std_bounds = map.next_value()?,
+            "log_std_squash" => self.log_std_squash = map.next_value()?,
+            "normalize_observation" => self.normalize_observation = map.next_value()?,
             _ => return Ok(false),
         }
         Ok(true)
+    }
+
+    /// The networks' activation and log-std bounds.
+    pub fn net_style(&self) -> NetStyle {
+        let [low, high] = self.log_std_bounds;
+        NetStyle {
+            activation: self.activation,
+            log_std_min: low as f32,
+            log_std_max: high as f32,
+            log_std_squash: self.log_std_squash,
+        }
     }
 
     /// Checks the settings of config table `table` ("sac", "dsac", "remac").
@@ -117,6 +153,16 @@ impl OffPolicySettings {
                     "{} is not accepted: the actor makes that many updates in a row, at most \
                      {MAX_POLICY_FREQUENCY} (CleanRL: 2)",
                     self.policy_frequency
+                ),
+            ));
+        }
+        let [low, high] = self.log_std_bounds;
+        if !(low.is_finite() && high.is_finite() && low < high) {
+            return Err(invalid(
+                &key("log_std_bounds"),
+                format!(
+                    "[{low}, {high}] is not accepted: two finite numbers [low, high] with \
+                     low < high (CleanRL: [-5, 2])"
                 ),
             ));
         }
@@ -350,10 +396,13 @@ mod tests {
     #[test]
     fn every_shared_key_is_read() {
         for key in OffPolicySettings::KEYS {
-            let value = if ["gamma", "tau", "policy_lr", "q_lr"].contains(&key) {
-                "0.5"
-            } else {
-                "7"
+            let value = match key {
+                "gamma" | "tau" | "policy_lr" | "q_lr" => "0.5",
+                "activation" => "\"tanh\"",
+                "log_std_bounds" => "[-10.0, 2.0]",
+                "log_std_squash" => "\"clip\"",
+                "normalize_observation" => "true",
+                _ => "7",
             };
             let config = read(&format!("{key} = {value}")).unwrap();
             assert_ne!(config.shared, OffPolicySettings::default(), "{key}");
