@@ -167,7 +167,7 @@ pub struct Dsac<B: AutodiffBackend> {
     /// Actor and twin quantile critics (N outputs each).
     core: OffPolicyCore<B>,
     /// The quantile levels of the critics' outputs.
-    taus: Tensor<B, 1>,
+    taus: Vec<f32>,
     /// The objective over the N atoms, as it stands at `objective_step` under a risk schedule.
     objective_value: RankWeightedValue<B>,
     objective_step: u64,
@@ -197,7 +197,7 @@ impl<B: AutodiffBackend> Dsac<B> {
         } = config.agent;
         Ok(Self {
             core,
-            taus: Tensor::from_floats(quantile_midpoints(atoms).as_slice(), device),
+            taus: quantile_midpoints(atoms),
             objective_value: RankWeightedValue::new(plan, RankMethod::Auto, device),
             objective_step: 0,
             settings: config.agent,
@@ -256,11 +256,12 @@ impl<B: AutodiffBackend> OffPolicyAgent for Dsac<B> {
         let target_atoms = soft_target(&self.core, batch, rng, alpha);
         // Critic loss, one Adam step per critic: the quantile Huber loss of the atoms.
         let (kappa, taus, q_lr) = (self.huber_kappa, &self.taus, settings.q_lr);
+        let target_atoms = host::to_vec(target_atoms);
         let fits = self
             .core
             .critics
             .regress(obs.clone(), actions, q_lr, |atoms| {
-                quantile_huber_loss(atoms, target_atoms.clone(), taus.clone(), kappa)
+                quantile_huber_loss(atoms, &target_atoms, taus, kappa)
             });
         // The mean of the atoms is the critic's Q estimate: CleanRL's qf*_values.
         record_fits(fits, &mut metrics);
