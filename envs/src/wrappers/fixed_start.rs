@@ -37,6 +37,14 @@ impl<E: Env> FixedStart<E> {
     pub fn inner(&self) -> &E {
         &self.env
     }
+
+    pub fn inner_mut(&mut self) -> &mut E {
+        &mut self.env
+    }
+
+    pub fn into_inner(self) -> E {
+        self.env
+    }
 }
 
 impl<E: Env> Env for FixedStart<E> {
