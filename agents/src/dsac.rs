@@ -174,7 +174,6 @@ pub struct Dsac<B: AutodiffBackend> {
     /// The settings the objective is rebuilt from while a risk schedule runs.
     settings: DsacSettings,
     huber_kappa: f32,
-    entropy: EntropyTuning<B>,
 }
 
 impl<B: AutodiffBackend> Dsac<B> {
@@ -187,7 +186,6 @@ impl<B: AutodiffBackend> Dsac<B> {
     ) -> Result<Self, ConfigError> {
         let action_dim = spaces.bounds.dim();
         let atoms = config.agent.num_quantiles;
-        let core = OffPolicyCore::new(config.shared, spaces, atoms, TORCH_ADAM_EPSILON, device);
         let plan = config.agent.rank_plan(&config.agent.objective_at(0))?;
         let DsacSettings {
             huber_kappa,
@@ -195,14 +193,15 @@ impl<B: AutodiffBackend> Dsac<B> {
             autotune,
             ..
         } = config.agent;
+        let entropy = EntropyTuning::new(autotune, alpha, action_dim, TORCH_ADAM_EPSILON, device);
         Ok(Self {
-            core,
+            core: OffPolicyCore::new(config.shared, spaces, atoms, TORCH_ADAM_EPSILON, device)
+                .with_entropy(entropy),
             taus: quantile_midpoints(atoms),
             objective_value: RankWeightedValue::new(plan, RankMethod::Auto, device),
             objective_step: 0,
             settings: config.agent,
             huber_kappa: huber_kappa as f32,
-            entropy: EntropyTuning::new(autotune, alpha, action_dim, TORCH_ADAM_EPSILON, device),
         })
     }
 
@@ -252,7 +251,7 @@ impl<B: AutodiffBackend> OffPolicyAgent for Dsac<B> {
 
         // Target atoms: SAC's soft target atom by atom, with one next action a' ~ pi(.|s'):
         // r + gamma (1 - terminated) (min_i Z'_i(s', a') - alpha log pi(a'|s')).
-        let alpha = self.entropy.alpha();
+        let alpha = self.core.alpha();
         let target_atoms = soft_target(&self.core, batch, rng, alpha);
         // Critic loss, one Adam step per critic: the quantile Huber loss of the atoms.
         let (kappa, taus, q_lr) = (self.huber_kappa, &self.taus, settings.q_lr);
@@ -274,7 +273,6 @@ impl<B: AutodiffBackend> OffPolicyAgent for Dsac<B> {
         self.core.update_actor(
             step,
             &obs,
-            Some(&mut self.entropy),
             rng,
             &mut metrics,
             |ActorStep {
@@ -298,7 +296,7 @@ impl<B: AutodiffBackend> OffPolicyAgent for Dsac<B> {
         );
 
         self.core.update_targets(step);
-        metrics.record("losses/alpha", || self.entropy.alpha() as f64);
+        metrics.record("losses/alpha", || self.core.alpha() as f64);
         if let (true, Objective::Cvar(level)) = (
             self.settings.risk_schedule_steps > 0,
             self.settings.objective_at(self.objective_step),
@@ -308,14 +306,8 @@ impl<B: AutodiffBackend> OffPolicyAgent for Dsac<B> {
         metrics
     }
 
-    fn save(&self, dir: &Path) -> anyhow::Result<()> {
-        self.core.save(dir)?;
-        self.entropy.save(dir)
-    }
-
     fn load(mut self, dir: &Path) -> anyhow::Result<Self> {
         self.core = self.core.load(dir)?;
-        self.entropy = self.entropy.load(dir, &self.core.device)?;
         Ok(self)
     }
 }

@@ -198,7 +198,6 @@ impl<B: AutodiffBackend> OffPolicyAgent for Remac<B> {
         self.core.update_actor(
             step,
             &obs,
-            None,
             rng,
             &mut metrics,
             |ActorStep {

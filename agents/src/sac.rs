@@ -116,18 +116,18 @@ pub fn actor_loss<B: Backend>(
 }
 
 pub struct Sac<B: AutodiffBackend> {
+    /// Actor, twin critics and the entropy coefficient.
     core: OffPolicyCore<B>,
-    entropy: EntropyTuning<B>,
 }
 
 impl<B: AutodiffBackend> Sac<B> {
     pub fn new(config: SacConfig, spaces: Spaces, device: &B::Device) -> Self {
         let action_dim = spaces.bounds.dim();
-        let core = OffPolicyCore::new(config.shared, spaces, 1, TORCH_ADAM_EPSILON, device);
         let SacSettings { alpha, autotune } = config.agent;
+        let entropy = EntropyTuning::new(autotune, alpha, action_dim, TORCH_ADAM_EPSILON, device);
         Self {
-            core,
-            entropy: EntropyTuning::new(autotune, alpha, action_dim, TORCH_ADAM_EPSILON, device),
+            core: OffPolicyCore::new(config.shared, spaces, 1, TORCH_ADAM_EPSILON, device)
+                .with_entropy(entropy),
         }
     }
 }
@@ -152,7 +152,7 @@ impl<B: AutodiffBackend> OffPolicyAgent for Sac<B> {
 
         // Soft target from one next action a' ~ pi(.|s'):
         // y = r + gamma (1 - terminated) (min_i Q'_i(s', a') - alpha log pi(a'|s')).
-        let alpha = self.entropy.alpha();
+        let alpha = self.core.alpha();
         let next_q = soft_target(&self.core, batch, rng, alpha);
         // Critic loss, one Adam step per critic: mean((Q_i(s, a) - y)^2).
         let q_lr = settings.q_lr;
@@ -170,7 +170,6 @@ impl<B: AutodiffBackend> OffPolicyAgent for Sac<B> {
         self.core.update_actor(
             step,
             &obs,
-            Some(&mut self.entropy),
             rng,
             &mut metrics,
             |ActorStep {
@@ -186,18 +185,12 @@ impl<B: AutodiffBackend> OffPolicyAgent for Sac<B> {
         );
 
         self.core.update_targets(step);
-        metrics.record("losses/alpha", || self.entropy.alpha() as f64);
+        metrics.record("losses/alpha", || self.core.alpha() as f64);
         metrics
-    }
-
-    fn save(&self, dir: &Path) -> anyhow::Result<()> {
-        self.core.save(dir)?;
-        self.entropy.save(dir)
     }
 
     fn load(mut self, dir: &Path) -> anyhow::Result<Self> {
         self.core = self.core.load(dir)?;
-        self.entropy = self.entropy.load(dir, &self.core.device)?;
         Ok(self)
     }
 }

@@ -34,6 +34,8 @@ pub struct OffPolicyCore<B: AutodiffBackend> {
     /// The running statistics of the observations collected so far, when
     /// `normalize_observation` is on.
     observation_statistics: Option<RunningMeanStd>,
+    /// SAC's entropy coefficient, for an agent with an entropy term ([`Self::with_entropy`]).
+    entropy: Option<EntropyTuning<B>>,
 }
 
 /// Added to the variance before its square root, as the ReMAC paper's Brax normaliser does.
@@ -85,10 +87,23 @@ impl<B: AutodiffBackend> OffPolicyCore<B> {
             observation_statistics: settings
                 .normalize_observation
                 .then(|| RunningMeanStd::new(obs_dim)),
+            entropy: None,
             device: device.clone(),
             spaces,
             settings,
         }
+    }
+
+    /// Gives the agent SAC's entropy term: alpha enters the actor's loss, is tuned after each
+    /// actor step (when `entropy` tunes it) and is checkpointed with the networks.
+    pub fn with_entropy(mut self, entropy: EntropyTuning<B>) -> Self {
+        self.entropy = Some(entropy);
+        self
+    }
+
+    /// The entropy coefficient now (0 for an agent without an entropy term).
+    pub fn alpha(&self) -> f32 {
+        self.entropy.as_ref().map_or(0.0, EntropyTuning::alpha)
     }
 
     pub fn bounds(&self) -> &ActionBounds {
@@ -154,12 +169,12 @@ impl<B: AutodiffBackend> OffPolicyCore<B> {
 
     /// CleanRL's delayed actor update: at every `policy_frequency`-th step, that many Adam steps
     /// of the actor on the loss `actor_loss` returns (with the log pi of the actions it drew, for
-    /// the entropy chart), each followed by a step of `entropy` where alpha is tuned, at `obs`.
+    /// the entropy chart), each followed by a step of the entropy coefficient where alpha is
+    /// tuned, at `obs`.
     pub fn update_actor<R: Rng>(
         &mut self,
         step: u64,
         obs: &Tensor<B, 2>,
-        mut entropy: Option<&mut EntropyTuning<B>>,
         rng: &mut R,
         metrics: &mut Metrics,
         mut actor_loss: impl FnMut(ActorStep<'_, B, R>) -> (Tensor<B, 1>, Tensor<B, 2>),
@@ -174,7 +189,7 @@ impl<B: AutodiffBackend> OffPolicyCore<B> {
                 actor: &self.actor,
                 critics: &frozen_critics,
                 bounds: &self.spaces.bounds,
-                alpha: entropy.as_deref().map_or(0.0, EntropyTuning::alpha),
+                alpha: self.entropy.as_ref().map_or(0.0, EntropyTuning::alpha),
                 rng,
             });
             let mut grads = loss.backward();
@@ -185,7 +200,7 @@ impl<B: AutodiffBackend> OffPolicyCore<B> {
             metrics.record("losses/actor_loss", || host::scalar(loss));
             metrics.record("charts/entropy", || -host::scalar(log_prob.mean()));
 
-            if let Some(entropy) = entropy.as_deref_mut() {
+            if let Some(entropy) = self.entropy.as_mut() {
                 entropy.step(
                     &self.actor,
                     obs.clone(),
@@ -213,6 +228,9 @@ impl<B: AutodiffBackend> OffPolicyCore<B> {
             let path = dir.join(OBSERVATION_STATISTICS_FILE);
             std::fs::write(&path, serde_json::to_vec(statistics)?)
                 .with_context(|| format!("writing {}", path.display()))?;
+        }
+        if let Some(entropy) = &self.entropy {
+            entropy.save(dir)?;
         }
         save_record(dir, "actor_optimizer", self.actor_optimizer.to_record())
     }
@@ -244,6 +262,9 @@ impl<B: AutodiffBackend> OffPolicyCore<B> {
                 );
             }
             self.observation_statistics = Some(statistics);
+        }
+        if let Some(entropy) = self.entropy.take() {
+            self.entropy = Some(entropy.load(dir, &device)?);
         }
         Ok(self)
     }
