@@ -27,7 +27,7 @@ pub use time_limit::TimeLimit;
 /// Writes the `Env` methods that a wrapper hands to the env it wraps unchanged, so that each
 /// wrapper's file shows only what it changes:
 ///
-/// ```ignore
+/// ```text
 /// impl<E: Env> Env for TimeLimit<E> {
 ///     envs::forward_env!(env: id, observation_space, action_space, render);
 ///     fn reset(&mut self, seed: Option<u64>) -> (Vec<f64>, Info) { ... }
