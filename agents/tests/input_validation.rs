@@ -95,6 +95,18 @@ fn non_finite_durations_and_coefficients_are_refused() {
         &["remac.actor_adam_epsilon=inf"],
         &["remac.actor_adam_epsilon", "finite"],
     );
+    for bounds in ["[2.0, -5.0]", "[-5.0, 100.0]", "[-5.0, nan]", "[-5.0]"] {
+        refused_train(
+            "sac-pendulum.toml",
+            &[&format!("sac.log_std_bounds={bounds}")],
+            &["sac.log_std_bounds"],
+        );
+    }
+    refused_train(
+        "dsac-cvar-risky-car.toml",
+        &["dsac.activation=\"sigmoid\""],
+        &["dsac.activation", "relu", "tanh"],
+    );
 }
 
 #[test]

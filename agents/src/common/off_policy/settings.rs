@@ -23,6 +23,10 @@ use crate::config::{ConfigError, invalid};
 /// for hours at one step.
 pub const MAX_POLICY_FREQUENCY: u64 = 10_000;
 
+/// Where `log_std_bounds` may lie: a standard deviation from about 2e-9 (below it the Gaussian's
+/// log-density overflows f32) to about 22000 (far beyond any action box).
+const LOG_STD_LIMITS: [f64; 2] = [-20.0, 10.0];
+
 /// The settings every off-policy agent has; the defaults are CleanRL's (`sac_continuous_action.py`).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct OffPolicySettings {
@@ -157,12 +161,14 @@ impl OffPolicySettings {
             ));
         }
         let [low, high] = self.log_std_bounds;
-        if !(low.is_finite() && high.is_finite() && low < high) {
+        let in_range = |x: f64| (LOG_STD_LIMITS[0]..=LOG_STD_LIMITS[1]).contains(&x);
+        if !(in_range(low) && in_range(high) && low < high) {
             return Err(invalid(
                 &key("log_std_bounds"),
                 format!(
-                    "[{low}, {high}] is not accepted: two finite numbers [low, high] with \
-                     low < high (CleanRL: [-5, 2])"
+                    "[{low}, {high}] is not accepted: [low, high] with low < high, both in \
+                     [{}, {}] (CleanRL: [-5, 2]; the ReMAC paper: [-10, 2])",
+                    LOG_STD_LIMITS[0], LOG_STD_LIMITS[1]
                 ),
             ));
         }
