@@ -12,6 +12,8 @@ pub struct ClipAction<E> {
     action_space: BoxSpace,
 }
 
+super::inner_env_access!(ClipAction);
+
 impl<E: Env> ClipAction<E> {
     pub fn new(env: E) -> Self {
         let inner = env.action_space();
@@ -22,18 +24,6 @@ impl<E: Env> ClipAction<E> {
             dtype: DType::F32,
         };
         Self { env, action_space }
-    }
-
-    pub fn inner(&self) -> &E {
-        &self.env
-    }
-
-    pub fn inner_mut(&mut self) -> &mut E {
-        &mut self.env
-    }
-
-    pub fn into_inner(self) -> E {
-        self.env
     }
 }
 

@@ -19,6 +19,8 @@ pub struct FixedStart<E> {
     reset_by_caller: bool,
 }
 
+super::inner_env_access!(FixedStart);
+
 impl<E: Env> FixedStart<E> {
     /// An error if `env` does not accept `state`.
     pub fn new(mut env: E, state: Value) -> Result<Self, EnvError> {
@@ -32,18 +34,6 @@ impl<E: Env> FixedStart<E> {
 
     pub fn state(&self) -> &Value {
         &self.state
-    }
-
-    pub fn inner(&self) -> &E {
-        &self.env
-    }
-
-    pub fn inner_mut(&mut self) -> &mut E {
-        &mut self.env
-    }
-
-    pub fn into_inner(self) -> E {
-        self.env
     }
 }
 

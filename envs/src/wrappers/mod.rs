@@ -85,6 +85,27 @@ macro_rules! forward_env {
     };
 }
 
+/// Writes `inner()`, `inner_mut()` and `into_inner()` (the wrapped env, by reference or by
+/// value) for a wrapper whose field `env` holds the env it wraps.
+macro_rules! inner_env_access {
+    ($wrapper:ident) => {
+        impl<E> $wrapper<E> {
+            pub fn inner(&self) -> &E {
+                &self.env
+            }
+
+            pub fn inner_mut(&mut self) -> &mut E {
+                &mut self.env
+            }
+
+            pub fn into_inner(self) -> E {
+                self.env
+            }
+        }
+    };
+}
+use inner_env_access;
+
 /// What [`forward_env!`] names from outside this crate.
 #[doc(hidden)]
 pub mod forwarding {

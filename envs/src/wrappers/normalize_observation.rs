@@ -28,6 +28,8 @@ pub struct NormalizeObservation<E> {
     observation_space: BoxSpace,
 }
 
+super::inner_env_access!(NormalizeObservation);
+
 impl<E: Env> NormalizeObservation<E> {
     /// Epsilon 1e-8, clip 10.
     pub fn new(env: E) -> Self {
@@ -96,18 +98,6 @@ impl<E: Env> NormalizeObservation<E> {
 
     pub fn is_enabled(&self) -> bool {
         self.enabled
-    }
-
-    pub fn inner(&self) -> &E {
-        &self.env
-    }
-
-    pub fn inner_mut(&mut self) -> &mut E {
-        &mut self.env
-    }
-
-    pub fn into_inner(self) -> E {
-        self.env
     }
 
     fn normalize(&mut self, observation: Vec<f64>) -> Vec<f64> {

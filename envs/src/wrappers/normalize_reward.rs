@@ -28,6 +28,8 @@ pub struct NormalizeReward<E> {
     enabled: bool,
 }
 
+super::inner_env_access!(NormalizeReward);
+
 impl<E: Env> NormalizeReward<E> {
     /// Epsilon 1e-8, clip 10.
     pub fn new(env: E, gamma: f64) -> Result<Self, EnvError> {
@@ -98,18 +100,6 @@ impl<E: Env> NormalizeReward<E> {
     /// The running discounted return `G` the statistics are fed with.
     pub fn discounted_return(&self) -> f64 {
         self.discounted_return
-    }
-
-    pub fn inner(&self) -> &E {
-        &self.env
-    }
-
-    pub fn inner_mut(&mut self) -> &mut E {
-        &mut self.env
-    }
-
-    pub fn into_inner(self) -> E {
-        self.env
     }
 }
 

@@ -23,6 +23,8 @@ pub struct RecordEpisodeStatistics<E> {
     buffer_length: usize,
 }
 
+super::inner_env_access!(RecordEpisodeStatistics);
+
 impl<E: Env> RecordEpisodeStatistics<E> {
     pub fn new(env: E) -> Self {
         Self::with_buffer_length(env, DEFAULT_BUFFER_LENGTH)
@@ -47,18 +49,6 @@ impl<E: Env> RecordEpisodeStatistics<E> {
     /// The last `buffer_length` finished episodes, oldest first.
     pub fn recent_episodes(&self) -> &VecDeque<EpisodeStatistics> {
         &self.recent_episodes
-    }
-
-    pub fn inner(&self) -> &E {
-        &self.env
-    }
-
-    pub fn inner_mut(&mut self) -> &mut E {
-        &mut self.env
-    }
-
-    pub fn into_inner(self) -> E {
-        self.env
     }
 
     fn start_episode(&mut self) {

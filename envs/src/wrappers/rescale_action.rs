@@ -13,6 +13,8 @@ pub struct RescaleAction<E> {
     action_space: BoxSpace,
 }
 
+super::inner_env_access!(RescaleAction);
+
 impl<E: Env> RescaleAction<E> {
     /// The same `[min_action, max_action]` for every component.
     pub fn new(env: E, min_action: f32, max_action: f32) -> Result<Self, EnvError> {
@@ -36,18 +38,6 @@ impl<E: Env> RescaleAction<E> {
             dtype: DType::F32,
         };
         Ok(Self { env, action_space })
-    }
-
-    pub fn inner(&self) -> &E {
-        &self.env
-    }
-
-    pub fn inner_mut(&mut self) -> &mut E {
-        &mut self.env
-    }
-
-    pub fn into_inner(self) -> E {
-        self.env
     }
 
     /// The wrapped env's action for the agent's `action`.

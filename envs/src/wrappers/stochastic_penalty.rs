@@ -92,6 +92,8 @@ pub struct StochasticPenalty<E> {
     struck: bool,
 }
 
+super::inner_env_access!(StochasticPenalty);
+
 impl<E: Env> StochasticPenalty<E> {
     /// Wraps `env`, which then reports `id` (e.g. `RiskyPendulum-v1`). A probability outside
     /// [0, 1] or a negative or non-finite cost is an `EnvError::InvalidRiskParameter`.
@@ -109,10 +111,6 @@ impl<E: Env> StochasticPenalty<E> {
 
     pub fn spec(&self) -> &PenaltySpec {
         &self.spec
-    }
-
-    pub fn inner(&self) -> &E {
-        &self.env
     }
 }
 

@@ -15,6 +15,8 @@ pub struct TimeLimit<E> {
     elapsed_steps: usize,
 }
 
+super::inner_env_access!(TimeLimit);
+
 impl<E: Env> TimeLimit<E> {
     pub fn new(env: E, max_episode_steps: usize) -> Result<Self, EnvError> {
         if max_episode_steps == 0 {
@@ -37,18 +39,6 @@ impl<E: Env> TimeLimit<E> {
     /// Steps taken since the last reset.
     pub fn elapsed_steps(&self) -> usize {
         self.elapsed_steps
-    }
-
-    pub fn inner(&self) -> &E {
-        &self.env
-    }
-
-    pub fn inner_mut(&mut self) -> &mut E {
-        &mut self.env
-    }
-
-    pub fn into_inner(self) -> E {
-        self.env
     }
 }
 
