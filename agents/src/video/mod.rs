@@ -522,6 +522,12 @@ impl<E: Env> RecordVideo<E> {
             .push(outcome);
     }
 
+    fn on_reset(&mut self, _seed: Option<u64>, reset: (Vec<f64>, Info)) -> (Vec<f64>, Info) {
+        self.start_episode();
+        reset
+    }
+
+    /// A new episode: recorded from its first frame if the trigger says so.
     fn start_episode(&mut self) {
         let episode = self.next_episode;
         self.next_episode += 1;
@@ -555,23 +561,7 @@ impl<E: Env> RecordVideo<E> {
 }
 
 impl<E: Env> Env for RecordVideo<E> {
-    envs::forward_env!(env: id, observation_space, action_space, render);
-
-    fn reset(&mut self, seed: Option<u64>) -> (Vec<f64>, Info) {
-        let reset = self.env.reset(seed);
-        self.start_episode();
-        reset
-    }
-
-    fn reset_to_state(
-        &mut self,
-        seed: Option<u64>,
-        state: &serde_json::Value,
-    ) -> Result<(Vec<f64>, Info), EnvError> {
-        let reset = self.env.reset_to_state(seed, state)?;
-        self.start_episode();
-        Ok(reset)
-    }
+    envs::forward_env!(env: id, observation_space, action_space, render, resets);
 
     fn step(&mut self, action: &[f32]) -> Result<Step, EnvError> {
         let step = self.env.step(action)?;

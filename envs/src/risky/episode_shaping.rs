@@ -7,8 +7,6 @@
 //! episodes cut by the time limit are ordered among themselves by how far they got, which gives a
 //! group of all-timeout episodes something to rank.
 
-use serde_json::Value;
-
 use super::ShapingPotential;
 use crate::env::{Env, Info, Step};
 use crate::error::EnvError;
@@ -35,28 +33,14 @@ impl<E: Env> EpisodeShaping<E> {
         }
     }
 
-    fn started(&mut self, reset: (Vec<f64>, Info)) -> (Vec<f64>, Info) {
+    fn on_reset(&mut self, _seed: Option<u64>, reset: (Vec<f64>, Info)) -> (Vec<f64>, Info) {
         self.start_potential = (self.potential)(&reset.0);
         reset
     }
 }
 
 impl<E: Env> Env for EpisodeShaping<E> {
-    crate::forward_env!(env: id, observation_space, action_space, render);
-
-    fn reset(&mut self, seed: Option<u64>) -> (Vec<f64>, Info) {
-        let reset = self.env.reset(seed);
-        self.started(reset)
-    }
-
-    fn reset_to_state(
-        &mut self,
-        seed: Option<u64>,
-        state: &Value,
-    ) -> Result<(Vec<f64>, Info), EnvError> {
-        let reset = self.env.reset_to_state(seed, state)?;
-        Ok(self.started(reset))
-    }
+    crate::forward_env!(env: id, observation_space, action_space, render, resets);
 
     fn step(&mut self, action: &[f32]) -> Result<Step, EnvError> {
         let mut step = self.env.step(action)?;

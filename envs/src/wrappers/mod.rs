@@ -29,13 +29,16 @@ pub use time_limit::TimeLimit;
 ///
 /// ```text
 /// impl<E: Env> Env for TimeLimit<E> {
-///     envs::forward_env!(env: id, observation_space, action_space, render);
-///     fn reset(&mut self, seed: Option<u64>) -> (Vec<f64>, Info) { ... }
-///     ...
+///     envs::forward_env!(env: id, observation_space, action_space, render, resets);
+///     fn step(&mut self, action: &[f32]) -> Result<Step, EnvError> { ... }
 /// }
 /// ```
 ///
 /// `env` names the field holding the wrapped env; the list names the methods passed through.
+/// `resets` writes both `reset` and `reset_to_state` for a wrapper that does the same after
+/// either: they reset the wrapped env and hand what it returned (observation and info) through
+/// the wrapper's own `fn on_reset(&mut self, seed: Option<u64>, reset: (Vec<f64>, Info)) ->
+/// (Vec<f64>, Info)`, which starts the wrapper's episode and may change the reset's values.
 #[macro_export]
 macro_rules! forward_env {
     ($field:ident: $($method:ident),+ $(,)?) => {
@@ -59,6 +62,21 @@ macro_rules! forward_env {
     (@method $field:ident reset) => {
         fn reset(&mut self, seed: Option<u64>) -> (Vec<f64>, $crate::env::Info) {
             self.$field.reset(seed)
+        }
+    };
+    (@method $field:ident resets) => {
+        fn reset(&mut self, seed: Option<u64>) -> (Vec<f64>, $crate::env::Info) {
+            let reset = self.$field.reset(seed);
+            self.on_reset(seed, reset)
+        }
+
+        fn reset_to_state(
+            &mut self,
+            seed: Option<u64>,
+            state: &$crate::wrappers::forwarding::Value,
+        ) -> Result<(Vec<f64>, $crate::env::Info), $crate::error::EnvError> {
+            let reset = self.$field.reset_to_state(seed, state)?;
+            Ok(self.on_reset(seed, reset))
         }
     };
     (@method $field:ident reset_to_state) => {

@@ -1,7 +1,5 @@
 //! `gymnasium.wrappers.NormalizeObservation`, plus CleanRL's clip to +-10.
 
-use serde_json::Value;
-
 use crate::env::{BoxSpace, DType, Env, Info, Step};
 use crate::error::EnvError;
 use crate::wrappers::running_mean_std::RunningMeanStd;
@@ -100,6 +98,11 @@ impl<E: Env> NormalizeObservation<E> {
         self.enabled
     }
 
+    fn on_reset(&mut self, _seed: Option<u64>, reset: (Vec<f64>, Info)) -> (Vec<f64>, Info) {
+        let (observation, info) = reset;
+        (self.normalize(observation), info)
+    }
+
     fn normalize(&mut self, observation: Vec<f64>) -> Vec<f64> {
         if !self.enabled {
             return observation;
@@ -120,7 +123,7 @@ impl<E: Env> NormalizeObservation<E> {
 }
 
 impl<E: Env> Env for NormalizeObservation<E> {
-    crate::forward_env!(env: id, action_space, render);
+    crate::forward_env!(env: id, action_space, render, resets);
 
     fn observation_space(&self) -> &BoxSpace {
         if self.enabled {
@@ -128,20 +131,6 @@ impl<E: Env> Env for NormalizeObservation<E> {
         } else {
             self.env.observation_space()
         }
-    }
-
-    fn reset(&mut self, seed: Option<u64>) -> (Vec<f64>, Info) {
-        let (observation, info) = self.env.reset(seed);
-        (self.normalize(observation), info)
-    }
-
-    fn reset_to_state(
-        &mut self,
-        seed: Option<u64>,
-        state: &Value,
-    ) -> Result<(Vec<f64>, Info), EnvError> {
-        let (observation, info) = self.env.reset_to_state(seed, state)?;
-        Ok((self.normalize(observation), info))
     }
 
     fn step(&mut self, action: &[f32]) -> Result<Step, EnvError> {

@@ -2,8 +2,6 @@
 
 use std::collections::VecDeque;
 
-use serde_json::Value;
-
 use crate::env::{Env, EpisodeStatistics, Info, Step};
 use crate::error::EnvError;
 
@@ -51,29 +49,15 @@ impl<E: Env> RecordEpisodeStatistics<E> {
         &self.recent_episodes
     }
 
-    fn start_episode(&mut self) {
+    fn on_reset(&mut self, _seed: Option<u64>, reset: (Vec<f64>, Info)) -> (Vec<f64>, Info) {
         self.episode_return = 0.0;
         self.episode_length = 0;
+        reset
     }
 }
 
 impl<E: Env> Env for RecordEpisodeStatistics<E> {
-    crate::forward_env!(env: id, observation_space, action_space, render);
-
-    fn reset(&mut self, seed: Option<u64>) -> (Vec<f64>, Info) {
-        self.start_episode();
-        self.env.reset(seed)
-    }
-
-    fn reset_to_state(
-        &mut self,
-        seed: Option<u64>,
-        state: &Value,
-    ) -> Result<(Vec<f64>, Info), EnvError> {
-        let reset = self.env.reset_to_state(seed, state)?;
-        self.start_episode();
-        Ok(reset)
-    }
+    crate::forward_env!(env: id, observation_space, action_space, render, resets);
 
     fn step(&mut self, action: &[f32]) -> Result<Step, EnvError> {
         let mut step = self.env.step(action)?;

@@ -4,8 +4,6 @@
 //! construction of risk-averse RL benchmarks (e.g. HalfCheetah penalised above a forward speed,
 //! Urpí, Curi and Krause 2021).
 
-use serde_json::Value;
-
 use crate::env::{Env, Info, Step};
 use crate::error::EnvError;
 pub use crate::risky::coin::{PENALTY_EVENT_KEY, PENALTY_KEY, RISKY_STEP_KEY};
@@ -109,33 +107,23 @@ impl<E: Env> StochasticPenalty<E> {
         })
     }
 
+    /// A new episode: the coin restarts from the reset's seed, and nothing has struck yet.
+    fn on_reset(&mut self, seed: Option<u64>, reset: (Vec<f64>, Info)) -> (Vec<f64>, Info) {
+        self.coin.reseed(seed);
+        self.struck = false;
+        reset
+    }
+
     pub fn spec(&self) -> &PenaltySpec {
         &self.spec
     }
 }
 
 impl<E: Env> Env for StochasticPenalty<E> {
-    crate::forward_env!(env: observation_space, action_space, render);
+    crate::forward_env!(env: observation_space, action_space, render, resets);
 
     fn id(&self) -> &str {
         &self.id
-    }
-
-    fn reset(&mut self, seed: Option<u64>) -> (Vec<f64>, Info) {
-        self.coin.reseed(seed);
-        self.struck = false;
-        self.env.reset(seed)
-    }
-
-    fn reset_to_state(
-        &mut self,
-        seed: Option<u64>,
-        state: &Value,
-    ) -> Result<(Vec<f64>, Info), EnvError> {
-        let reset = self.env.reset_to_state(seed, state)?;
-        self.coin.reseed(seed);
-        self.struck = false;
-        Ok(reset)
     }
 
     fn step(&mut self, action: &[f32]) -> Result<Step, EnvError> {

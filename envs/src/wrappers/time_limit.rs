@@ -1,7 +1,5 @@
 //! `gymnasium.wrappers.TimeLimit`.
 
-use serde_json::Value;
-
 use crate::env::{Env, Info, Step};
 use crate::error::EnvError;
 
@@ -40,25 +38,15 @@ impl<E: Env> TimeLimit<E> {
     pub fn elapsed_steps(&self) -> usize {
         self.elapsed_steps
     }
+
+    fn on_reset(&mut self, _seed: Option<u64>, reset: (Vec<f64>, Info)) -> (Vec<f64>, Info) {
+        self.elapsed_steps = 0;
+        reset
+    }
 }
 
 impl<E: Env> Env for TimeLimit<E> {
-    crate::forward_env!(env: id, observation_space, action_space, render);
-
-    fn reset(&mut self, seed: Option<u64>) -> (Vec<f64>, Info) {
-        self.elapsed_steps = 0;
-        self.env.reset(seed)
-    }
-
-    fn reset_to_state(
-        &mut self,
-        seed: Option<u64>,
-        state: &Value,
-    ) -> Result<(Vec<f64>, Info), EnvError> {
-        let reset = self.env.reset_to_state(seed, state)?;
-        self.elapsed_steps = 0;
-        Ok(reset)
-    }
+    crate::forward_env!(env: id, observation_space, action_space, render, resets);
 
     fn step(&mut self, action: &[f32]) -> Result<Step, EnvError> {
         let mut step = self.env.step(action)?;
