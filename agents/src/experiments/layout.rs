@@ -10,6 +10,7 @@ use super::plan::{Manifest, Plan, RunEntry};
 use crate::checkpoint::file::{
     latest_complete_checkpoint, write_atomically, write_json_atomically,
 };
+use crate::config::TrainConfig;
 
 pub const MANIFEST_FILE: &str = "sweep.json";
 pub const POINT_CONFIG_FILE: &str = "config.toml";
@@ -133,7 +134,7 @@ impl SweepDir {
         for point in &plan.point_configs {
             let path = self.root.join(&point.path);
             match fs::read_to_string(&path) {
-                Ok(text) if text == point.text => {}
+                Ok(text) if same_config(&text, &point.text, &path) => {}
                 Ok(_) => {
                     return Err(SweepError::Changed {
                         dir: self.root.clone(),
@@ -179,6 +180,15 @@ impl SweepDir {
             },
         })
     }
+}
+
+/// Whether a point config on disk is the one this command resolves. Text equality first; else
+/// the stored file is read as a config by this binary, so that a sweep made by an earlier
+/// ordergrad resumes when a newer one only writes keys it added since, at their defaults (the
+/// values are then what the stored runs used). Unreadable stored text counts as different.
+fn same_config(stored: &str, resolved: &str, path: &Path) -> bool {
+    stored == resolved
+        || TrainConfig::parse(stored, path, &[]).is_ok_and(|config| config.to_toml() == resolved)
 }
 
 /// The union of an earlier manifest and a new plan: the earlier runs keep their indices (a Slurm
@@ -273,5 +283,29 @@ mod tests {
         let mut changed = old.clone();
         changed.runs[0].total_steps = 7;
         assert!(merge(Some(old), &changed).unwrap_err().contains("seed_1"));
+    }
+
+    #[test]
+    fn a_stored_config_without_keys_added_since_is_the_same_config_and_a_changed_value_is_not() {
+        let path = Path::new("c/base/config.toml");
+        let resolved = TrainConfig::parse(
+            "agent = \"sac\"\nenv = \"Pendulum-v1\"\ntotal_steps = 100\nseed = 1\ndevice = \"cpu\"\n",
+            path,
+            &[],
+        )
+        .unwrap()
+        .to_toml();
+        // What an earlier ordergrad wrote: the same resolved config, less a key added since.
+        let older: String = resolved
+            .lines()
+            .filter(|line| !line.starts_with("activation"))
+            .map(|line| format!("{line}\n"))
+            .collect();
+        assert_ne!(older, resolved, "the test must drop a key");
+        assert!(same_config(&older, &resolved, path));
+        let other_value = older.replace("gamma = 0.99", "gamma = 0.9");
+        assert_ne!(other_value, older);
+        assert!(!same_config(&other_value, &resolved, path));
+        assert!(!same_config("not toml [", &resolved, path));
     }
 }
