@@ -60,6 +60,17 @@ pub struct DsacSettings {
     /// A CVaR actor from the start tends to stall before it has seen where the returns are (it
     /// weights only the worst outcomes, and is blind to the successes that would lead it out).
     pub risk_schedule_steps: u64,
+    /// Optimise the CVaR of the return from the start (static CVaR) instead of the CVaR of the
+    /// return from each state: the observation carries the remaining risk budget c
+    /// (`envs::wrappers::RiskBudget`) and the actor minimises the shortfall
+    /// E[(c - Z(s, c, a))^+] / BETA. Needs `objective = "cvar:BETA"`. Evaluation starts every
+    /// episode at the budget b that maximises the critic's b - E[(b - Z)^+] / BETA at the start.
+    pub static_cvar: bool,
+    /// [low, high]: the budgets a static-CVaR agent learns for, in the units of the return its
+    /// critic learns (discounted, and shaped where `shaping` is on). Training episodes start at a
+    /// budget drawn from this range, and every replayed transition is relabelled with one; it
+    /// should cover the returns from the start.
+    pub budget_range: [f64; 2],
 }
 
 impl Default for DsacSettings {
@@ -72,6 +83,8 @@ impl Default for DsacSettings {
             alpha: sac.alpha,
             autotune: sac.autotune,
             risk_schedule_steps: 0,
+            static_cvar: false,
+            budget_range: [-100.0, 100.0],
         }
     }
 }
@@ -107,7 +120,41 @@ impl DsacSettings {
                 ),
             ));
         }
+        if self.static_cvar {
+            if !matches!(self.objective.objective(), Objective::Cvar(_)) {
+                return Err(invalid(
+                    "dsac.static_cvar",
+                    format!(
+                        "true needs a cvar:BETA objective, but the objective is {}",
+                        self.objective
+                    ),
+                ));
+            }
+            if self.risk_schedule_steps > 0 {
+                return Err(invalid(
+                    "dsac.static_cvar",
+                    "true chooses its own budget; it does not combine with a risk schedule \
+                     (set dsac.risk_schedule_steps = 0)"
+                        .to_string(),
+                ));
+            }
+            let [low, high] = self.budget_range;
+            if !(low.is_finite() && high.is_finite() && low < high) {
+                return Err(invalid(
+                    "dsac.budget_range",
+                    format!("[{low}, {high}] must be two finite numbers with low < high"),
+                ));
+            }
+        }
         self.rank_plan(self.objective.objective()).map(|_| ())
+    }
+
+    /// The CVaR level of a static-CVaR agent (None for the per-state objectives).
+    pub fn static_cvar_level(&self) -> Option<f64> {
+        match self.objective.objective() {
+            &Objective::Cvar(beta) if self.static_cvar => Some(beta),
+            _ => None,
+        }
     }
 
     /// The objective's weights over the N atoms (K = N: the L-statistic of the atoms themselves).
@@ -163,6 +210,35 @@ pub fn actor_loss<B: Backend>(
     (loss, policy.log_prob)
 }
 
+/// A static-CVaR actor's loss: mean over states of alpha log pi(a|s, c) +
+/// E[(c - Z(s, c, a))^+] / beta, the atoms' shortfall below the remaining budget c (`budgets`,
+/// [n, 1], the budget column as collected, before any normalisation); also returns log pi.
+#[allow(clippy::too_many_arguments)]
+pub fn shortfall_actor_loss<B: Backend>(
+    actor: &GaussianActor<B>,
+    critics: &TwinQ<B>,
+    obs: Tensor<B, 2>,
+    budgets: Tensor<B, 2>,
+    noise: Tensor<B, 2>,
+    bounds: &ActionBounds,
+    alpha: f32,
+    beta: f32,
+) -> (Tensor<B, 1>, Tensor<B, 2>) {
+    let policy = actor.sample(obs.clone(), noise, bounds);
+    let atoms = critics.min(obs, policy.actions);
+    let [n, atom_count] = atoms.dims();
+    let shortfall = (budgets.expand([n, atom_count]) - atoms)
+        .clamp_min(0.0)
+        .mean_dim(1)
+        .squeeze_dim::<1>(1)
+        / beta;
+    let loss = (policy.log_prob.clone().squeeze_dim::<1>(1) * alpha + shortfall).mean();
+    (loss, policy.log_prob)
+}
+
+/// The budgets a static-CVaR agent's start budget is chosen among, evenly over `budget_range`.
+const START_BUDGET_CANDIDATES: usize = 201;
+
 pub struct Dsac<B: AutodiffBackend> {
     /// Actor and twin quantile critics (N outputs each).
     core: OffPolicyCore<B>,
@@ -214,6 +290,65 @@ impl<B: AutodiffBackend> Dsac<B> {
         host::to_vec(self.core.critics.online.valid().min(obs, action))
     }
 
+    /// The start budget b of a static-CVaR agent at the start observation `start` (its budget
+    /// column is ignored): the b among evenly spaced candidates over `budget_range` that
+    /// maximises the critic's CVaR estimate b - E[(b - Z(s, b, a))^+] / beta, a the
+    /// deterministic action at (s, b). Returns (b, that estimate); None for other agents.
+    pub fn start_budget(&self, start: &[f32]) -> Option<(f64, f64)> {
+        let beta = self.settings.static_cvar_level()?;
+        let [low, high] = self.settings.budget_range;
+        let dim = start.len();
+        let candidates: Vec<f64> = (0..START_BUDGET_CANDIDATES)
+            .map(|i| low + (high - low) * i as f64 / (START_BUDGET_CANDIDATES - 1) as f64)
+            .collect();
+        let rows: Vec<f32> = candidates
+            .iter()
+            .flat_map(|&budget| {
+                let mut row = start.to_vec();
+                row[dim - 1] = budget as f32;
+                row
+            })
+            .collect();
+        let n = candidates.len();
+        let obs = self.core.observation_matrix::<B::InnerBackend>(&rows, n);
+        let actions = self
+            .core
+            .actor
+            .valid()
+            .deterministic(obs.clone(), self.core.bounds());
+        let atoms = host::to_vec(self.core.critics.online.valid().min(obs, actions));
+        let atom_count = atoms.len() / n;
+        candidates
+            .iter()
+            .zip(atoms.chunks(atom_count))
+            .map(|(&budget, atoms)| {
+                let shortfall = atoms
+                    .iter()
+                    .map(|&atom| (budget - f64::from(atom)).max(0.0))
+                    .sum::<f64>()
+                    / atom_count as f64;
+                (budget, budget - shortfall / beta)
+            })
+            .max_by(|a, b| a.1.total_cmp(&b.1))
+    }
+
+    /// A batch whose budget columns are relabelled: each transition gets a budget c drawn
+    /// uniformly from `budget_range`, and its next observation (c - r) / gamma. The budget's
+    /// dynamics are known, so every stored transition teaches every budget (the one it was
+    /// collected with is one of them).
+    fn relabelled(&self, batch: &Batch, rng: &mut impl Rng) -> Batch {
+        let [low, high] = self.settings.budget_range;
+        let gamma = self.core.settings.gamma;
+        let dim = self.core.spaces.obs_dim;
+        let mut relabelled = batch.clone();
+        for (i, &reward) in batch.rewards.iter().enumerate() {
+            let budget = rng.random_range(low..high);
+            relabelled.obs[i * dim + dim - 1] = budget as f32;
+            relabelled.next_obs[i * dim + dim - 1] = ((budget - f64::from(reward)) / gamma) as f32;
+        }
+        relabelled
+    }
+
     /// Rebuilds the objective's weights for `step` while the risk schedule runs.
     fn follow_risk_schedule(&mut self, step: u64) {
         if step == self.objective_step || self.objective_step >= self.settings.risk_schedule_steps {
@@ -243,6 +378,15 @@ impl<B: AutodiffBackend> OffPolicyAgent for Dsac<B> {
     }
 
     fn update(&mut self, step: u64, batch: &Batch, rng: &mut impl Rng, record: bool) -> Metrics {
+        let static_cvar = self.settings.static_cvar_level();
+        let relabelled;
+        let batch = match static_cvar {
+            Some(_) => {
+                relabelled = self.relabelled(batch, rng);
+                &relabelled
+            }
+            None => batch,
+        };
         let settings = &self.core.settings;
         let (n, action_dim) = (batch.size, self.core.bounds().dim());
         let device = self.core.device.clone();
@@ -265,11 +409,17 @@ impl<B: AutodiffBackend> OffPolicyAgent for Dsac<B> {
         // The mean of the atoms is the critic's Q estimate: CleanRL's qf*_values.
         record_fits(fits, &mut metrics);
 
-        // Actor loss: mean(alpha log pi(a|s) - value(Z(s, a))) (see `actor_loss`); then alpha's
+        // Actor loss: mean(alpha log pi(a|s) - value(Z(s, a))) (see `actor_loss`), or for the
+        // static CVaR the shortfall below the budget (see `shortfall_actor_loss`); then alpha's
         // own step.
         self.follow_risk_schedule(step);
         let objective_value = &self.objective_value;
         let actor_obs = obs.clone();
+        let dim = self.core.spaces.obs_dim;
+        let budgets = static_cvar.map(|beta| {
+            let column: Vec<f32> = batch.obs.chunks(dim).map(|row| row[dim - 1]).collect();
+            (host::matrix::<B>(&column, n, 1, &device), beta as f32)
+        });
         self.core.update_actor(
             step,
             &obs,
@@ -283,15 +433,27 @@ impl<B: AutodiffBackend> OffPolicyAgent for Dsac<B> {
                  rng,
              }| {
                 let noise = host::standard_normal(rng, n, action_dim, &device);
-                actor_loss(
-                    actor,
-                    critics,
-                    objective_value,
-                    actor_obs.clone(),
-                    noise,
-                    bounds,
-                    alpha,
-                )
+                match &budgets {
+                    Some((budgets, beta)) => shortfall_actor_loss(
+                        actor,
+                        critics,
+                        actor_obs.clone(),
+                        budgets.clone(),
+                        noise,
+                        bounds,
+                        alpha,
+                        *beta,
+                    ),
+                    None => actor_loss(
+                        actor,
+                        critics,
+                        objective_value,
+                        actor_obs.clone(),
+                        noise,
+                        bounds,
+                        alpha,
+                    ),
+                }
             },
         );
 

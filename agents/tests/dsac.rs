@@ -1,12 +1,13 @@
 //! Distributional SAC's actor against hand computations: its gradient is the rank-weighted
-//! gradient of the critic's atoms, and with the `mean` objective its loss is SAC's with
-//! Q = the mean of the atoms.
+//! gradient of the critic's atoms, with the `mean` objective its loss is SAC's with
+//! Q = the mean of the atoms, and the static-CVaR actor's loss is the atoms' shortfall below the
+//! budget.
 
 #[path = "common/tensors.rs"]
 mod tensors;
 
 use agents::common::nets::{ActionBounds, Activation, GaussianActor, NetStyle, TwinQ};
-use agents::dsac::{actor_loss, return_value};
+use agents::dsac::{actor_loss, return_value, shortfall_actor_loss};
 use burn::backend::{Autodiff, Flex};
 use burn::prelude::*;
 use ordergrad_core::{Objective, RankMethod, RankPlan, RankWeightedValue};
@@ -113,4 +114,56 @@ fn with_the_mean_objective_the_actor_loss_is_sacs() {
     let (loss, sac_loss) = (values(loss)[0], values(sac_loss)[0]);
     assert!((loss - sac_loss).abs() < 1e-5, "{loss} vs {sac_loss}");
     assert_eq!(values(log_prob).len(), n);
+}
+
+#[test]
+#[serial(autodiff)]
+fn the_static_cvar_actor_loss_is_alpha_log_pi_plus_the_shortfall_below_the_budget_over_beta() {
+    let device = Default::default();
+    <B as Backend>::seed(&device, 13);
+    let (n, obs_dim) = (6, 3);
+    let bounds = ActionBounds::from_box(&[-1.0], &[1.0]);
+    let actor = GaussianActor::<B>::new(obs_dim, 1, 16, NetStyle::default(), &device);
+    let critics = TwinQ::<B>::new(obs_dim, 1, 16, ATOMS, Activation::Relu, &device);
+    let mut rng = StdRng::seed_from_u64(5);
+    let obs = random_matrix(&mut rng, n, obs_dim, &device);
+    let noise = random_matrix(&mut rng, n, 1, &device);
+    let (alpha, beta) = (0.2, 0.25);
+    let policy = actor.sample(obs.clone(), noise.clone(), &bounds);
+    let atoms = values(critics.min(obs.clone(), policy.actions));
+    let log_prob = values(policy.log_prob);
+    // Budgets at each row's median atom: some atoms fall short, some do not.
+    let budgets: Vec<f32> = atoms
+        .chunks(ATOMS)
+        .map(|row| {
+            let mut sorted = row.to_vec();
+            sorted.sort_by(f64::total_cmp);
+            sorted[ATOMS / 2] as f32
+        })
+        .collect();
+    let budget_column =
+        Tensor::<B, 2>::from_data(TensorData::new(budgets.clone(), [n, 1]), &device);
+    let (loss, _) = shortfall_actor_loss(
+        &actor,
+        &critics,
+        obs,
+        budget_column,
+        noise,
+        &bounds,
+        alpha,
+        beta,
+    );
+    let expected: f64 = (0..n)
+        .map(|row| {
+            let shortfall: f64 = atoms[row * ATOMS..(row + 1) * ATOMS]
+                .iter()
+                .map(|&atom| (f64::from(budgets[row]) - atom).max(0.0))
+                .sum::<f64>()
+                / ATOMS as f64;
+            f64::from(alpha) * log_prob[row] + shortfall / f64::from(beta)
+        })
+        .sum::<f64>()
+        / n as f64;
+    let loss = values(loss)[0];
+    assert!((loss - expected).abs() < 1e-4, "{loss} vs {expected}");
 }

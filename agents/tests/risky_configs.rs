@@ -254,6 +254,90 @@ fn a_risk_schedule_anneals_the_cvar_level_from_1_and_needs_a_cvar_objective() {
 }
 
 #[test]
+fn a_static_cvar_run_evaluates_from_the_budget_its_critic_chooses_and_bad_settings_exit_2() {
+    let configs = Path::new(env!("CARGO_MANIFEST_DIR")).join("../configs");
+    let dir = common::scratch_dir("risky-configs", "static-cvar");
+    let config = configs.join("dsac-mean-risky-crossing.toml");
+    let config = config.to_str().unwrap();
+    let train = |extra: &[&str]| {
+        let mut args = vec![
+            "train",
+            "--config",
+            config,
+            "--run-dir",
+            dir.to_str().unwrap(),
+        ];
+        for assignment in [
+            "logging.progress=false",
+            "total_steps=300",
+            "dsac.learning_starts=100",
+            "dsac.static_cvar=true",
+        ]
+        .iter()
+        .chain(extra)
+        {
+            args.extend(["--set", assignment]);
+        }
+        Command::new(env!("CARGO_BIN_EXE_ordergrad"))
+            .args(&args)
+            .output()
+            .unwrap()
+    };
+    for (extra, key) in [
+        (&[][..], "dsac.static_cvar"),
+        (
+            &["dsac.objective=\"cvar:0.1\"", "dsac.budget_range=[5, -5]"][..],
+            "dsac.budget_range",
+        ),
+        (
+            &[
+                "dsac.objective=\"cvar:0.1\"",
+                "dsac.risk_schedule_steps=100",
+            ][..],
+            "dsac.static_cvar",
+        ),
+    ] {
+        let output = train(extra);
+        assert_eq!(output.status.code(), Some(2), "{extra:?}");
+        let message = String::from_utf8_lossy(&output.stderr);
+        assert!(message.contains(key), "{extra:?}: {message}");
+    }
+
+    let output = train(&["dsac.objective=\"cvar:0.1\"", "dsac.budget_range=[-45, 5]"]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let args = [
+        "eval",
+        "--run",
+        dir.to_str().unwrap(),
+        "--episodes",
+        "5",
+        "--json",
+        "--critic-report",
+    ];
+    let output = ordergrad(&args);
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let critic = &report["critic"];
+    let budget = critic["start_budget"].as_f64().unwrap();
+    assert!((-45.0..=5.0).contains(&budget), "{budget}");
+    // The start observation is the task's (0.1, 0.1) and the chosen budget.
+    let start: Vec<f64> = critic["start"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_f64().unwrap())
+        .collect();
+    assert_eq!(start.len(), 3);
+    assert!((start[2] - budget).abs() < 1e-4, "{start:?} vs {budget}");
+    let message = String::from_utf8_lossy(&output.stderr);
+    assert!(message.contains("static CVaR"), "{message}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
 fn exploring_starts_keep_their_episodes_out_of_the_episodic_charts_and_refuse_ppo() {
     let configs = Path::new(env!("CARGO_MANIFEST_DIR")).join("../configs");
     let dir = common::scratch_dir("risky-configs", "exploring");

@@ -30,6 +30,10 @@ pub struct CriticReport {
     pub start: Vec<f32>,
     /// The policy's action there.
     pub action: Vec<f32>,
+    /// A static-CVaR agent's start budget (the observation's last entry): the b where the
+    /// critic's b - E[(b - Z)^+] / beta is highest.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub start_budget: Option<f64>,
     pub gamma: f64,
     /// Whether the empirical returns include the run's potential-based shaping.
     pub shaped: bool,
@@ -55,7 +59,8 @@ pub struct CriticReport {
 #[allow(clippy::too_many_arguments)]
 pub fn critic_report<B: AutodiffBackend>(
     agent: &Dsac<B>,
-    env_id: &str,
+    mut env: Box<dyn envs::Env>,
+    start_budget: Option<f64>,
     gamma: f64,
     shaping: Option<envs::risky::ShapingPotential>,
     episodes: usize,
@@ -63,7 +68,7 @@ pub fn critic_report<B: AutodiffBackend>(
     initial_state: Option<&serde_json::Value>,
     stochastic: bool,
 ) -> anyhow::Result<CriticReport> {
-    let mut env = envs::make(env_id)?;
+    let env_id = env.id().to_string();
     let reset = |env: &mut dyn envs::Env, episode: u64| -> anyhow::Result<Vec<f64>> {
         Ok(match initial_state {
             Some(state) => env.reset_to_state(Some(seed + episode), state)?.0,
@@ -130,6 +135,7 @@ pub fn critic_report<B: AutodiffBackend>(
     Ok(CriticReport {
         start: to_f32(&start),
         action,
+        start_budget,
         gamma,
         shaped: shaping.is_some(),
         critic_mean: statistic(&critic_atoms, Objective::Mean)?,

@@ -15,7 +15,7 @@ use crate::checkpoint::error::CheckpointError;
 use crate::checkpoint::resume_config::forbidden_changes;
 use crate::checkpoint::{self, Resume};
 use crate::common::evaluation::{Episode, evaluate, evaluate_observed};
-use crate::common::off_policy::{OffPolicyAgent, Spaces};
+use crate::common::off_policy::{self, OffPolicyAgent, Spaces};
 use crate::common::on_policy::{NormalizerStatistics, make_eval_env};
 use crate::config::resource_limits::{MemoryBudget, check_rank_plan};
 use crate::config::{AgentKind, DeviceKind, TrainConfig};
@@ -405,7 +405,7 @@ impl BackendJob for EvalJob<'_> {
 
     fn run<B: AutodiffBackend>(self, device: B::Device) -> anyhow::Result<Self::Output> {
         let config = self.config;
-        let spaces = Spaces::of(envs::make(&config.env)?.as_ref())?;
+        let spaces = Spaces::of(off_policy::make_env(config, None)?.as_ref())?;
         let (dir, env, args) = (self.checkpoint_dir, config.env.as_str(), self.args);
         let (initial_state, recorder) = (self.initial_state, self.recorder);
         match config.agent {
@@ -432,13 +432,15 @@ impl BackendJob for EvalJob<'_> {
             AgentKind::Sac => {
                 let agent = Sac::<B>::new(config.sac.clone(), spaces, &device).load(dir)?;
                 Ok((
-                    evaluate_agent(&agent, env, initial_state, args, recorder)?,
+                    evaluate_agent(&agent, envs::make(env)?, initial_state, args, recorder)?,
                     None,
                 ))
             }
             AgentKind::Dsac => {
                 let agent = Dsac::<B>::new(config.dsac.clone(), spaces, &device)?.load(dir)?;
-                let episodes = evaluate_agent(&agent, env, initial_state, args, recorder)?;
+                let start_budget = static_cvar_start_budget(&agent, config, initial_state, args)?;
+                let eval_env = off_policy::make_env(config, start_budget)?;
+                let episodes = evaluate_agent(&agent, eval_env, initial_state, args, recorder)?;
                 let critic = if args.critic_report {
                     let shaping = config
                         .shaping
@@ -446,7 +448,8 @@ impl BackendJob for EvalJob<'_> {
                         .flatten();
                     Some(critic_report(
                         &agent,
-                        env,
+                        off_policy::make_env(config, start_budget)?,
+                        start_budget,
                         config.dsac.shared.gamma,
                         shaping,
                         args.episodes,
@@ -462,7 +465,7 @@ impl BackendJob for EvalJob<'_> {
             AgentKind::Remac => {
                 let agent = Remac::<B>::new(config.remac.clone(), spaces, &device)?.load(dir)?;
                 Ok((
-                    evaluate_agent(&agent, env, initial_state, args, recorder)?,
+                    evaluate_agent(&agent, envs::make(env)?, initial_state, args, recorder)?,
                     None,
                 ))
             }
@@ -470,14 +473,41 @@ impl BackendJob for EvalJob<'_> {
     }
 }
 
+/// The start budget of a static-CVaR DSAC (`dsac.static_cvar`): the one its critic rates best
+/// at the evaluation's first start (the tasks it is for start every episode there). None for
+/// other agents.
+fn static_cvar_start_budget<B: AutodiffBackend>(
+    agent: &Dsac<B>,
+    config: &TrainConfig,
+    initial_state: Option<&serde_json::Value>,
+    args: &EvalArgs,
+) -> anyhow::Result<Option<f64>> {
+    if !config.dsac.agent.static_cvar {
+        return Ok(None);
+    }
+    let mut env = off_policy::make_env(config, Some(0.0))?;
+    let start = match initial_state {
+        Some(state) => env.reset_to_state(Some(args.seed), state)?.0,
+        None => env.reset(Some(args.seed)).0,
+    };
+    let (budget, estimate) = agent
+        .start_budget(&crate::common::host::to_f32(&start))
+        .ok_or_else(|| anyhow::anyhow!("a static-CVaR agent chooses a start budget"))?;
+    eprintln!(
+        "static CVaR: every episode starts at the budget {budget:.3}, where the critic's \
+         CVaR estimate is highest ({estimate:.3}, discounted{})",
+        if config.shaping { ", shaped" } else { "" }
+    );
+    Ok(Some(budget))
+}
+
 fn evaluate_agent<A: OffPolicyAgent>(
     agent: &A,
-    env_id: &str,
+    mut env: Box<dyn envs::Env>,
     initial_state: Option<&serde_json::Value>,
     args: &EvalArgs,
     recorder: Option<&mut EpisodeRecorder>,
 ) -> anyhow::Result<Vec<Episode>> {
-    let mut env = envs::make(env_id)?;
     run_episodes(env.as_mut(), args, initial_state, recorder, |obs, rng| {
         agent.act(obs, !args.stochastic, rng)
     })

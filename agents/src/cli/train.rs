@@ -333,7 +333,7 @@ impl BackendJob for TrainJob<'_> {
     fn run<B: AutodiffBackend>(self, device: B::Device) -> anyhow::Result<()> {
         let config = self.config;
         B::seed(&device, config.seed);
-        let spaces = Spaces::of(envs::make(&config.env)?.as_ref())?;
+        let spaces = Spaces::of(off_policy::make_env(config, None)?.as_ref())?;
         match config.agent {
             AgentKind::Ppo => {
                 let agent = Ppo::<B>::new(

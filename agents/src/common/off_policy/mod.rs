@@ -15,6 +15,7 @@ use anyhow::Context;
 use burn::tensor::backend::AutodiffBackend;
 use envs::Env;
 use envs::wrappers::stochastic_penalty::PENALTY_EVENT_KEY;
+use envs::wrappers::{RiskBudget, StartBudget};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
@@ -24,7 +25,7 @@ use crate::common::nets::ActionBounds;
 use crate::common::replay::{Batch, ReplayBuffer, ReplayShape, Transition};
 use crate::common::training_session::TrainingSession;
 use crate::common::update_metrics::Metrics;
-use crate::config::TrainConfig;
+use crate::config::{AgentKind, TrainConfig};
 use crate::video::{self, RecordVideo, TrainingVideos};
 
 /// Penalty events of each finished episode, logged on risky envs (`envs::risky`).
@@ -53,6 +54,33 @@ impl Spaces {
             bounds: ActionBounds::from_box(&actions.low, &actions.high),
         })
     }
+}
+
+/// The env an off-policy agent of `config` acts in: the task, and for a static-CVaR DSAC
+/// (`dsac.static_cvar`) the task with its remaining risk budget appended
+/// (`envs::wrappers::RiskBudget`, following the shaped reward where `shaping` is on), each
+/// episode starting at the budget `start`, or at one drawn from `dsac.budget_range` when None.
+pub fn make_env(config: &TrainConfig, start: Option<f64>) -> anyhow::Result<Box<dyn Env>> {
+    let env = envs::make(&config.env)?;
+    let dsac = &config.dsac;
+    if config.agent != AgentKind::Dsac || !dsac.agent.static_cvar {
+        return Ok(env);
+    }
+    let potential = config
+        .shaping
+        .then(|| envs::risky::shaping_potential(&config.env))
+        .flatten();
+    let [low, high] = dsac.agent.budget_range;
+    let start = match start {
+        Some(budget) => StartBudget::Fixed(budget),
+        None => StartBudget::Uniform { low, high },
+    };
+    Ok(Box::new(RiskBudget::new(
+        env,
+        dsac.shared.gamma,
+        potential,
+        start,
+    )?))
 }
 
 /// An agent that learns from a replay buffer. Implemented by SAC, distributional SAC and ReMAC.
@@ -84,7 +112,7 @@ pub fn train<A: OffPolicyAgent>(
     resume: Option<Resume>,
 ) -> anyhow::Result<()> {
     let settings = agent.core().settings.clone();
-    let mut env = envs::make(&config.env)?;
+    let mut env = make_env(config, None)?;
     let spaces = Spaces::of(env.as_ref())?;
     let action_dim = spaces.bounds.dim();
     let shaping = config
