@@ -20,14 +20,14 @@ use rand::Rng;
 use serde::{Deserialize, Serialize};
 
 use crate::common::adam::TORCH_ADAM_EPSILON;
-use crate::common::critic::record_fits;
+use crate::common::critic::{CriticFit, record_fits};
 use crate::common::entropy::EntropyTuning;
 use crate::common::host;
 use crate::common::nets::{ActionBounds, GaussianActor, TwinQ};
 use crate::common::off_policy::{
     ActorStep, OffPolicyAgent, OffPolicyConfig, OffPolicyCore, Spaces,
 };
-use crate::common::quantile::{quantile_huber_loss, quantile_midpoints};
+use crate::common::quantile::{QuantileGrid, quantile_huber_loss, weighted_quantile_huber_loss};
 use crate::common::replay::Batch;
 use crate::common::update_metrics::Metrics;
 use crate::config::objective_setting::ObjectiveSetting;
@@ -71,6 +71,15 @@ pub struct DsacSettings {
     /// budget drawn from this range, and every replayed transition is relabelled with one; it
     /// should cover the returns from the start.
     pub budget_range: [f64; 2],
+    /// Atoms given to the lower tail: `tail_atoms` of the N atoms cover the levels
+    /// (0, `tail_level`] evenly and the rest cover (`tail_level`, 1]. 0 (the default): N equal
+    /// atoms. A risk that strikes with chance h per step is invisible to a quantile critic whose
+    /// atoms below the CVaR level are wider than 2h (`common::quantile`): tail_atoms >
+    /// tail_level / (2h) lets it see. Needs `objective` mean or cvar:BETA, whose values over
+    /// atoms of unequal mass are known, and no static CVaR.
+    pub tail_atoms: usize,
+    /// The level up to which `tail_atoms` atoms are spread: the CVaR level it serves.
+    pub tail_level: f64,
 }
 
 impl Default for DsacSettings {
@@ -85,6 +94,8 @@ impl Default for DsacSettings {
             risk_schedule_steps: 0,
             static_cvar: false,
             budget_range: [-100.0, 100.0],
+            tail_atoms: 0,
+            tail_level: 0.1,
         }
     }
 }
@@ -146,7 +157,75 @@ impl DsacSettings {
                 ));
             }
         }
+        if self.tail_atoms > 0 {
+            self.validate_tail()?;
+        }
         self.rank_plan(self.objective.objective()).map(|_| ())
+    }
+
+    fn validate_tail(&self) -> Result<(), ConfigError> {
+        if self.tail_atoms >= self.num_quantiles {
+            return Err(invalid(
+                "dsac.tail_atoms",
+                format!(
+                    "{} must be below dsac.num_quantiles ({}): at least one atom covers the \
+                     levels above dsac.tail_level",
+                    self.tail_atoms, self.num_quantiles
+                ),
+            ));
+        }
+        if !(self.tail_level > 0.0 && self.tail_level < 1.0) {
+            return Err(invalid(
+                "dsac.tail_level",
+                format!("{} must lie strictly between 0 and 1", self.tail_level),
+            ));
+        }
+        if !matches!(
+            self.objective.objective(),
+            Objective::Mean | Objective::Cvar(_)
+        ) {
+            return Err(invalid(
+                "dsac.tail_atoms",
+                format!(
+                    "{} needs objective mean or cvar:BETA (their values over atoms of unequal \
+                     mass are known), but the objective is {}: set dsac.tail_atoms = 0",
+                    self.tail_atoms, self.objective
+                ),
+            ));
+        }
+        if self.static_cvar {
+            return Err(invalid(
+                "dsac.tail_atoms",
+                format!(
+                    "{} does not combine with dsac.static_cvar yet (its shortfall weighs every \
+                     atom alike): set one of them off",
+                    self.tail_atoms
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The levels of the critics' atoms and the mass each stands for.
+    pub fn quantile_grid(&self) -> QuantileGrid {
+        match self.tail_atoms {
+            0 => QuantileGrid::uniform(self.num_quantiles),
+            tail_atoms => QuantileGrid::with_tail(self.num_quantiles, tail_atoms, self.tail_level),
+        }
+    }
+
+    /// The objective as weights over the N atoms: itself on equal atoms, where the L-statistic
+    /// of the atoms is the objective's value; on a tail grid the mass-weighted weights of
+    /// [`QuantileGrid::objective_weights`] (mean or cvar, checked by `validate`).
+    fn atom_objective(&self, objective: &Objective) -> Objective {
+        let grid = self.quantile_grid();
+        if grid.is_uniform() {
+            return objective.clone();
+        }
+        Objective::Custom(
+            grid.objective_weights(objective)
+                .expect("a tail grid serves mean or cvar:BETA (DsacSettings::validate)"),
+        )
     }
 
     /// The CVaR level of a static-CVaR agent (None for the per-state objectives).
@@ -162,7 +241,7 @@ impl DsacSettings {
         rank_plan_setting(
             "dsac.num_quantiles",
             &format!("dsac.num_quantiles = {}", self.num_quantiles),
-            objective,
+            &self.atom_objective(objective),
             self.num_quantiles,
             self.num_quantiles,
             |error| invalid("dsac.objective", error.to_string()),
@@ -244,6 +323,9 @@ pub struct Dsac<B: AutodiffBackend> {
     core: OffPolicyCore<B>,
     /// The quantile levels of the critics' outputs.
     taus: Vec<f32>,
+    /// On a tail grid, the mass of each atom: the weights of the target atoms in the critic
+    /// loss, and, times N, of the logged critic values. None on equal atoms.
+    atom_masses: Option<Vec<f64>>,
     /// The objective over the N atoms, as it stands at `objective_step` under a risk schedule.
     objective_value: RankWeightedValue<B>,
     objective_step: u64,
@@ -263,6 +345,7 @@ impl<B: AutodiffBackend> Dsac<B> {
         let action_dim = spaces.bounds.dim();
         let atoms = config.agent.num_quantiles;
         let plan = config.agent.rank_plan(&config.agent.objective_at(0))?;
+        let grid = config.agent.quantile_grid();
         let DsacSettings {
             huber_kappa,
             alpha,
@@ -273,7 +356,8 @@ impl<B: AutodiffBackend> Dsac<B> {
         Ok(Self {
             core: OffPolicyCore::new(config.shared, spaces, atoms, TORCH_ADAM_EPSILON, device)
                 .with_entropy(entropy),
-            taus: quantile_midpoints(atoms),
+            taus: grid.levels(),
+            atom_masses: (!grid.is_uniform()).then(|| grid.masses()),
             objective_value: RankWeightedValue::new(plan, RankMethod::Auto, device),
             objective_step: 0,
             settings: config.agent,
@@ -288,6 +372,11 @@ impl<B: AutodiffBackend> Dsac<B> {
         let obs = self.core.observation_matrix::<B::InnerBackend>(obs, 1);
         let action = host::matrix::<B::InnerBackend>(action, 1, action.len(), device);
         host::to_vec(self.core.critics.online.valid().min(obs, action))
+    }
+
+    /// The levels of the critics' atoms and the mass each stands for.
+    pub fn quantile_grid(&self) -> QuantileGrid {
+        self.settings.quantile_grid()
     }
 
     /// The start budget b of a static-CVaR agent at the start observation `start` (its budget
@@ -356,12 +445,11 @@ impl<B: AutodiffBackend> Dsac<B> {
         }
         self.objective_step = step.min(self.settings.risk_schedule_steps);
         let atoms = self.settings.num_quantiles;
-        let plan = RankPlan::new(
-            &self.settings.objective_at(self.objective_step),
-            atoms,
-            atoms,
-        )
-        .expect("CVaR at any level in (0, 1] fits any number of atoms");
+        let objective = self
+            .settings
+            .atom_objective(&self.settings.objective_at(self.objective_step));
+        let plan = RankPlan::new(&objective, atoms, atoms)
+            .expect("CVaR at any level in (0, 1] fits any number of atoms");
         self.objective_value = RankWeightedValue::new(plan, RankMethod::Auto, &self.core.device);
     }
 }
@@ -400,13 +488,31 @@ impl<B: AutodiffBackend> OffPolicyAgent for Dsac<B> {
         // Critic loss, one Adam step per critic: the quantile Huber loss of the atoms.
         let (kappa, taus, q_lr) = (self.huber_kappa, &self.taus, settings.q_lr);
         let target_atoms = host::to_vec(target_atoms);
+        let masses = self.atom_masses.as_deref();
         let fits = self
             .core
             .critics
-            .regress(obs.clone(), actions, q_lr, |atoms| {
-                quantile_huber_loss(atoms, &target_atoms, taus, kappa)
+            .regress(obs.clone(), actions, q_lr, |atoms| match masses {
+                Some(masses) => {
+                    weighted_quantile_huber_loss(atoms, &target_atoms, masses, taus, kappa)
+                }
+                None => quantile_huber_loss(atoms, &target_atoms, taus, kappa),
             });
-        // The mean of the atoms is the critic's Q estimate: CleanRL's qf*_values.
+        // The mean of the atoms, by mass, is the critic's Q estimate: CleanRL's qf*_values.
+        let fits = match masses {
+            Some(masses) => {
+                let scaled: Vec<f32> = masses
+                    .iter()
+                    .map(|&mass| (mass * masses.len() as f64) as f32)
+                    .collect();
+                let scale = host::matrix::<B>(&scaled, 1, masses.len(), &device);
+                fits.map(|fit| CriticFit {
+                    values: fit.values * scale.clone(),
+                    loss: fit.loss,
+                })
+            }
+            None => fits,
+        };
         record_fits(fits, &mut metrics);
 
         // Actor loss: mean(alpha log pi(a|s) - value(Z(s, a))) (see `actor_loss`), or for the

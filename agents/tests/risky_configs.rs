@@ -61,7 +61,11 @@ fn every_risky_half_cheetah_config_trains_briefly_and_its_run_evaluates() {
         "sac-risky-halfcheetah",
         &["total_steps=1100", "sac.learning_starts=1000"],
     );
-    for name in ["dsac-mean-risky-halfcheetah", "dsac-cvar-risky-halfcheetah"] {
+    for name in [
+        "dsac-mean-risky-halfcheetah",
+        "dsac-cvar-risky-halfcheetah",
+        "dsac-cvar-tail-risky-halfcheetah",
+    ] {
         smoke_run(name, &["total_steps=1100", "dsac.learning_starts=1000"]);
     }
 }
@@ -159,25 +163,24 @@ fn check_critic_report(name: &str, dir: &Path) {
     }
     let report: serde_json::Value = serde_json::from_slice(&ordergrad(&args).stdout).unwrap();
     let critic = &report["critic"];
-    let atoms: Vec<f64> = critic["critic_atoms"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|atom| atom.as_f64().unwrap())
-        .collect();
-    assert_eq!(atoms.len(), 40, "{name}: num_quantiles atoms");
+    let numbers = |key: &str| -> Vec<f64> {
+        critic[key]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|value| value.as_f64().unwrap())
+            .collect()
+    };
+    let (atoms, masses) = (numbers("critic_atoms"), numbers("atom_masses"));
+    let tail_atoms = if name.contains("tail") { 220 } else { 0 };
+    assert_eq!(atoms.len(), masses.len(), "{name}: one mass per atom");
     assert!(atoms.windows(2).all(|pair| pair[0] <= pair[1]), "{name}");
-    let mean = atoms.iter().sum::<f64>() / atoms.len() as f64;
+    assert!((masses.iter().sum::<f64>() - 1.0).abs() < 1e-9, "{name}");
     assert!(
-        (critic["critic_mean"].as_f64().unwrap() - mean).abs() < 1e-4,
-        "{name}"
+        critic_statistics_check(&atoms, &masses, critic, tail_atoms),
+        "{name}: {critic}"
     );
-    let lowest_four = atoms[..4].iter().sum::<f64>() / 4.0;
-    assert!(
-        (critic["critic_cvar_0.1"].as_f64().unwrap() - lowest_four).abs() < 1e-4,
-        "{name}: CVaR_0.1 of 40 atoms is the mean of the lowest 4"
-    );
-    assert_eq!(critic["empirical_quantiles"].as_array().unwrap().len(), 40);
+    assert_eq!(numbers("empirical_quantiles").len(), atoms.len());
     assert!(critic["wasserstein_1"].as_f64().unwrap() >= 0.0, "{name}");
     assert_eq!(
         critic["shaped"],
@@ -186,6 +189,134 @@ fn check_critic_report(name: &str, dir: &Path) {
     );
     // The undiscounted unshaped mean and the discounted shaped one differ.
     assert_ne!(critic["empirical_mean"], report["mean"], "{name}");
+}
+
+/// The critic report's mean and CVaR_0.1 weigh each sorted atom by its mass: 40 equal atoms
+/// (CVaR_0.1 the mean of the lowest 4), or `tail_atoms` atoms of mass 0.1 / tail_atoms below
+/// the 0.1 level (CVaR_0.1 their plain mean).
+fn critic_statistics_check(
+    atoms: &[f64],
+    masses: &[f64],
+    critic: &serde_json::Value,
+    tail_atoms: usize,
+) -> bool {
+    let lowest = match tail_atoms {
+        0 => {
+            assert_eq!(atoms.len(), 40, "num_quantiles atoms");
+            assert!(masses.iter().all(|mass| (mass - 1.0 / 40.0).abs() < 1e-12));
+            4
+        }
+        tail => {
+            assert!(
+                masses[..tail]
+                    .iter()
+                    .all(|mass| (mass - 0.1 / tail as f64).abs() < 1e-12)
+            );
+            tail
+        }
+    };
+    let mean: f64 = atoms
+        .iter()
+        .zip(masses)
+        .map(|(atom, mass)| atom * mass)
+        .sum();
+    let tail_mean = atoms[..lowest].iter().sum::<f64>() / lowest as f64;
+    let close = |key: &str, expected: f64| {
+        let value = critic[key].as_f64().unwrap();
+        (value - expected).abs() < 1e-4 * expected.abs().max(1.0)
+    };
+    close("critic_mean", mean) && close("critic_cvar_0.1", tail_mean)
+}
+
+/// `dsac.tail_atoms`: a run with most of its atoms in the lower tail trains, and its critic
+/// report weighs its atoms by their masses; settings it cannot serve exit 2.
+#[test]
+fn a_tail_grid_run_trains_and_reports_its_masses_and_bad_tail_settings_exit_2() {
+    let configs = Path::new(env!("CARGO_MANIFEST_DIR")).join("../configs");
+    let dir = common::scratch_dir("risky-configs", "tail-grid");
+    let config = configs.join("dsac-cvar-risky-crossing.toml");
+    let config = config.to_str().unwrap();
+    let train = |extra: &[&str]| {
+        let mut args = vec![
+            "train",
+            "--config",
+            config,
+            "--run-dir",
+            dir.to_str().unwrap(),
+        ];
+        for assignment in [
+            "logging.progress=false",
+            "total_steps=300",
+            "dsac.learning_starts=100",
+        ]
+        .iter()
+        .chain(extra)
+        {
+            args.extend(["--set", assignment]);
+        }
+        Command::new(env!("CARGO_BIN_EXE_ordergrad"))
+            .args(&args)
+            .output()
+            .unwrap()
+    };
+    for (extra, key) in [
+        (&["dsac.tail_atoms=40"][..], "dsac.tail_atoms"),
+        (
+            &["dsac.tail_atoms=30", "dsac.tail_level=1.0"][..],
+            "dsac.tail_level",
+        ),
+        (
+            &["dsac.tail_atoms=30", "dsac.objective=\"median\""][..],
+            "dsac.tail_atoms",
+        ),
+        (
+            &[
+                "dsac.tail_atoms=30",
+                "dsac.static_cvar=true",
+                "dsac.budget_range=[-45, 5]",
+            ][..],
+            "dsac.tail_atoms",
+        ),
+    ] {
+        let output = train(extra);
+        assert_eq!(output.status.code(), Some(2), "{extra:?}");
+        let message = String::from_utf8_lossy(&output.stderr);
+        assert!(message.contains(key), "{extra:?}: {message}");
+    }
+
+    let output = train(&["dsac.tail_atoms=30"]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let args = [
+        "eval",
+        "--run",
+        dir.to_str().unwrap(),
+        "--episodes",
+        "5",
+        "--json",
+        "--critic-report",
+    ];
+    let report: serde_json::Value = serde_json::from_slice(&ordergrad(&args).stdout).unwrap();
+    let critic = &report["critic"];
+    let numbers = |key: &str| -> Vec<f64> {
+        critic[key]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|value| value.as_f64().unwrap())
+            .collect()
+    };
+    let (atoms, masses) = (numbers("critic_atoms"), numbers("atom_masses"));
+    assert_eq!(atoms.len(), 40);
+    assert!((masses[39] - 0.9 / 10.0).abs() < 1e-12, "{masses:?}");
+    assert!(
+        critic_statistics_check(&atoms, &masses, critic, 30),
+        "{critic}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]

@@ -39,7 +39,11 @@ pub struct CriticReport {
     pub shaped: bool,
     /// The critic's atoms, min(Z1, Z2) as the actor sees them, sorted.
     pub critic_atoms: Vec<f64>,
-    /// The empirical quantiles of the discounted returns at the atoms' levels (i + 1/2) / N.
+    /// The mass each sorted atom stands for (1/N each, unless the run gave the tail more atoms:
+    /// `dsac.tail_atoms`).
+    pub atom_masses: Vec<f64>,
+    /// The empirical quantiles of the discounted returns at the atoms' levels, the middles of
+    /// their intervals ((i + 1/2) / N on equal atoms).
     pub empirical_quantiles: Vec<f64>,
     pub critic_mean: f64,
     pub empirical_mean: f64,
@@ -47,7 +51,7 @@ pub struct CriticReport {
     pub critic_cvar_10: f64,
     #[serde(rename = "empirical_cvar_0.1")]
     pub empirical_cvar_10: f64,
-    /// Wasserstein-1 distance between the critic's atoms (each of mass 1/N) and the empirical
+    /// Wasserstein-1 distance between the critic's atoms (each of its mass) and the empirical
     /// distribution of the discounted returns.
     pub wasserstein_1: f64,
     /// Episodes cut by the time limit: the critic would bootstrap past their end, so their
@@ -125,12 +129,26 @@ pub fn critic_report<B: AutodiffBackend>(
     }
     critic_atoms.sort_by(f64::total_cmp);
     returns.sort_by(f64::total_cmp);
-    let atoms = critic_atoms.len();
-    let empirical_quantiles = (0..atoms)
-        .map(|i| lower_quantile(&returns, (2 * i + 1) as f64 / (2 * atoms) as f64))
+    let grid = agent.quantile_grid();
+    let atom_masses = grid.masses();
+    let empirical_quantiles = grid
+        .levels()
+        .into_iter()
+        .map(|level| lower_quantile(&returns, f64::from(level)))
         .collect();
     let statistic = |values: &[f64], objective: Objective| -> anyhow::Result<f64> {
         Ok(RankPlan::new(&objective, values.len(), values.len())?.value(values)?)
+    };
+    // The sorted atoms' value under an objective, each atom weighed by its mass.
+    let critic_statistic = |objective: Objective| -> f64 {
+        let weights = grid
+            .objective_weights(&objective)
+            .expect("mean and cvar have weights on any grid");
+        critic_atoms
+            .iter()
+            .zip(&weights)
+            .map(|(atom, weight)| atom * weight)
+            .sum()
     };
     Ok(CriticReport {
         start: to_f32(&start),
@@ -138,12 +156,13 @@ pub fn critic_report<B: AutodiffBackend>(
         start_budget,
         gamma,
         shaped: shaping.is_some(),
-        critic_mean: statistic(&critic_atoms, Objective::Mean)?,
+        critic_mean: critic_statistic(Objective::Mean),
         empirical_mean: statistic(&returns, Objective::Mean)?,
-        critic_cvar_10: statistic(&critic_atoms, Objective::Cvar(CVAR_LEVEL))?,
+        critic_cvar_10: critic_statistic(Objective::Cvar(CVAR_LEVEL)),
         empirical_cvar_10: statistic(&returns, Objective::Cvar(CVAR_LEVEL))?,
-        wasserstein_1: wasserstein_1(&critic_atoms, &returns),
+        wasserstein_1: wasserstein_1(&critic_atoms, &atom_masses, &returns),
         critic_atoms,
+        atom_masses,
         empirical_quantiles,
         truncated_episodes,
     })
@@ -155,19 +174,26 @@ fn lower_quantile(sorted: &[f64], level: f64) -> f64 {
     sorted[rank - 1]
 }
 
-/// W1 between two distributions of equally weighted points, both sorted: the integral over
-/// u in (0, 1) of |F_a^-1(u) - F_b^-1(u)|, exact, over the merged breakpoints i/|a| and j/|b|.
-fn wasserstein_1(a: &[f64], b: &[f64]) -> f64 {
+/// W1 between the sorted points `a`, of masses `a_masses` (summing to 1), and the sorted,
+/// equally weighted points `b`: the integral over u in (0, 1) of |F_a^-1(u) - F_b^-1(u)|,
+/// exact, over the merged breakpoints of the two quantile functions.
+fn wasserstein_1(a: &[f64], a_masses: &[f64], b: &[f64]) -> f64 {
     let (n, m) = (a.len(), b.len());
     let (mut i, mut j, mut from, mut total) = (0, 0, 0.0, 0.0);
+    let mut end_a = a_masses.first().copied().unwrap_or(1.0);
     while i < n && j < m {
-        let (end_a, end_b) = ((i + 1) as f64 / n as f64, (j + 1) as f64 / m as f64);
+        // The last piece of `a` ends at 1 exactly, whatever its masses' rounding.
+        if i == n - 1 {
+            end_a = 1.0;
+        }
+        let end_b = (j + 1) as f64 / m as f64;
         let to = end_a.min(end_b);
         total += (to - from) * (a[i] - b[j]).abs();
         from = to;
         // Both pieces can end together (e.g. n = m).
         if end_a <= to {
             i += 1;
+            end_a += a_masses.get(i).copied().unwrap_or(0.0);
         }
         if end_b <= to {
             j += 1;
@@ -183,14 +209,21 @@ mod tests {
     #[test]
     fn wasserstein_1_of_shifted_and_split_distributions() {
         // A shift by c moves every quantile by c.
-        assert!((wasserstein_1(&[0.0, 1.0, 2.0], &[0.5, 1.5, 2.5]) - 0.5).abs() < 1e-12);
+        let third = [1.0 / 3.0; 3];
+        assert!((wasserstein_1(&[0.0, 1.0, 2.0], &third, &[0.5, 1.5, 2.5]) - 0.5).abs() < 1e-12);
         // Two atoms at 0 and 10 against four points 0, 0, 0, 10: on (1/2, 3/4) the quantiles
         // are 10 and 0, elsewhere equal: 10 / 4.
-        assert!((wasserstein_1(&[0.0, 10.0], &[0.0, 0.0, 0.0, 10.0]) - 2.5).abs() < 1e-12);
+        let half = [0.5; 2];
+        assert!((wasserstein_1(&[0.0, 10.0], &half, &[0.0, 0.0, 0.0, 10.0]) - 2.5).abs() < 1e-12);
         // Symmetric, and zero against itself.
         let (a, b) = ([-27.0, -7.0, -7.0], [-15.0, -15.0]);
-        assert!((wasserstein_1(&a, &b) - wasserstein_1(&b, &a)).abs() < 1e-12);
-        assert_eq!(wasserstein_1(&a, &a), 0.0);
+        assert!((wasserstein_1(&a, &third, &b) - wasserstein_1(&b, &half, &a)).abs() < 1e-12);
+        assert_eq!(wasserstein_1(&a, &third, &a), 0.0);
+        // Unequal masses: atoms 0 (mass 3/4) and 10 (1/4) against 0, 0, 0, 10 agree exactly;
+        // against 0, 10 they differ by 10 on (1/2, 3/4).
+        let tail = [0.75, 0.25];
+        assert!(wasserstein_1(&[0.0, 10.0], &tail, &[0.0, 0.0, 0.0, 10.0]).abs() < 1e-12);
+        assert!((wasserstein_1(&[0.0, 10.0], &tail, &[0.0, 10.0]) - 2.5).abs() < 1e-12);
     }
 
     #[test]
