@@ -157,6 +157,12 @@ impl DsacSettings {
                 ));
             }
         }
+        if !(self.tail_level > 0.0 && self.tail_level < 1.0) {
+            return Err(invalid(
+                "dsac.tail_level",
+                format!("{} must lie strictly between 0 and 1", self.tail_level),
+            ));
+        }
         if self.tail_atoms > 0 {
             self.validate_tail()?;
         }
@@ -172,12 +178,6 @@ impl DsacSettings {
                      levels above dsac.tail_level",
                     self.tail_atoms, self.num_quantiles
                 ),
-            ));
-        }
-        if !(self.tail_level > 0.0 && self.tail_level < 1.0) {
-            return Err(invalid(
-                "dsac.tail_level",
-                format!("{} must lie strictly between 0 and 1", self.tail_level),
             ));
         }
         if !matches!(

@@ -261,16 +261,10 @@ impl TrainConfig {
     }
 
     fn validate(&self) -> Result<(), ConfigError> {
-        let known = envs::registered_ids();
-        if !known.iter().any(|id| *id == self.env) {
-            return Err(invalid(
-                "env",
-                format!(
-                    "unknown environment '{}'; known: {}",
-                    self.env,
-                    known.join(", ")
-                ),
-            ));
+        // envs' own message: the known ids, or for a MuJoCo id in a build without the
+        // `mujoco` feature how to build it.
+        if let Err(error) = envs::spec(&self.env) {
+            return Err(invalid("env", error.to_string()));
         }
         if self.total_steps == 0 {
             return Err(invalid("total_steps", "must be at least 1".into()));
@@ -668,6 +662,6 @@ mod tests {
         assert!(error.contains("seed"), "{error}");
         // A string value that merely starts with a digit is still a string.
         let error = parse(MINIMAL, &["env=1-Pendulum"]).unwrap_err().to_string();
-        assert!(error.contains("unknown environment"), "{error}");
+        assert!(error.contains("unknown env id `1-Pendulum`"), "{error}");
     }
 }
