@@ -21,9 +21,10 @@ const TARGET_COPIES: f64 = 2.0;
 const OFF_POLICY_ACTIVATIONS: f64 = 48.0;
 /// The same for PPO's actor and critic.
 const PPO_ACTIVATIONS: f64 = 24.0;
-/// Float32 tensors of [batch, N, N] the quantile Huber loss builds per critic (errors, their
-/// magnitude, the clamped part, Huber, the indicator, levels, asymmetry, product, gradients).
-const QUANTILE_LOSS_TENSORS: f64 = 12.0;
+/// Float32 arrays of [batch, N] the quantile Huber loss keeps per critic: it runs in one pass on
+/// the host (`common::quantile`), over the atoms, the target atoms, the gradient and its tensor,
+/// with f64 prefix sums per row on a tail grid, and never builds the [batch, N, N] pairs.
+const QUANTILE_LOSS_ARRAYS: f64 = 8.0;
 /// One env with its wrappers and normalisers; a MuJoCo model and its data are the largest.
 const BYTES_PER_ENV: f64 = 1024.0 * 1024.0;
 
@@ -65,31 +66,31 @@ pub fn estimate(config: &TrainConfig, obs_dim: usize, action_dim: usize) -> Vec<
         AgentKind::Sac => off_policy("sac", &config.sac.shared, config, obs, act),
         AgentKind::Dsac => {
             let dsac = &config.dsac;
-            let mut parts = off_policy_with(
-                "dsac",
-                &dsac.shared,
-                config,
-                obs,
-                act,
-                dsac.agent.num_quantiles as f64,
-            );
-            let (atoms, batch) = (
+            let mut parts = off_policy("dsac", &dsac.shared, config, obs, act);
+            let (atoms, batch, hidden) = (
                 dsac.agent.num_quantiles as f64,
                 dsac.shared.batch_size as f64,
+                dsac.shared.hidden_size as f64,
             );
+            // What N outputs per critic add to critics of one output: the last layers' weights
+            // (with gradients, Adam moments and targets), their activations, and the loss.
+            let extra = atoms - 1.0;
+            let layers = (hidden + 1.0) * extra * (ONLINE_COPIES + TARGET_COPIES) * 2.0 * F32;
+            let activations = batch * OFF_POLICY_ACTIVATIONS * extra * F32;
+            let loss = 2.0 * QUANTILE_LOSS_ARRAYS * batch * atoms * F32;
             parts.push(MemoryPart::new(
-                "the quantile loss",
+                "the quantile critics' atoms (output layers, activations, the quantile loss)",
                 &[
                     ("dsac.num_quantiles", &dsac.agent.num_quantiles),
                     ("dsac.batch_size", &dsac.shared.batch_size),
                 ],
-                2.0 * QUANTILE_LOSS_TENSORS * batch * atoms * atoms * F32,
+                layers + activations + loss,
             ));
             parts
         }
         AgentKind::Remac => {
             let remac = &config.remac;
-            let mut parts = off_policy_with("remac", &remac.shared, config, obs, act, 1.0);
+            let mut parts = off_policy("remac", &remac.shared, config, obs, act);
             // The actor's B samples of every state go through the actor and both critics.
             let rows = remac.shared.batch_size as f64 * remac.agent.num_action_samples as f64;
             parts.push(MemoryPart::new(
@@ -106,6 +107,7 @@ pub fn estimate(config: &TrainConfig, obs_dim: usize, action_dim: usize) -> Vec<
     }
 }
 
+/// SAC's networks, replay buffer and batch (critics of one output; DSAC adds its atoms).
 fn off_policy(
     table: &str,
     settings: &OffPolicySettings,
@@ -113,24 +115,10 @@ fn off_policy(
     obs: f64,
     act: f64,
 ) -> Vec<MemoryPart> {
-    off_policy_with(table, settings, config, obs, act, 1.0)
-}
-
-/// SAC's networks, replay buffer and batch, with `critic_outputs` per critic (N for quantile
-/// critics).
-fn off_policy_with(
-    table: &str,
-    settings: &OffPolicySettings,
-    config: &TrainConfig,
-    obs: f64,
-    act: f64,
-    critic_outputs: f64,
-) -> Vec<MemoryPart> {
     let key = |name: &str| format!("{table}.{name}");
     let hidden = settings.hidden_size as f64;
     let actor = (obs + 1.0) * hidden + (hidden + 1.0) * hidden + 2.0 * (hidden + 1.0) * act;
-    let critic =
-        (obs + act + 1.0) * hidden + (hidden + 1.0) * hidden + (hidden + 1.0) * critic_outputs;
+    let critic = (obs + act + 1.0) * hidden + (hidden + 1.0) * hidden + (hidden + 1.0);
     let networks = (ONLINE_COPIES * (actor + 2.0 * critic) + TARGET_COPIES * 2.0 * critic) * F32;
     // The buffer grows with use: a run never stores more transitions than it takes steps.
     let stored = (settings.buffer_size as f64).min(config.total_steps as f64);
@@ -156,7 +144,7 @@ fn off_policy_with(
                 (&key("batch_size"), &settings.batch_size),
                 (&key("hidden_size"), &settings.hidden_size),
             ],
-            batch * (transition + OFF_POLICY_ACTIVATIONS * (hidden + critic_outputs) * F32),
+            batch * (transition + OFF_POLICY_ACTIVATIONS * (hidden + 1.0) * F32),
         ),
     ]
 }
@@ -305,9 +293,12 @@ mod tests {
         );
 
         let mut dsac = config("dsac", &[]);
-        dsac.dsac.agent.num_quantiles = 100_000;
+        dsac.dsac.agent.num_quantiles = 1_000_000;
         let message = check(&dsac, 3, 1, &budget).unwrap_err().to_string();
-        assert!(message.contains("dsac.num_quantiles = 100000"), "{message}");
+        assert!(
+            message.contains("dsac.num_quantiles = 1000000"),
+            "{message}"
+        );
 
         let mut remac = config("remac", &[]);
         remac.remac.agent.num_action_samples = 1_000_000;
