@@ -129,8 +129,8 @@ fn absurd_sizes_are_refused_with_the_memory_they_need() {
         ),
         (
             "dsac-cvar-risky-pendulum.toml",
-            "dsac.num_quantiles=100000",
-            "dsac.num_quantiles",
+            "dsac.batch_size=100000000",
+            "dsac.batch_size",
         ),
         (
             "remac-pendulum.toml",
@@ -149,6 +149,13 @@ fn absurd_sizes_are_refused_with_the_memory_they_need() {
             ],
         );
     }
+    // A quantile critic's memory grows only linearly in its atoms (the one-pass loss); absurd
+    // atom counts meet the rank weights' work limit first.
+    refused_train(
+        "dsac-cvar-risky-pendulum.toml",
+        &["dsac.num_quantiles=100000"],
+        &["dsac.num_quantiles = 100000", "binomial terms", "at most"],
+    );
     refused(
         &[
             "weights",
