@@ -498,9 +498,10 @@ impl<B: AutodiffBackend> OffPolicyAgent for Dsac<B> {
                 }
                 None => quantile_huber_loss(atoms, &target_atoms, taus, kappa),
             });
-        // The mean of the atoms, by mass, is the critic's Q estimate: CleanRL's qf*_values.
+        // The mean of the atoms, by mass, is the critic's Q estimate: CleanRL's qf*_values
+        // (weighed only on the updates that log it).
         let fits = match masses {
-            Some(masses) => {
+            Some(masses) if record => {
                 let scaled: Vec<f32> = masses
                     .iter()
                     .map(|&mass| (mass * masses.len() as f64) as f32)
@@ -511,7 +512,7 @@ impl<B: AutodiffBackend> OffPolicyAgent for Dsac<B> {
                     loss: fit.loss,
                 })
             }
-            None => fits,
+            _ => fits,
         };
         record_fits(fits, &mut metrics);
 

@@ -21,6 +21,43 @@ fn ordergrad(args: &[&str]) -> Output {
     output
 }
 
+/// `ordergrad train` of the shipped config `name` into `dir`, 300 steps learning from step 100,
+/// with `sets` on top; the output whatever the exit code.
+fn train_briefly(name: &str, dir: &Path, sets: &[&str]) -> Output {
+    let config = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../configs/{name}.toml"));
+    let mut args = vec![
+        "train",
+        "--config",
+        config.to_str().unwrap(),
+        "--run-dir",
+        dir.to_str().unwrap(),
+    ];
+    for assignment in [
+        "logging.progress=false",
+        "total_steps=300",
+        "dsac.learning_starts=100",
+    ]
+    .iter()
+    .chain(sets)
+    {
+        args.extend(["--set", assignment]);
+    }
+    Command::new(env!("CARGO_BIN_EXE_ordergrad"))
+        .args(&args)
+        .output()
+        .unwrap()
+}
+
+/// The numbers of the critic report's array `key`.
+fn critic_numbers(critic: &serde_json::Value, key: &str) -> Vec<f64> {
+    critic[key]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|value| value.as_f64().unwrap())
+        .collect()
+}
+
 /// Every scalar a run logged, one JSON object per line of its metrics.jsonl.
 fn metric_records(run: &Path) -> Vec<serde_json::Value> {
     std::fs::read_to_string(run.join("metrics.jsonl"))
@@ -163,14 +200,7 @@ fn check_critic_report(name: &str, dir: &Path) {
     }
     let report: serde_json::Value = serde_json::from_slice(&ordergrad(&args).stdout).unwrap();
     let critic = &report["critic"];
-    let numbers = |key: &str| -> Vec<f64> {
-        critic[key]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|value| value.as_f64().unwrap())
-            .collect()
-    };
+    let numbers = |key: &str| critic_numbers(critic, key);
     let (atoms, masses) = (numbers("critic_atoms"), numbers("atom_masses"));
     let tail_atoms = if name.contains("tail") { 220 } else { 0 };
     assert_eq!(atoms.len(), masses.len(), "{name}: one mass per atom");
@@ -232,33 +262,8 @@ fn critic_statistics_check(
 /// report weighs its atoms by their masses; settings it cannot serve exit 2.
 #[test]
 fn a_tail_grid_run_trains_and_reports_its_masses_and_bad_tail_settings_exit_2() {
-    let configs = Path::new(env!("CARGO_MANIFEST_DIR")).join("../configs");
     let dir = common::scratch_dir("risky-configs", "tail-grid");
-    let config = configs.join("dsac-cvar-risky-crossing.toml");
-    let config = config.to_str().unwrap();
-    let train = |extra: &[&str]| {
-        let mut args = vec![
-            "train",
-            "--config",
-            config,
-            "--run-dir",
-            dir.to_str().unwrap(),
-        ];
-        for assignment in [
-            "logging.progress=false",
-            "total_steps=300",
-            "dsac.learning_starts=100",
-        ]
-        .iter()
-        .chain(extra)
-        {
-            args.extend(["--set", assignment]);
-        }
-        Command::new(env!("CARGO_BIN_EXE_ordergrad"))
-            .args(&args)
-            .output()
-            .unwrap()
-    };
+    let train = |extra: &[&str]| train_briefly("dsac-cvar-risky-crossing", &dir, extra);
     for (extra, key) in [
         (&["dsac.tail_atoms=40"][..], "dsac.tail_atoms"),
         (
@@ -301,14 +306,7 @@ fn a_tail_grid_run_trains_and_reports_its_masses_and_bad_tail_settings_exit_2() 
     ];
     let report: serde_json::Value = serde_json::from_slice(&ordergrad(&args).stdout).unwrap();
     let critic = &report["critic"];
-    let numbers = |key: &str| -> Vec<f64> {
-        critic[key]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|value| value.as_f64().unwrap())
-            .collect()
-    };
+    let numbers = |key: &str| critic_numbers(critic, key);
     let (atoms, masses) = (numbers("critic_atoms"), numbers("atom_masses"));
     assert_eq!(atoms.len(), 40);
     assert!((masses[39] - 0.9 / 10.0).abs() < 1e-12, "{masses:?}");
@@ -321,33 +319,8 @@ fn a_tail_grid_run_trains_and_reports_its_masses_and_bad_tail_settings_exit_2() 
 
 #[test]
 fn a_risk_schedule_anneals_the_cvar_level_from_1_and_needs_a_cvar_objective() {
-    let configs = Path::new(env!("CARGO_MANIFEST_DIR")).join("../configs");
     let dir = common::scratch_dir("risky-configs", "schedule");
-    let config = configs.join("dsac-cvar-risky-crossing.toml");
-    let config = config.to_str().unwrap();
-    let train = |extra: &[&str]| {
-        let mut args = vec![
-            "train",
-            "--config",
-            config,
-            "--run-dir",
-            dir.to_str().unwrap(),
-        ];
-        for assignment in [
-            "logging.progress=false",
-            "total_steps=300",
-            "dsac.learning_starts=100",
-        ]
-        .iter()
-        .chain(extra)
-        {
-            args.extend(["--set", assignment]);
-        }
-        Command::new(env!("CARGO_BIN_EXE_ordergrad"))
-            .args(&args)
-            .output()
-            .unwrap()
-    };
+    let train = |extra: &[&str]| train_briefly("dsac-cvar-risky-crossing", &dir, extra);
     let output = train(&["dsac.risk_schedule_steps=200", "dsac.objective=mean"]);
     assert_eq!(output.status.code(), Some(2));
     let message = String::from_utf8_lossy(&output.stderr);
@@ -386,33 +359,13 @@ fn a_risk_schedule_anneals_the_cvar_level_from_1_and_needs_a_cvar_objective() {
 
 #[test]
 fn a_static_cvar_run_evaluates_from_the_budget_its_critic_chooses_and_bad_settings_exit_2() {
-    let configs = Path::new(env!("CARGO_MANIFEST_DIR")).join("../configs");
     let dir = common::scratch_dir("risky-configs", "static-cvar");
-    let config = configs.join("dsac-mean-risky-crossing.toml");
-    let config = config.to_str().unwrap();
     let train = |extra: &[&str]| {
-        let mut args = vec![
-            "train",
-            "--config",
-            config,
-            "--run-dir",
-            dir.to_str().unwrap(),
-        ];
-        for assignment in [
-            "logging.progress=false",
-            "total_steps=300",
-            "dsac.learning_starts=100",
-            "dsac.static_cvar=true",
-        ]
-        .iter()
-        .chain(extra)
-        {
-            args.extend(["--set", assignment]);
-        }
-        Command::new(env!("CARGO_BIN_EXE_ordergrad"))
-            .args(&args)
-            .output()
-            .unwrap()
+        train_briefly(
+            "dsac-mean-risky-crossing",
+            &dir,
+            &[&["dsac.static_cvar=true"][..], extra].concat(),
+        )
     };
     for (extra, key) in [
         (&[][..], "dsac.static_cvar"),

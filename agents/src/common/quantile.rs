@@ -296,33 +296,54 @@ mod tests {
     use rand::{Rng, SeedableRng};
 
     /// The loss written with tensor ops, differentiated by Burn: the reference for the one-pass
-    /// version's value and gradient.
-    fn reference_loss<B: Backend>(
-        atoms: Tensor<B, 2>,
-        targets: Tensor<B, 2>,
-        taus: Tensor<B, 1>,
+    /// versions' value and gradient. Target j of every row weighs `target_masses[j]` (1/M each
+    /// for the plain loss).
+    fn reference_loss(
+        atoms: Tensor<Autodiff<Flex>, 2>,
+        targets: &[f32],
+        taus: &[f32],
+        target_masses: &[f64],
         kappa: f32,
-    ) -> Tensor<B, 1> {
+    ) -> Tensor<Autodiff<Flex>, 1> {
+        type B = Autodiff<Flex>;
+        let device = atoms.device();
         let [batch, n] = atoms.dims();
-        let [_, m] = targets.dims();
+        let m = target_masses.len();
+        let targets =
+            Tensor::<B, 2>::from_data(TensorData::new(targets.to_vec(), [batch, m]), &device);
         let errors = targets.unsqueeze_dim::<3>(1).repeat_dim(1, n)
             - atoms.unsqueeze_dim::<3>(2).repeat_dim(2, m);
         let magnitude = errors.clone().abs();
         let inside = magnitude.clone().clamp_max(kappa);
         let huber = inside.clone().powi_scalar(2) * 0.5 + (magnitude - inside) * kappa;
         let below = errors.lower_elem(0.0).float();
-        let levels = taus
+        let levels = Tensor::<B, 1>::from_floats(taus, &device)
             .reshape([1, n, 1])
-            .repeat_dim(0, batch)
-            .repeat_dim(2, m);
-        let asymmetry = (levels - below).abs();
-        (asymmetry * huber / kappa).mean_dim(2).sum_dim(1).mean()
+            .expand([batch, n, m]);
+        let masses: Vec<f32> = target_masses.iter().map(|&mass| mass as f32).collect();
+        let masses = Tensor::<B, 1>::from_floats(masses.as_slice(), &device)
+            .reshape([1, 1, m])
+            .expand([batch, n, m]);
+        ((levels - below).abs() * huber / kappa * masses)
+            .sum_dim(2)
+            .sum_dim(1)
+            .mean()
+            .reshape([1])
+    }
+
+    /// Two (value, gradient) pairs of a loss agree.
+    fn assert_same_loss(
+        (value, gradient): (f32, Vec<f32>),
+        (other, other_gradient): (f32, Vec<f32>),
+    ) {
+        assert!((value - other).abs() < 1e-5, "{value} vs {other}");
+        for (a, b) in gradient.iter().zip(&other_gradient) {
+            assert!((a - b).abs() < 1e-6, "{a} vs {b}");
+        }
     }
 
     #[test]
     fn the_one_pass_loss_has_the_value_and_gradient_of_the_tensor_formula() {
-        type B = Autodiff<Flex>;
-        let device = Default::default();
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
         let (batch, n, m, kappa) = (7, 5, 6, 1.0);
         let mut draw = |count: usize| -> Vec<f32> {
@@ -330,36 +351,15 @@ mod tests {
         };
         let (atom_values, targets) = (draw(batch * n), draw(batch * m));
         let taus = quantile_midpoints(n);
-        let run = |fused: bool| {
-            let atoms = Tensor::<B, 2>::from_data(
-                TensorData::new(atom_values.clone(), [batch, n]),
-                &device,
-            )
-            .require_grad();
-            let loss = if fused {
-                quantile_huber_loss(atoms.clone(), &targets, &taus, kappa)
-            } else {
-                let targets = Tensor::<B, 2>::from_data(
-                    TensorData::new(targets.clone(), [batch, m]),
-                    &device,
-                );
-                let taus = Tensor::<B, 1>::from_floats(taus.as_slice(), &device);
-                reference_loss(atoms.clone(), targets, taus, kappa)
-            };
-            let value = loss.clone().into_scalar();
-            let gradients = loss.backward();
-            let gradient = crate::common::host::to_vec(atoms.grad(&gradients).unwrap());
-            (value, gradient)
-        };
-        let (fused_value, fused_gradient) = run(true);
-        let (value, gradient) = run(false);
-        assert!(
-            (fused_value - value).abs() < 1e-5,
-            "{fused_value} vs {value}"
+        let equal = vec![1.0 / m as f64; m];
+        assert_same_loss(
+            value_and_gradient(&atom_values, batch, n, |atoms| {
+                quantile_huber_loss(atoms, &targets, &taus, kappa)
+            }),
+            value_and_gradient(&atom_values, batch, n, |atoms| {
+                reference_loss(atoms, &targets, &taus, &equal, kappa)
+            }),
         );
-        for (a, b) in fused_gradient.iter().zip(&gradient) {
-            assert!((a - b).abs() < 1e-6, "{a} vs {b}");
-        }
     }
 
     /// Value and gradient of a loss of `atom_values` ([batch, n]).
@@ -399,26 +399,18 @@ mod tests {
         );
         let taus = quantile_midpoints(n);
         let masses = vec![1.0 / n as f64; n];
-        let (value, gradient) = value_and_gradient(&atom_values, batch, n, |atoms| {
-            quantile_huber_loss(atoms, &targets, &taus, kappa)
-        });
-        let (weighted_value, weighted_gradient) =
+        assert_same_loss(
             value_and_gradient(&atom_values, batch, n, |atoms| {
                 weighted_quantile_huber_loss(atoms, &targets, &masses, &taus, kappa)
-            });
-        assert!(
-            (weighted_value - value).abs() < 1e-5,
-            "{weighted_value} vs {value}"
+            }),
+            value_and_gradient(&atom_values, batch, n, |atoms| {
+                quantile_huber_loss(atoms, &targets, &taus, kappa)
+            }),
         );
-        for (a, b) in weighted_gradient.iter().zip(&gradient) {
-            assert!((a - b).abs() < 1e-6, "{a} vs {b}");
-        }
     }
 
     #[test]
     fn the_weighted_loss_has_the_value_and_gradient_of_the_weighted_tensor_formula() {
-        type B = Autodiff<Flex>;
-        let device = Default::default();
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
         let grid = QuantileGrid::with_tail(8, 5, 0.1);
         let (batch, n, kappa) = (5, grid.atom_count(), 1.5);
@@ -427,41 +419,14 @@ mod tests {
             spread_draws(&mut rng, batch * n),
         );
         let (taus, masses) = (grid.levels(), grid.masses());
-        let (value, gradient) = value_and_gradient(&atom_values, batch, n, |atoms| {
-            weighted_quantile_huber_loss(atoms, &targets, &masses, &taus, kappa)
-        });
-        let (reference_value, reference_gradient) =
+        assert_same_loss(
             value_and_gradient(&atom_values, batch, n, |atoms| {
-                let target_tensor = Tensor::<B, 2>::from_data(
-                    TensorData::new(targets.clone(), [batch, n]),
-                    &device,
-                );
-                let errors = target_tensor.unsqueeze_dim::<3>(1).repeat_dim(1, n)
-                    - atoms.unsqueeze_dim::<3>(2).repeat_dim(2, n);
-                let magnitude = errors.clone().abs();
-                let inside = magnitude.clone().clamp_max(kappa);
-                let huber = inside.clone().powi_scalar(2) * 0.5 + (magnitude - inside) * kappa;
-                let below = errors.lower_elem(0.0).float();
-                let levels = Tensor::<B, 1>::from_floats(taus.as_slice(), &device)
-                    .reshape([1, n, 1])
-                    .expand([batch, n, n]);
-                let mass_values: Vec<f32> = masses.iter().map(|&mass| mass as f32).collect();
-                let target_masses = Tensor::<B, 1>::from_floats(mass_values.as_slice(), &device)
-                    .reshape([1, 1, n])
-                    .expand([batch, n, n]);
-                ((levels - below).abs() * huber / kappa * target_masses)
-                    .sum_dim(2)
-                    .sum_dim(1)
-                    .mean()
-                    .reshape([1])
-            });
-        assert!(
-            (value - reference_value).abs() < 1e-5,
-            "{value} vs {reference_value}"
+                weighted_quantile_huber_loss(atoms, &targets, &masses, &taus, kappa)
+            }),
+            value_and_gradient(&atom_values, batch, n, |atoms| {
+                reference_loss(atoms, &targets, &taus, &masses, kappa)
+            }),
         );
-        for (a, b) in gradient.iter().zip(&reference_gradient) {
-            assert!((a - b).abs() < 1e-6, "{a} vs {b}");
-        }
     }
 
     #[test]
