@@ -20,7 +20,7 @@ use rand::Rng;
 use serde::{Deserialize, Serialize};
 
 use crate::common::adam::TORCH_ADAM_EPSILON;
-use crate::common::critic::{CriticFit, record_fits};
+use crate::common::critic::{CriticFit, bootstrapped, record_fits};
 use crate::common::entropy::EntropyTuning;
 use crate::common::host;
 use crate::common::nets::{ActionBounds, GaussianActor, TwinQ};
@@ -33,7 +33,7 @@ use crate::common::update_metrics::Metrics;
 use crate::config::objective_setting::ObjectiveSetting;
 use crate::config::setting_checks::{Accepted, check_number, rank_plan_setting};
 use crate::config::{ConfigError, invalid};
-use crate::sac::soft_target;
+use crate::sac::{soft_next_value, soft_target};
 
 /// Distributional SAC's [dsac] table: the off-policy settings
 /// ([`crate::common::off_policy::OffPolicySettings`], CleanRL's SAC defaults) and its own.
@@ -80,6 +80,16 @@ pub struct DsacSettings {
     pub tail_atoms: usize,
     /// The level up to which `tail_atoms` atoms are spread: the CVaR level it serves.
     pub tail_level: f64,
+    /// Apply the objective step by step (a nested, time-consistent risk measure) instead of
+    /// to the whole return from each state: every target atom is the one-step target of
+    /// `Dsac::nested_target`, so Z(s, a) learns the spread of one step's outcome followed by
+    /// the objective's value of the next state, and a cvar:BETA actor pays a risky step's whole
+    /// tail where it is taken. The per-state CVaR of the return hides that step's tail among
+    /// the later ones as long as the policy takes them anyway, so a policy that takes a risk
+    /// everywhere is a fixed point of its gradient, not of the nested CVaR's. Not with
+    /// `static_cvar`. On RiskyCar-v0 and RiskyCrossing-v0 it has so far stopped the agents
+    /// from moving (docs/results-risk.md).
+    pub nested_risk: bool,
 }
 
 impl Default for DsacSettings {
@@ -96,6 +106,7 @@ impl Default for DsacSettings {
             budget_range: [-100.0, 100.0],
             tail_atoms: 0,
             tail_level: 0.1,
+            nested_risk: false,
         }
     }
 }
@@ -146,6 +157,14 @@ impl DsacSettings {
                     "dsac.static_cvar",
                     "true chooses its own budget; it does not combine with a risk schedule \
                      (set dsac.risk_schedule_steps = 0)"
+                        .to_string(),
+                ));
+            }
+            if self.nested_risk {
+                return Err(invalid(
+                    "dsac.nested_risk",
+                    "true applies the objective step by step; dsac.static_cvar = true applies \
+                     it to the return from the start: set one of them off"
                         .to_string(),
                 ));
             }
@@ -287,6 +306,31 @@ pub fn actor_loss<B: Backend>(
     let value = return_value(critics, objective_value, obs, policy.actions);
     let loss = (policy.log_prob.clone().squeeze_dim::<1>(1) * alpha - value).mean();
     (loss, policy.log_prob)
+}
+
+/// Next actions whose values a nested target averages at each next state: the nested measure
+/// should price the environment's randomness (the reward's coin, the next state), not the
+/// policy's own action noise, which a single sampled a' would put into the targets' spread, to
+/// be taken as risk at every step and compounded over the horizon.
+pub const NESTED_NEXT_ACTIONS: usize = 8;
+
+/// The nested risk measure's next-state values ([n, 1]) from the soft next atoms
+/// Z'(s', a') - alpha log pi(a'|s') of `draws` next actions per state (`next_atoms`,
+/// [draws * n, N], draw-major: rows k * n .. (k + 1) * n hold draw k): the mean over the draws
+/// of the objective's value of each row, E_{a'}[value(Z'(s', a')) - alpha log pi(a'|s')] (an
+/// L-statistic whose weights sum to 1 commutes with adding a constant).
+pub fn nested_next_value<B: Backend>(
+    objective_value: &RankWeightedValue<B>,
+    next_atoms: Tensor<B, 2>,
+    draws: usize,
+) -> Tensor<B, 2> {
+    let [rows, _] = next_atoms.dims();
+    let n = rows / draws;
+    objective_value
+        .forward(next_atoms)
+        .reshape([draws, n])
+        .mean_dim(0)
+        .reshape([n, 1])
 }
 
 /// A static-CVaR actor's loss: mean over states of alpha log pi(a|s, c) +
@@ -438,6 +482,32 @@ impl<B: AutodiffBackend> Dsac<B> {
         relabelled
     }
 
+    /// The nested risk measure's target (`dsac.nested_risk`), the same in every atom ([n, N]):
+    /// r + gamma (1 - terminated) E_{a' ~ pi}[value(Z'(s', a')) - alpha log pi(a'|s')], the
+    /// expectation over [`NESTED_NEXT_ACTIONS`] draws of a', Z' atom by atom the smaller of the
+    /// two target critics. Z(s, a) then learns the spread of one step's outcome followed by the
+    /// next state's value, and the objective prices each step's risk where it is taken.
+    fn nested_target(&self, batch: &Batch, rng: &mut impl Rng, alpha: f32) -> Tensor<B, 2> {
+        let core = &self.core;
+        let (n, action_dim, draws) = (batch.size, core.bounds().dim(), NESTED_NEXT_ACTIONS);
+        let next_obs = core
+            .observation_matrix::<B::InnerBackend>(&batch.next_obs, n)
+            .repeat_dim(0, draws);
+        let noise = host::standard_normal(rng, n * draws, action_dim, &core.device);
+        let next_atoms = soft_next_value(
+            &core.actor.valid(),
+            &core.critics.targets,
+            next_obs,
+            noise,
+            core.bounds(),
+            alpha,
+        );
+        let next_value =
+            nested_next_value(&self.objective_value, Tensor::from_inner(next_atoms), draws);
+        bootstrapped::<B>(batch, next_value.inner(), core.settings.gamma)
+            .expand([n, self.taus.len()])
+    }
+
     /// Rebuilds the objective's weights for `step` while the risk schedule runs.
     fn follow_risk_schedule(&mut self, step: u64) {
         if step == self.objective_step || self.objective_step >= self.settings.risk_schedule_steps {
@@ -483,8 +553,13 @@ impl<B: AutodiffBackend> OffPolicyAgent for Dsac<B> {
 
         // Target atoms: SAC's soft target atom by atom, with one next action a' ~ pi(.|s'):
         // r + gamma (1 - terminated) (min_i Z'_i(s', a') - alpha log pi(a'|s')).
+        // Nested (`dsac.nested_risk`): the same target in every atom, see `nested_target`.
         let alpha = self.core.alpha();
-        let target_atoms = soft_target(&self.core, batch, rng, alpha);
+        let target_atoms = if self.settings.nested_risk {
+            self.nested_target(batch, rng, alpha)
+        } else {
+            soft_target(&self.core, batch, rng, alpha)
+        };
         // Critic loss, one Adam step per critic: the quantile Huber loss of the atoms.
         let (kappa, taus, q_lr) = (self.huber_kappa, &self.taus, settings.q_lr);
         let target_atoms = host::to_vec(target_atoms);

@@ -1,13 +1,13 @@
 //! Distributional SAC's actor against hand computations: its gradient is the rank-weighted
 //! gradient of the critic's atoms, with the `mean` objective its loss is SAC's with
-//! Q = the mean of the atoms, and the static-CVaR actor's loss is the atoms' shortfall below the
-//! budget.
+//! Q = the mean of the atoms, the static-CVaR actor's loss is the atoms' shortfall below the
+//! budget, and the nested risk measure's next value is the mean over draws of each row's value.
 
 #[path = "common/tensors.rs"]
 mod tensors;
 
 use agents::common::nets::{ActionBounds, Activation, GaussianActor, NetStyle, TwinQ};
-use agents::dsac::{actor_loss, return_value, shortfall_actor_loss};
+use agents::dsac::{actor_loss, nested_next_value, return_value, shortfall_actor_loss};
 use burn::backend::{Autodiff, Flex};
 use burn::prelude::*;
 use ordergrad_core::{Objective, RankMethod, RankPlan, RankWeightedValue};
@@ -166,4 +166,36 @@ fn the_static_cvar_actor_loss_is_alpha_log_pi_plus_the_shortfall_below_the_budge
         / n as f64;
     let loss = values(loss)[0];
     assert!((loss - expected).abs() < 1e-4, "{loss} vs {expected}");
+}
+
+#[test]
+#[serial(autodiff)]
+fn the_nested_next_value_is_the_mean_over_draws_of_each_rows_objective_value() {
+    let device = Default::default();
+    // Two states, two draws each (draw-major: rows 0-1 are draw 0, rows 2-3 draw 1), unsorted
+    // as a target critic's atoms come. CVaR_0.25 of 8 atoms is the mean of the lowest 2.
+    let rows: [[f32; ATOMS]; 4] = [
+        [5.0, -40.0, 3.0, 2.0, 7.0, 1.0, -35.0, 4.0],
+        [0.5, 0.25, 1.0, 0.75, 2.0, 1.5, 1.25, 1.75],
+        [1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0],
+        [-3.0, 9.0, 0.0, -1.0, 2.0, 2.0, 2.0, 2.0],
+    ];
+    let next_atoms = Tensor::<B, 2>::from_data(TensorData::new(rows.concat(), [4, ATOMS]), &device);
+    for (objective, expected) in [
+        ("cvar:0.25", [(-37.5 + 1.0) / 2.0, (0.375 - 2.0) / 2.0]),
+        (
+            "mean",
+            [(-53.0 / 8.0 + 1.0) / 2.0, (9.0 / 8.0 + 13.0 / 8.0) / 2.0],
+        ),
+    ] {
+        let (value_layer, _) = layer(objective, &device);
+        let next_value = values(nested_next_value(&value_layer, next_atoms.clone(), 2));
+        assert_eq!(next_value.len(), 2);
+        for (got, want) in next_value.iter().zip(expected) {
+            assert!(
+                (got - want).abs() < 1e-5,
+                "{objective}: {next_value:?} vs {expected:?}"
+            );
+        }
+    }
 }

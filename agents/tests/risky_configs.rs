@@ -8,11 +8,17 @@ mod common;
 use std::path::Path;
 use std::process::{Command, Output};
 
-fn ordergrad(args: &[&str]) -> Output {
-    let output = Command::new(env!("CARGO_BIN_EXE_ordergrad"))
+/// `ordergrad ARGS`, whatever the exit code.
+fn ordergrad_output(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_ordergrad"))
         .args(args)
         .output()
-        .expect("the ordergrad binary starts");
+        .expect("the ordergrad binary starts")
+}
+
+/// `ordergrad ARGS`, which must succeed.
+fn ordergrad(args: &[&str]) -> Output {
+    let output = ordergrad_output(args);
     assert!(
         output.status.success(),
         "{args:?} failed: {}",
@@ -42,10 +48,7 @@ fn train_briefly(name: &str, dir: &Path, sets: &[&str]) -> Output {
     {
         args.extend(["--set", assignment]);
     }
-    Command::new(env!("CARGO_BIN_EXE_ordergrad"))
-        .args(&args)
-        .output()
-        .unwrap()
+    ordergrad_output(&args)
 }
 
 /// The numbers of the critic report's array `key`.
@@ -189,10 +192,7 @@ fn check_critic_report(name: &str, dir: &Path) {
         "--critic-report",
     ];
     if !name.starts_with("dsac") {
-        let output = Command::new(env!("CARGO_BIN_EXE_ordergrad"))
-            .args(args)
-            .output()
-            .unwrap();
+        let output = ordergrad_output(&args);
         assert_eq!(output.status.code(), Some(2), "{name}");
         let message = String::from_utf8_lossy(&output.stderr);
         assert!(message.contains("--critic-report"), "{name}: {message}");
@@ -314,6 +314,45 @@ fn a_tail_grid_run_trains_and_reports_its_masses_and_bad_tail_settings_exit_2() 
         critic_statistics_check(&atoms, &masses, critic, 30),
         "{critic}"
     );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// `dsac.nested_risk`: a nested-CVaR run trains and evaluates; it does not combine with the
+/// static CVaR, and the critic report (a return distribution beside the episodes') refuses it.
+#[test]
+fn a_nested_risk_run_trains_and_evaluates_and_refuses_what_does_not_apply_with_exit_2() {
+    let dir = common::scratch_dir("risky-configs", "nested");
+    let train = |extra: &[&str]| {
+        train_briefly(
+            "dsac-cvar-risky-crossing",
+            &dir,
+            &[&["dsac.nested_risk=true"][..], extra].concat(),
+        )
+    };
+    let output = train(&["dsac.static_cvar=true", "dsac.budget_range=[-45, 5]"]);
+    assert_eq!(output.status.code(), Some(2));
+    let message = String::from_utf8_lossy(&output.stderr);
+    assert!(message.contains("dsac.nested_risk"), "{message}");
+
+    let output = train(&[]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let run = dir.to_str().unwrap();
+    let output = ordergrad(&["eval", "--run", run, "--episodes", "3", "--json"]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert!(report["mean"].as_f64().unwrap().is_finite(), "{report}");
+    let output = ordergrad_output(&["eval", "--run", run, "--episodes", "3", "--critic-report"]);
+    assert_eq!(output.status.code(), Some(2));
+    let message = String::from_utf8_lossy(&output.stderr);
+    assert!(message.contains("nested_risk"), "{message}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -441,10 +480,7 @@ fn exploring_starts_keep_their_episodes_out_of_the_episodic_charts_and_refuse_pp
         for assignment in extra {
             args.extend(["--set", assignment]);
         }
-        Command::new(env!("CARGO_BIN_EXE_ordergrad"))
-            .args(&args)
-            .output()
-            .unwrap()
+        ordergrad_output(&args)
     };
     let output = run("ppo-mean-risky-crossing.toml", &[]);
     assert_eq!(output.status.code(), Some(2));

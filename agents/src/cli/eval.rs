@@ -284,6 +284,16 @@ fn evaluate_run(args: &EvalArgs) -> anyhow::Result<(TrainConfig, Resume, EvalRep
         ))
         .into());
     }
+    if args.critic_report && config.dsac.agent.nested_risk {
+        return Err(BadInput(format!(
+            "--critic-report sets a critic's return distribution beside the episodes' returns, \
+             but {} was trained with dsac.nested_risk = true: its critic learns one step's \
+             outcome followed by the objective's value of the next state, not the return's \
+             distribution",
+            args.run.display()
+        ))
+        .into());
+    }
     let mut recorder = if args.video {
         video::check_renderer(&config.env).map_err(BadInput)?;
         let dir = video::prepare_dir(&args.run).map_err(BadInput)?;
