@@ -33,7 +33,7 @@ use crate::common::update_metrics::Metrics;
 use crate::config::objective_setting::ObjectiveSetting;
 use crate::config::setting_checks::{Accepted, check_number, rank_plan_setting};
 use crate::config::{ConfigError, invalid};
-use crate::sac::{soft_next_value, soft_target};
+use crate::sac::{sampled_next_values, soft_target};
 
 /// Distributional SAC's [dsac] table: the off-policy settings
 /// ([`crate::common::off_policy::OffPolicySettings`], CleanRL's SAC defaults) and its own.
@@ -488,24 +488,12 @@ impl<B: AutodiffBackend> Dsac<B> {
     /// two target critics. Z(s, a) then learns the spread of one step's outcome followed by the
     /// next state's value, and the objective prices each step's risk where it is taken.
     fn nested_target(&self, batch: &Batch, rng: &mut impl Rng, alpha: f32) -> Tensor<B, 2> {
-        let core = &self.core;
-        let (n, action_dim, draws) = (batch.size, core.bounds().dim(), NESTED_NEXT_ACTIONS);
-        let next_obs = core
-            .observation_matrix::<B::InnerBackend>(&batch.next_obs, n)
-            .repeat_dim(0, draws);
-        let noise = host::standard_normal(rng, n * draws, action_dim, &core.device);
-        let next_atoms = soft_next_value(
-            &core.actor.valid(),
-            &core.critics.targets,
-            next_obs,
-            noise,
-            core.bounds(),
-            alpha,
-        );
+        let draws = NESTED_NEXT_ACTIONS;
+        let next_atoms = sampled_next_values(&self.core, batch, draws, rng, alpha);
         let next_value =
             nested_next_value(&self.objective_value, Tensor::from_inner(next_atoms), draws);
-        bootstrapped::<B>(batch, next_value.inner(), core.settings.gamma)
-            .expand([n, self.taus.len()])
+        bootstrapped::<B>(batch, next_value.inner(), self.core.settings.gamma)
+            .expand([batch.size, self.taus.len()])
     }
 
     /// Rebuilds the objective's weights for `step` while the risk schedule runs.

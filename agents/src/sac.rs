@@ -71,6 +71,34 @@ pub fn soft_next_value<B: Backend>(
     target_critics.min(next_obs, next.actions) - next.log_prob * alpha
 }
 
+/// The soft next values min_i Q'_i(s', a') - alpha log pi(a'|s') of `batch`'s next states, for
+/// `draws` next actions a' ~ pi(.|s') each, drawn with `rng`: [draws * n, outputs], draw-major
+/// (rows k * n .. (k + 1) * n hold draw k), off the autodiff graph.
+pub fn sampled_next_values<B: AutodiffBackend>(
+    core: &OffPolicyCore<B>,
+    batch: &Batch,
+    draws: usize,
+    rng: &mut impl Rng,
+    alpha: f32,
+) -> Tensor<B::InnerBackend, 2> {
+    let (n, action_dim) = (batch.size, core.bounds().dim());
+    let next_obs = core.observation_matrix(&batch.next_obs, n);
+    let next_obs = if draws > 1 {
+        next_obs.repeat_dim(0, draws)
+    } else {
+        next_obs
+    };
+    let noise = host::standard_normal(rng, n * draws, action_dim, &core.device);
+    soft_next_value(
+        &core.actor.valid(),
+        &core.critics.targets,
+        next_obs,
+        noise,
+        core.bounds(),
+        alpha,
+    )
+}
+
 /// SAC's soft target for `batch`, from one next action a' ~ pi(.|s') drawn with `rng`:
 /// y = r + gamma (1 - terminated) (min_i Q'_i(s', a') - alpha log pi(a'|s')), output by output
 /// when the critics have several (DSAC's atoms); [n, outputs], off the autodiff graph.
@@ -80,17 +108,7 @@ pub fn soft_target<B: AutodiffBackend>(
     rng: &mut impl Rng,
     alpha: f32,
 ) -> Tensor<B, 2> {
-    let (n, action_dim) = (batch.size, core.bounds().dim());
-    let next_obs = core.observation_matrix(&batch.next_obs, n);
-    let noise = host::standard_normal(rng, n, action_dim, &core.device);
-    let next_value = soft_next_value(
-        &core.actor.valid(),
-        &core.critics.targets,
-        next_obs,
-        noise,
-        core.bounds(),
-        alpha,
-    );
+    let next_value = sampled_next_values(core, batch, 1, rng, alpha);
     bootstrapped::<B>(batch, next_value, core.settings.gamma)
 }
 

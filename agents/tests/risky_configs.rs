@@ -16,6 +16,16 @@ fn ordergrad_output(args: &[&str]) -> Output {
         .expect("the ordergrad binary starts")
 }
 
+/// `output`, of a run that must have succeeded.
+fn succeeded(output: Output) -> Output {
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
+}
+
 /// `ordergrad ARGS`, which must succeed.
 fn ordergrad(args: &[&str]) -> Output {
     let output = ordergrad_output(args);
@@ -27,9 +37,9 @@ fn ordergrad(args: &[&str]) -> Output {
     output
 }
 
-/// `ordergrad train` of the shipped config `name` into `dir`, 300 steps learning from step 100,
-/// with `sets` on top; the output whatever the exit code.
-fn train_briefly(name: &str, dir: &Path, sets: &[&str]) -> Output {
+/// `ordergrad train` of the shipped config `name` into `dir`, quietly, with `sets` on top; the
+/// output whatever the exit code.
+fn train_shipped(name: &str, dir: &Path, sets: &[&str]) -> Output {
     let config = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../configs/{name}.toml"));
     let mut args = vec![
         "train",
@@ -38,17 +48,16 @@ fn train_briefly(name: &str, dir: &Path, sets: &[&str]) -> Output {
         "--run-dir",
         dir.to_str().unwrap(),
     ];
-    for assignment in [
-        "logging.progress=false",
-        "total_steps=300",
-        "dsac.learning_starts=100",
-    ]
-    .iter()
-    .chain(sets)
-    {
+    for assignment in ["logging.progress=false"].iter().chain(sets) {
         args.extend(["--set", assignment]);
     }
     ordergrad_output(&args)
+}
+
+/// [`train_shipped`] for 300 steps, learning from step 100.
+fn train_briefly(name: &str, dir: &Path, sets: &[&str]) -> Output {
+    let brief = ["total_steps=300", "dsac.learning_starts=100"];
+    train_shipped(name, dir, &[&brief[..], sets].concat())
 }
 
 /// The numbers of the critic report's array `key`.
@@ -114,22 +123,8 @@ fn every_risky_half_cheetah_config_trains_briefly_and_its_run_evaluates() {
 /// risky-step counts reach the training log and `eval --json`, and that DSAC's critic report
 /// runs (PPO's is refused).
 fn smoke_run(name: &str, overrides: &[&str]) {
-    let configs = Path::new(env!("CARGO_MANIFEST_DIR")).join("../configs");
     let dir = common::scratch_dir("risky-configs", name);
-    let config = configs.join(format!("{name}.toml"));
-    let mut args = vec![
-        "train".to_owned(),
-        "--config".to_owned(),
-        config.to_str().unwrap().to_owned(),
-        "--run-dir".to_owned(),
-        dir.to_str().unwrap().to_owned(),
-        "--set".to_owned(),
-        "logging.progress=false".to_owned(),
-    ];
-    for assignment in overrides {
-        args.extend(["--set".to_owned(), assignment.to_string()]);
-    }
-    ordergrad(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    succeeded(train_shipped(name, &dir, overrides));
 
     let metrics = std::fs::read_to_string(dir.join("metrics.jsonl")).unwrap();
     assert!(metrics.contains("charts/episodic_return"), "{name}");
@@ -289,12 +284,7 @@ fn a_tail_grid_run_trains_and_reports_its_masses_and_bad_tail_settings_exit_2() 
         assert!(message.contains(key), "{extra:?}: {message}");
     }
 
-    let output = train(&["dsac.tail_atoms=30"]);
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    succeeded(train(&["dsac.tail_atoms=30"]));
     let args = [
         "eval",
         "--run",
@@ -334,19 +324,9 @@ fn a_nested_risk_run_trains_and_evaluates_and_refuses_what_does_not_apply_with_e
     let message = String::from_utf8_lossy(&output.stderr);
     assert!(message.contains("dsac.nested_risk"), "{message}");
 
-    let output = train(&[]);
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    succeeded(train(&[]));
     let run = dir.to_str().unwrap();
     let output = ordergrad(&["eval", "--run", run, "--episodes", "3", "--json"]);
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
     let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     assert!(report["mean"].as_f64().unwrap().is_finite(), "{report}");
     let output = ordergrad_output(&["eval", "--run", run, "--episodes", "3", "--critic-report"]);
@@ -365,12 +345,7 @@ fn a_risk_schedule_anneals_the_cvar_level_from_1_and_needs_a_cvar_objective() {
     let message = String::from_utf8_lossy(&output.stderr);
     assert!(message.contains("dsac.risk_schedule_steps"), "{message}");
 
-    let output = train(&["dsac.risk_schedule_steps=200"]);
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    succeeded(train(&["dsac.risk_schedule_steps=200"]));
     let levels: Vec<(u64, f64)> = metric_records(&dir)
         .into_iter()
         .filter(|record| record["tag"] == "losses/cvar_level")
@@ -426,12 +401,10 @@ fn a_static_cvar_run_evaluates_from_the_budget_its_critic_chooses_and_bad_settin
         assert!(message.contains(key), "{extra:?}: {message}");
     }
 
-    let output = train(&["dsac.objective=\"cvar:0.1\"", "dsac.budget_range=[-45, 5]"]);
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    succeeded(train(&[
+        "dsac.objective=\"cvar:0.1\"",
+        "dsac.budget_range=[-45, 5]",
+    ]));
     let args = [
         "eval",
         "--run",
@@ -462,39 +435,22 @@ fn a_static_cvar_run_evaluates_from_the_budget_its_critic_chooses_and_bad_settin
 
 #[test]
 fn exploring_starts_keep_their_episodes_out_of_the_episodic_charts_and_refuse_ppo() {
-    let configs = Path::new(env!("CARGO_MANIFEST_DIR")).join("../configs");
     let dir = common::scratch_dir("risky-configs", "exploring");
     let run = |config: &str, extra: &[&str]| {
-        let config = configs.join(config);
-        let mut args = vec![
-            "train",
-            "--config",
-            config.to_str().unwrap(),
-            "--run-dir",
-            dir.to_str().unwrap(),
-            "--set",
-            "logging.progress=false",
-            "--set",
-            "exploring_starts=true",
-        ];
-        for assignment in extra {
-            args.extend(["--set", assignment]);
-        }
-        ordergrad_output(&args)
+        train_shipped(
+            config,
+            &dir,
+            &[&["exploring_starts=true"][..], extra].concat(),
+        )
     };
-    let output = run("ppo-mean-risky-crossing.toml", &[]);
+    let output = run("ppo-mean-risky-crossing", &[]);
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("exploring_starts"));
 
-    let output = run(
-        "dsac-mean-risky-crossing.toml",
+    succeeded(run(
+        "dsac-mean-risky-crossing",
         &["total_steps=600", "dsac.learning_starts=600"],
-    );
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    ));
     let records = metric_records(&dir);
     let count = |tag: &str| records.iter().filter(|record| record["tag"] == tag).count();
     // 600 random steps make more than 12 episodes of at most 50 steps; about half start away.
@@ -517,31 +473,19 @@ fn exploring_starts_keep_their_episodes_out_of_the_episodic_charts_and_refuse_pp
 /// episode that reaches the goal and between 8 - 10 * 1.28 and 8 for one cut by the time limit.
 #[test]
 fn shaped_ppo_ranks_episodes_by_their_telescoped_shaping_and_logs_raw_returns() {
-    let configs = Path::new(env!("CARGO_MANIFEST_DIR")).join("../configs");
-    let config = configs.join("ppo-cvar-risky-crossing.toml");
     let dir = common::scratch_dir("risky-configs", "shaped-ppo");
     let mean_shaping = |shaping: &str| {
         let run = dir.join(shaping);
         let shaping = format!("shaping={shaping}");
-        let mut args = vec![
-            "train",
-            "--config",
-            config.to_str().unwrap(),
-            "--run-dir",
-            run.to_str().unwrap(),
-        ];
-        for assignment in [
-            "logging.progress=false",
+        let sets = [
             "total_steps=1600",
             "ppo.num_envs=1",
             "ppo.group_size=4",
             "ppo.k=2",
             "ppo.groups_per_update=1",
             &shaping,
-        ] {
-            args.extend(["--set", assignment]);
-        }
-        ordergrad(&args);
+        ];
+        succeeded(train_shipped("ppo-cvar-risky-crossing", &run, &sets));
         let records = metric_records(&run);
         let values = |tag: &str| -> Vec<f64> {
             records
