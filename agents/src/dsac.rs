@@ -418,6 +418,26 @@ impl<B: AutodiffBackend> Dsac<B> {
         host::to_vec(self.core.critics.online.valid().min(obs, action))
     }
 
+    /// The agent as it stood after `step` steps of training: a risk schedule's objective is
+    /// at that step's level (a loaded checkpoint otherwise starts the schedule over).
+    pub fn at_training_step(mut self, step: u64) -> Self {
+        self.follow_risk_schedule(step);
+        self
+    }
+
+    /// Whether the critics learn the nested target (`dsac.nested_risk`) rather than the
+    /// return's distribution.
+    pub fn nested_risk(&self) -> bool {
+        self.settings.nested_risk
+    }
+
+    /// The nested target of each transition of `batch`, one value per transition: what a
+    /// nested run's critics learn there (`nested_target`, at the objective's current level).
+    pub fn one_step_targets(&self, batch: &Batch, rng: &mut impl Rng) -> Vec<f32> {
+        let targets = host::to_vec(self.nested_target(batch, rng, self.core.alpha()));
+        targets.chunks(self.taus.len()).map(|row| row[0]).collect()
+    }
+
     /// The levels of the critics' atoms and the mass each stands for.
     pub fn quantile_grid(&self) -> QuantileGrid {
         self.settings.quantile_grid()

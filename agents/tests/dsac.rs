@@ -1,13 +1,19 @@
 //! Distributional SAC's actor against hand computations: its gradient is the rank-weighted
 //! gradient of the critic's atoms, with the `mean` objective its loss is SAC's with
 //! Q = the mean of the atoms, the static-CVaR actor's loss is the atoms' shortfall below the
-//! budget, and the nested risk measure's next value is the mean over draws of each row's value.
+//! budget, and the nested risk measure's next value is the mean over draws of each row's value
+//! and its one-step target bootstraps only where the step was not terminal.
 
 #[path = "common/tensors.rs"]
 mod tensors;
 
 use agents::common::nets::{ActionBounds, Activation, GaussianActor, NetStyle, TwinQ};
-use agents::dsac::{actor_loss, nested_next_value, return_value, shortfall_actor_loss};
+use agents::common::off_policy::Spaces;
+use agents::common::replay::Batch;
+use agents::dsac::{
+    Dsac, DsacConfig, DsacSettings, actor_loss, nested_next_value, return_value,
+    shortfall_actor_loss,
+};
 use burn::backend::{Autodiff, Flex};
 use burn::prelude::*;
 use ordergrad_core::{Objective, RankMethod, RankPlan, RankWeightedValue};
@@ -198,4 +204,48 @@ fn the_nested_next_value_is_the_mean_over_draws_of_each_rows_objective_value() {
             );
         }
     }
+}
+
+/// What a nested run's critics learn (`Dsac::one_step_targets`, which `eval --critic-report`
+/// sets beside their atoms): the reward alone after a terminal step, the reward plus the
+/// discounted value of the next state otherwise.
+#[test]
+#[serial(autodiff)]
+fn a_nested_one_step_target_is_the_reward_after_a_terminal_step_and_bootstraps_otherwise() {
+    let device = Default::default();
+    let config = DsacConfig {
+        agent: DsacSettings {
+            objective: "cvar:0.25".parse().unwrap(),
+            num_quantiles: ATOMS,
+            nested_risk: true,
+            ..DsacSettings::default()
+        },
+        ..DsacConfig::default()
+    };
+    let spaces = Spaces {
+        obs_dim: 3,
+        bounds: ActionBounds::from_box(&[-1.0], &[1.0]),
+    };
+    let agent = Dsac::<B>::new(config, spaces, &device).unwrap();
+    // The same transition twice, the first one terminal.
+    let batch = Batch {
+        size: 2,
+        obs: [0.1, -0.2, 0.3].repeat(2),
+        actions: vec![0.5, 0.5],
+        rewards: vec![-1.5, -1.5],
+        next_obs: [0.2, -0.1, 0.4].repeat(2),
+        terminated: vec![1.0, 0.0],
+    };
+    let targets = agent.one_step_targets(&batch, &mut StdRng::seed_from_u64(3));
+    assert_eq!(targets.len(), 2);
+    assert_eq!(targets[0], -1.5);
+    assert!(
+        targets[1].is_finite() && (targets[1] - targets[0]).abs() > 1e-4,
+        "a bootstrapped target adds gamma v(s'): {targets:?}"
+    );
+    // The next actions are drawn from the rng the caller passes.
+    assert_eq!(
+        targets,
+        agent.one_step_targets(&batch, &mut StdRng::seed_from_u64(3))
+    );
 }

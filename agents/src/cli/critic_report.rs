@@ -8,6 +8,12 @@
 //! The critic values the policy it was trained with (SAC's stochastic policy, with the entropy
 //! bonus in its targets); the episodes follow the evaluated policy (deterministic unless
 //! `--stochastic`), so a small gap is expected even for a perfect critic.
+//!
+//! A nested run (`dsac.nested_risk`) has critics that learn one step's outcome followed by the
+//! objective's value of the next state, not the return. Its report sets the atoms beside what
+//! they learn: the one-step targets of each episode's first transition, computed as training
+//! computes them. Where that step holds no risk, the targets barely differ, and the atoms'
+//! spread is the critics' own error, which the objective then prices as risk.
 
 use anyhow::Context;
 use burn::tensor::backend::AutodiffBackend;
@@ -19,6 +25,7 @@ use serde::Serialize;
 use super::BadInput;
 use crate::common::host::to_f32;
 use crate::common::off_policy::OffPolicyAgent;
+use crate::common::replay::Batch;
 use crate::dsac::Dsac;
 
 /// The CVaR level the report compares.
@@ -35,6 +42,9 @@ pub struct CriticReport {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start_budget: Option<f64>,
     pub gamma: f64,
+    /// A nested run's report: the empirical side is the one-step targets of the episodes' first
+    /// transitions, not their discounted returns (see the module's documentation).
+    pub one_step: bool,
     /// Whether the empirical returns include the run's potential-based shaping.
     pub shaped: bool,
     /// The critic's atoms, min(Z1, Z2) as the actor sees them, sorted.
@@ -57,6 +67,21 @@ pub struct CriticReport {
     /// Episodes cut by the time limit: the critic would bootstrap past their end, so their
     /// discounted returns undercount what it predicts.
     pub truncated_episodes: usize,
+    /// The critic at the start for other actions, one scan per entry of the action: where the
+    /// policy's action is not where the critic's objective peaks, the actor has not followed
+    /// its critic; where the critic is flat, the actor has nothing to follow.
+    pub action_scans: Vec<ActionScan>,
+}
+
+/// The critic's mean and CVaR_0.1 at the start as one entry of the action moves across its
+/// bounds, the others held at the policy's action.
+#[derive(Debug, Serialize)]
+pub struct ActionScan {
+    pub axis: usize,
+    pub actions: Vec<f32>,
+    pub critic_means: Vec<f64>,
+    #[serde(rename = "critic_cvars_0.1")]
+    pub critic_cvars_10: Vec<f64>,
 }
 
 /// The report for an agent loaded from its checkpoint; see the module's documentation.
@@ -84,6 +109,8 @@ pub fn critic_report<B: AutodiffBackend>(
     let mut returns = Vec::with_capacity(episodes);
     let mut truncated_episodes = 0;
     let mut action = Vec::new();
+    let one_step = agent.nested_risk();
+    let mut first_steps = FirstSteps::default();
     for episode in 0..episodes as u64 {
         let mut obs = reset(env.as_mut(), episode)?;
         if obs != start {
@@ -108,6 +135,10 @@ pub fn critic_report<B: AutodiffBackend>(
                 Some(potential) => envs::risky::shaped_reward(potential, gamma, &obs, &outcome),
                 None => outcome.reward,
             };
+            if one_step {
+                first_steps.push(&obs, &chosen, reward, &outcome);
+                break;
+            }
             discounted += discount * reward;
             discount *= gamma;
             if outcome.terminated || outcome.truncated {
@@ -116,7 +147,19 @@ pub fn critic_report<B: AutodiffBackend>(
             }
             obs = outcome.observation;
         }
-        returns.push(discounted);
+        if !one_step {
+            returns.push(discounted);
+        }
+    }
+    if one_step {
+        returns = agent
+            .one_step_targets(&first_steps.into_batch(), &mut rng)
+            .into_iter()
+            .map(f64::from)
+            .collect();
+        if let Some(bad) = returns.iter().find(|target| !target.is_finite()) {
+            anyhow::bail!("the critics' one-step target is not finite ({bad}) at the start");
+        }
     }
 
     let mut critic_atoms: Vec<f64> = agent
@@ -139,33 +182,125 @@ pub fn critic_report<B: AutodiffBackend>(
     let statistic = |values: &[f64], objective: Objective| -> anyhow::Result<f64> {
         Ok(RankPlan::new(&objective, values.len(), values.len())?.value(values)?)
     };
-    // The sorted atoms' value under an objective, each atom weighed by its mass.
-    let critic_statistic = |objective: Objective| -> f64 {
-        let weights = grid
-            .objective_weights(&objective)
-            .expect("mean and cvar have weights on any grid");
-        critic_atoms
-            .iter()
-            .zip(&weights)
-            .map(|(atom, weight)| atom * weight)
-            .sum()
+    let weights = |objective: Objective| {
+        grid.objective_weights(&objective)
+            .expect("mean and cvar have weights on any grid")
     };
+    let (mean_weights, cvar_weights) = (
+        weights(Objective::Mean),
+        weights(Objective::Cvar(CVAR_LEVEL)),
+    );
+    let action_scans = scan_actions(
+        agent,
+        &to_f32(&start),
+        &action,
+        &mean_weights,
+        &cvar_weights,
+    );
     Ok(CriticReport {
         start: to_f32(&start),
         action,
         start_budget,
         gamma,
+        one_step,
         shaped: shaping.is_some(),
-        critic_mean: critic_statistic(Objective::Mean),
+        critic_mean: weighted_sum(&critic_atoms, &mean_weights),
         empirical_mean: statistic(&returns, Objective::Mean)?,
-        critic_cvar_10: critic_statistic(Objective::Cvar(CVAR_LEVEL)),
+        critic_cvar_10: weighted_sum(&critic_atoms, &cvar_weights),
         empirical_cvar_10: statistic(&returns, Objective::Cvar(CVAR_LEVEL))?,
         wasserstein_1: wasserstein_1(&critic_atoms, &atom_masses, &returns),
         critic_atoms,
         atom_masses,
         empirical_quantiles,
         truncated_episodes,
+        action_scans,
     })
+}
+
+/// Points of each axis scan, evenly over the action's bounds.
+const SCAN_POINTS: usize = 9;
+
+/// For each entry of the action, the critic's mean and CVaR_0.1 at the start with that entry
+/// moved across its bounds and the others kept at the policy's.
+fn scan_actions<B: AutodiffBackend>(
+    agent: &Dsac<B>,
+    start: &[f32],
+    action: &[f32],
+    mean_weights: &[f64],
+    cvar_weights: &[f64],
+) -> Vec<ActionScan> {
+    let bounds = agent.core().bounds();
+    (0..action.len())
+        .map(|axis| {
+            let (low, high) = (
+                bounds.bias[axis] - bounds.scale[axis],
+                bounds.bias[axis] + bounds.scale[axis],
+            );
+            let actions: Vec<f32> = (0..SCAN_POINTS)
+                .map(|i| low + (high - low) * i as f32 / (SCAN_POINTS - 1) as f32)
+                .collect();
+            let (mut critic_means, mut critic_cvars_10) = (Vec::new(), Vec::new());
+            for &value in &actions {
+                let mut moved = action.to_vec();
+                moved[axis] = value;
+                let mut atoms: Vec<f64> = agent
+                    .return_atoms(start, &moved)
+                    .into_iter()
+                    .map(f64::from)
+                    .collect();
+                atoms.sort_by(f64::total_cmp);
+                critic_means.push(weighted_sum(&atoms, mean_weights));
+                critic_cvars_10.push(weighted_sum(&atoms, cvar_weights));
+            }
+            ActionScan {
+                axis,
+                actions,
+                critic_means,
+                critic_cvars_10,
+            }
+        })
+        .collect()
+}
+
+/// The sorted atoms' value under an objective whose weights (by mass) are `weights`.
+fn weighted_sum(sorted_atoms: &[f64], weights: &[f64]) -> f64 {
+    sorted_atoms
+        .iter()
+        .zip(weights)
+        .map(|(atom, weight)| atom * weight)
+        .sum()
+}
+
+/// The episodes' first transitions, as the replay buffer would hand them to an update.
+#[derive(Default)]
+struct FirstSteps {
+    obs: Vec<f32>,
+    actions: Vec<f32>,
+    rewards: Vec<f32>,
+    next_obs: Vec<f32>,
+    terminated: Vec<f32>,
+}
+
+impl FirstSteps {
+    fn push(&mut self, obs: &[f64], action: &[f32], reward: f64, outcome: &envs::Step) {
+        self.obs.extend(to_f32(obs));
+        self.actions.extend_from_slice(action);
+        self.rewards.push(reward as f32);
+        self.next_obs.extend(to_f32(&outcome.observation));
+        self.terminated
+            .push(f32::from(u8::from(outcome.terminated)));
+    }
+
+    fn into_batch(self) -> Batch {
+        Batch {
+            size: self.rewards.len(),
+            obs: self.obs,
+            actions: self.actions,
+            rewards: self.rewards,
+            next_obs: self.next_obs,
+            terminated: self.terminated,
+        }
+    }
 }
 
 /// The ceil(level n)-th smallest of the sorted `values` (level in (0, 1)).

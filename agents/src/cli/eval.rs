@@ -64,7 +64,8 @@ pub struct EvalArgs {
     video_format: VideoFormat,
     /// Distributional SAC only: set the critic's predicted return quantiles at the (fixed)
     /// start, for the policy's action, beside the empirical quantiles of the episodes'
-    /// discounted returns (W1 distance, both CVaR_0.1): does the critic know the tail?
+    /// discounted returns (W1 distance, both CVaR_0.1): does the critic know the tail? A nested
+    /// run (dsac.nested_risk): beside the one-step targets of the episodes' first transitions.
     #[arg(long)]
     critic_report: bool,
 }
@@ -230,15 +231,20 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
 }
 
 fn print_critic_report(critic: &CriticReport) {
+    let (compared, empirical) = if critic.one_step {
+        ("one-step targets of the first transitions", "targets ")
+    } else {
+        ("returns", "episodes")
+    };
     println!(
-        "critic at the start {:?}, action {:?} (discounted{} returns, gamma {}):",
+        "critic at the start {:?}, action {:?} (discounted{} {compared}, gamma {}):",
         critic.start,
         critic.action,
         if critic.shaped { ", shaped" } else { "" },
         critic.gamma
     );
     println!(
-        "  critic    mean {:.2}  CVaR_0.1 {:.2}\n  episodes  mean {:.2}  CVaR_0.1 {:.2}\n  W1 {:.3}{}",
+        "  critic    mean {:.2}  CVaR_0.1 {:.2}\n  {empirical}  mean {:.2}  CVaR_0.1 {:.2}\n  W1 {:.3}{}",
         critic.critic_mean,
         critic.critic_cvar_10,
         critic.empirical_mean,
@@ -261,6 +267,19 @@ fn print_critic_report(critic: &CriticReport) {
         "  empirical quantiles:  {}",
         format(&critic.empirical_quantiles)
     );
+    for scan in &critic.action_scans {
+        let points: Vec<String> = scan
+            .actions
+            .iter()
+            .zip(&scan.critic_cvars_10)
+            .map(|(action, cvar)| format!("{action:.2}: {cvar:.1}"))
+            .collect();
+        println!(
+            "  critic CVaR_0.1 along action[{}]:  {}",
+            scan.axis,
+            points.join("  ")
+        );
+    }
 }
 
 /// The evaluation `eval` prints: the checkpoint's config, the checkpoint, the report.
@@ -281,16 +300,6 @@ fn evaluate_run(args: &EvalArgs) -> anyhow::Result<(TrainConfig, Resume, EvalRep
             "--critic-report reads a distributional critic: only dsac runs have one, and {} is a {} run",
             args.run.display(),
             config.agent.name()
-        ))
-        .into());
-    }
-    if args.critic_report && config.dsac.agent.nested_risk {
-        return Err(BadInput(format!(
-            "--critic-report sets a critic's return distribution beside the episodes' returns, \
-             but {} was trained with dsac.nested_risk = true: its critic learns one step's \
-             outcome followed by the objective's value of the next state, not the return's \
-             distribution",
-            args.run.display()
         ))
         .into());
     }
@@ -317,6 +326,7 @@ fn evaluate_run(args: &EvalArgs) -> anyhow::Result<(TrainConfig, Resume, EvalRep
         EvalJob {
             config: &config,
             checkpoint_dir: &checkpoint.checkpoint_dir,
+            step: checkpoint.state.next_step,
             initial_state: initial_state.as_ref(),
             args,
             recorder: recorder.as_mut(),
@@ -405,6 +415,8 @@ fn open_checkpoint(args: &EvalArgs) -> anyhow::Result<(TrainConfig, Resume)> {
 struct EvalJob<'a> {
     config: &'a TrainConfig,
     checkpoint_dir: &'a Path,
+    /// The training step the checkpoint was written at.
+    step: u64,
     initial_state: Option<&'a serde_json::Value>,
     args: &'a EvalArgs,
     recorder: Option<&'a mut EpisodeRecorder>,
@@ -447,7 +459,9 @@ impl BackendJob for EvalJob<'_> {
                 ))
             }
             AgentKind::Dsac => {
-                let agent = Dsac::<B>::new(config.dsac.clone(), spaces, &device)?.load(dir)?;
+                let agent = Dsac::<B>::new(config.dsac.clone(), spaces, &device)?
+                    .load(dir)?
+                    .at_training_step(self.step);
                 let start_budget = static_cvar_start_budget(&agent, config, initial_state, args)?;
                 let eval_env = off_policy::make_env(config, start_budget)?;
                 let episodes = evaluate_agent(&agent, eval_env, initial_state, args, recorder)?;
