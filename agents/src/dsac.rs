@@ -90,6 +90,22 @@ pub struct DsacSettings {
     /// `static_cvar`. On RiskyCar-v0 and RiskyCrossing-v0 it has so far stopped the agents
     /// from moving (docs/results-risk.md).
     pub nested_risk: bool,
+    /// With `nested_risk`, how the next state is valued in the target: "objective" (the
+    /// default: the objective of the next atoms, the nested measure) or "mean" (their mean:
+    /// the actor prices each step's own risk with the objective and the future after it at its
+    /// mean, so a critic's spread is never taken as risk twice).
+    pub nested_continuation: NestedContinuation,
+}
+
+/// How a nested target values the next state (`dsac.nested_continuation`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum NestedContinuation {
+    /// The objective of the next state's atoms: the nested risk measure.
+    #[default]
+    Objective,
+    /// Their mean: one step's risk under the objective, the rest at its expectation.
+    Mean,
 }
 
 impl Default for DsacSettings {
@@ -107,6 +123,7 @@ impl Default for DsacSettings {
             tail_atoms: 0,
             tail_level: 0.1,
             nested_risk: false,
+            nested_continuation: NestedContinuation::Objective,
         }
     }
 }
@@ -184,6 +201,13 @@ impl DsacSettings {
         }
         if self.tail_atoms > 0 {
             self.validate_tail()?;
+        }
+        if self.nested_continuation == NestedContinuation::Mean && !self.nested_risk {
+            return Err(invalid(
+                "dsac.nested_continuation",
+                "\"mean\" changes the nested target only: it needs dsac.nested_risk = true"
+                    .to_string(),
+            ));
         }
         self.rank_plan(self.objective.objective()).map(|_| ())
     }
@@ -373,6 +397,9 @@ pub struct Dsac<B: AutodiffBackend> {
     /// The objective over the N atoms, as it stands at `objective_step` under a risk schedule.
     objective_value: RankWeightedValue<B>,
     objective_step: u64,
+    /// A nested target's value of the next state's atoms: the objective's (None) or their
+    /// mean (`dsac.nested_continuation = "mean"`).
+    continuation_value: Option<RankWeightedValue<B>>,
     /// The settings the objective is rebuilt from while a risk schedule runs.
     settings: DsacSettings,
     huber_kappa: f32,
@@ -403,6 +430,14 @@ impl<B: AutodiffBackend> Dsac<B> {
             taus: grid.levels(),
             atom_masses: (!grid.is_uniform()).then(|| grid.masses()),
             objective_value: RankWeightedValue::new(plan, RankMethod::Auto, device),
+            continuation_value: match config.agent.nested_continuation {
+                NestedContinuation::Objective => None,
+                NestedContinuation::Mean => Some(RankWeightedValue::new(
+                    config.agent.rank_plan(&Objective::Mean)?,
+                    RankMethod::Auto,
+                    device,
+                )),
+            },
             objective_step: 0,
             settings: config.agent,
             huber_kappa: huber_kappa as f32,
@@ -506,12 +541,16 @@ impl<B: AutodiffBackend> Dsac<B> {
     /// r + gamma (1 - terminated) E_{a' ~ pi}[value(Z'(s', a')) - alpha log pi(a'|s')], the
     /// expectation over [`NESTED_NEXT_ACTIONS`] draws of a', Z' atom by atom the smaller of the
     /// two target critics. Z(s, a) then learns the spread of one step's outcome followed by the
-    /// next state's value, and the objective prices each step's risk where it is taken.
+    /// next state's value, and the objective prices each step's risk where it is taken. value
+    /// is the objective's, or the mean with `dsac.nested_continuation = "mean"`.
     fn nested_target(&self, batch: &Batch, rng: &mut impl Rng, alpha: f32) -> Tensor<B, 2> {
         let draws = NESTED_NEXT_ACTIONS;
         let next_atoms = sampled_next_values(&self.core, batch, draws, rng, alpha);
-        let next_value =
-            nested_next_value(&self.objective_value, Tensor::from_inner(next_atoms), draws);
+        let continuation = self
+            .continuation_value
+            .as_ref()
+            .unwrap_or(&self.objective_value);
+        let next_value = nested_next_value(continuation, Tensor::from_inner(next_atoms), draws);
         bootstrapped::<B>(batch, next_value.inner(), self.core.settings.gamma)
             .expand([batch.size, self.taus.len()])
     }

@@ -11,8 +11,8 @@ use agents::common::nets::{ActionBounds, Activation, GaussianActor, NetStyle, Tw
 use agents::common::off_policy::Spaces;
 use agents::common::replay::Batch;
 use agents::dsac::{
-    Dsac, DsacConfig, DsacSettings, actor_loss, nested_next_value, return_value,
-    shortfall_actor_loss,
+    Dsac, DsacConfig, DsacSettings, NestedContinuation, actor_loss, nested_next_value,
+    return_value, shortfall_actor_loss,
 };
 use burn::backend::{Autodiff, Flex};
 use burn::prelude::*;
@@ -212,30 +212,8 @@ fn the_nested_next_value_is_the_mean_over_draws_of_each_rows_objective_value() {
 #[test]
 #[serial(autodiff)]
 fn a_nested_one_step_target_is_the_reward_after_a_terminal_step_and_bootstraps_otherwise() {
-    let device = Default::default();
-    let config = DsacConfig {
-        agent: DsacSettings {
-            objective: "cvar:0.25".parse().unwrap(),
-            num_quantiles: ATOMS,
-            nested_risk: true,
-            ..DsacSettings::default()
-        },
-        ..DsacConfig::default()
-    };
-    let spaces = Spaces {
-        obs_dim: 3,
-        bounds: ActionBounds::from_box(&[-1.0], &[1.0]),
-    };
-    let agent = Dsac::<B>::new(config, spaces, &device).unwrap();
-    // The same transition twice, the first one terminal.
-    let batch = Batch {
-        size: 2,
-        obs: [0.1, -0.2, 0.3].repeat(2),
-        actions: vec![0.5, 0.5],
-        rewards: vec![-1.5, -1.5],
-        next_obs: [0.2, -0.1, 0.4].repeat(2),
-        terminated: vec![1.0, 0.0],
-    };
+    let agent = nested_agent(NestedContinuation::Objective);
+    let batch = terminal_and_not();
     let targets = agent.one_step_targets(&batch, &mut StdRng::seed_from_u64(3));
     assert_eq!(targets.len(), 2);
     assert_eq!(targets[0], -1.5);
@@ -248,4 +226,52 @@ fn a_nested_one_step_target_is_the_reward_after_a_terminal_step_and_bootstraps_o
         targets,
         agent.one_step_targets(&batch, &mut StdRng::seed_from_u64(3))
     );
+}
+
+/// `dsac.nested_continuation = "mean"` values the next state by the mean of its atoms, which
+/// is never below their CVaR: with the same critics and the same next actions, its bootstrapped
+/// target is at least the nested one, and a terminal step's is the reward in both.
+#[test]
+#[serial(autodiff)]
+fn a_mean_continuation_bootstraps_the_mean_of_the_next_atoms() {
+    let batch = terminal_and_not();
+    let [nested, mean] =
+        [NestedContinuation::Objective, NestedContinuation::Mean].map(|continuation| {
+            nested_agent(continuation).one_step_targets(&batch, &mut StdRng::seed_from_u64(3))
+        });
+    assert_eq!((nested[0], mean[0]), (-1.5, -1.5));
+    assert!(mean[1] > nested[1] + 1e-6, "{mean:?} vs {nested:?}");
+}
+
+/// A nested CVaR_0.25 agent over 8 atoms, its parameters drawn from one seed.
+fn nested_agent(continuation: NestedContinuation) -> Dsac<B> {
+    let device = Default::default();
+    <B as Backend>::seed(&device, 21);
+    let config = DsacConfig {
+        agent: DsacSettings {
+            objective: "cvar:0.25".parse().unwrap(),
+            num_quantiles: ATOMS,
+            nested_risk: true,
+            nested_continuation: continuation,
+            ..DsacSettings::default()
+        },
+        ..DsacConfig::default()
+    };
+    let spaces = Spaces {
+        obs_dim: 3,
+        bounds: ActionBounds::from_box(&[-1.0], &[1.0]),
+    };
+    Dsac::<B>::new(config, spaces, &device).unwrap()
+}
+
+/// The same transition twice, the first one terminal.
+fn terminal_and_not() -> Batch {
+    Batch {
+        size: 2,
+        obs: [0.1, -0.2, 0.3].repeat(2),
+        actions: vec![0.5, 0.5],
+        rewards: vec![-1.5, -1.5],
+        next_obs: [0.2, -0.1, 0.4].repeat(2),
+        terminated: vec![1.0, 0.0],
+    }
 }

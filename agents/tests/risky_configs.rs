@@ -324,7 +324,8 @@ fn a_tail_grid_run_trains_and_reports_its_masses_and_bad_tail_settings_exit_2() 
 }
 
 /// `dsac.nested_risk`: a nested-CVaR run trains and evaluates, and its critic report sets the
-/// atoms beside one-step targets; it does not combine with the static CVaR.
+/// atoms beside one-step targets; it does not combine with the static CVaR, and a mean
+/// continuation needs it.
 #[test]
 fn a_nested_risk_run_trains_evaluates_reports_one_step_targets_and_refuses_the_static_cvar() {
     let dir = common::scratch_dir("risky-configs", "nested");
@@ -339,6 +340,25 @@ fn a_nested_risk_run_trains_evaluates_reports_one_step_targets_and_refuses_the_s
     assert_eq!(output.status.code(), Some(2));
     let message = String::from_utf8_lossy(&output.stderr);
     assert!(message.contains("dsac.nested_risk"), "{message}");
+    // A mean continuation changes only the nested target; an unknown one is no setting.
+    for (sets, named) in [
+        (
+            &["dsac.nested_continuation=\"mean\""][..],
+            "dsac.nested_continuation",
+        ),
+        (
+            &[
+                "dsac.nested_risk=true",
+                "dsac.nested_continuation=\"median\"",
+            ][..],
+            "median",
+        ),
+    ] {
+        let output = train_briefly("dsac-cvar-risky-crossing", &dir, sets);
+        assert_eq!(output.status.code(), Some(2), "{sets:?}");
+        let message = String::from_utf8_lossy(&output.stderr);
+        assert!(message.contains(named), "{sets:?}: {message}");
+    }
 
     succeeded(train(&[]));
     let run = dir.to_str().unwrap();
