@@ -469,8 +469,7 @@ impl<B: AutodiffBackend> Dsac<B> {
     /// The nested target of each transition of `batch`, one value per transition: what a
     /// nested run's critics learn there (`nested_target`, at the objective's current level).
     pub fn one_step_targets(&self, batch: &Batch, rng: &mut impl Rng) -> Vec<f32> {
-        let targets = host::to_vec(self.nested_target(batch, rng, self.core.alpha()));
-        targets.chunks(self.taus.len()).map(|row| row[0]).collect()
+        host::to_vec(self.nested_target(batch, rng, self.core.alpha()))
     }
 
     /// The levels of the critics' atoms and the mass each stands for.
@@ -537,8 +536,8 @@ impl<B: AutodiffBackend> Dsac<B> {
         relabelled
     }
 
-    /// The nested risk measure's target (`dsac.nested_risk`), the same in every atom ([n, N]):
-    /// r + gamma (1 - terminated) E_{a' ~ pi}[value(Z'(s', a')) - alpha log pi(a'|s')], the
+    /// The nested risk measure's target (`dsac.nested_risk`), one per transition ([n, 1]; every
+    /// atom learns the same): r + gamma (1 - terminated) E_{a' ~ pi}[value(Z'(s', a')) - alpha log pi(a'|s')], the
     /// expectation over [`NESTED_NEXT_ACTIONS`] draws of a', Z' atom by atom the smaller of the
     /// two target critics. Z(s, a) then learns the spread of one step's outcome followed by the
     /// next state's value, and the objective prices each step's risk where it is taken. value
@@ -552,7 +551,6 @@ impl<B: AutodiffBackend> Dsac<B> {
             .unwrap_or(&self.objective_value);
         let next_value = nested_next_value(continuation, Tensor::from_inner(next_atoms), draws);
         bootstrapped::<B>(batch, next_value.inner(), self.core.settings.gamma)
-            .expand([batch.size, self.taus.len()])
     }
 
     /// Rebuilds the objective's weights for `step` while the risk schedule runs.
@@ -604,6 +602,7 @@ impl<B: AutodiffBackend> OffPolicyAgent for Dsac<B> {
         let alpha = self.core.alpha();
         let target_atoms = if self.settings.nested_risk {
             self.nested_target(batch, rng, alpha)
+                .expand([batch.size, self.taus.len()])
         } else {
             soft_target(&self.core, batch, rng, alpha)
         };

@@ -25,7 +25,7 @@ use serde::Serialize;
 use super::BadInput;
 use crate::common::host::to_f32;
 use crate::common::off_policy::OffPolicyAgent;
-use crate::common::replay::Batch;
+use crate::common::replay::{Batch, Transition};
 use crate::dsac::Dsac;
 
 /// The CVaR level the report compares.
@@ -110,7 +110,8 @@ pub fn critic_report<B: AutodiffBackend>(
     let mut truncated_episodes = 0;
     let mut action = Vec::new();
     let one_step = agent.nested_risk();
-    let mut first_steps = FirstSteps::default();
+    // The episodes' first transitions, as the replay buffer would hand them to an update.
+    let mut first_steps = Batch::default();
     for episode in 0..episodes as u64 {
         let mut obs = reset(env.as_mut(), episode)?;
         if obs != start {
@@ -136,7 +137,13 @@ pub fn critic_report<B: AutodiffBackend>(
                 None => outcome.reward,
             };
             if one_step {
-                first_steps.push(&obs, &chosen, reward, &outcome);
+                first_steps.push(Transition {
+                    obs: &to_f32(&obs),
+                    action: &chosen,
+                    reward: reward as f32,
+                    next_obs: &to_f32(&outcome.observation),
+                    terminated: outcome.terminated,
+                });
                 break;
             }
             discounted += discount * reward;
@@ -153,7 +160,7 @@ pub fn critic_report<B: AutodiffBackend>(
     }
     if one_step {
         returns = agent
-            .one_step_targets(&first_steps.into_batch(), &mut rng)
+            .one_step_targets(&first_steps, &mut rng)
             .into_iter()
             .map(f64::from)
             .collect();
@@ -269,38 +276,6 @@ fn weighted_sum(sorted_atoms: &[f64], weights: &[f64]) -> f64 {
         .zip(weights)
         .map(|(atom, weight)| atom * weight)
         .sum()
-}
-
-/// The episodes' first transitions, as the replay buffer would hand them to an update.
-#[derive(Default)]
-struct FirstSteps {
-    obs: Vec<f32>,
-    actions: Vec<f32>,
-    rewards: Vec<f32>,
-    next_obs: Vec<f32>,
-    terminated: Vec<f32>,
-}
-
-impl FirstSteps {
-    fn push(&mut self, obs: &[f64], action: &[f32], reward: f64, outcome: &envs::Step) {
-        self.obs.extend(to_f32(obs));
-        self.actions.extend_from_slice(action);
-        self.rewards.push(reward as f32);
-        self.next_obs.extend(to_f32(&outcome.observation));
-        self.terminated
-            .push(f32::from(u8::from(outcome.terminated)));
-    }
-
-    fn into_batch(self) -> Batch {
-        Batch {
-            size: self.rewards.len(),
-            obs: self.obs,
-            actions: self.actions,
-            rewards: self.rewards,
-            next_obs: self.next_obs,
-            terminated: self.terminated,
-        }
-    }
 }
 
 /// The ceil(level n)-th smallest of the sorted `values` (level in (0, 1)).

@@ -54,6 +54,19 @@ pub struct Batch {
     pub terminated: Vec<f32>,
 }
 
+impl Batch {
+    /// Appends `transition` as the batch's last row.
+    pub fn push(&mut self, transition: Transition<'_>) {
+        self.obs.extend_from_slice(transition.obs);
+        self.actions.extend_from_slice(transition.action);
+        self.rewards.push(transition.reward);
+        self.next_obs.extend_from_slice(transition.next_obs);
+        self.terminated
+            .push(if transition.terminated { 1.0 } else { 0.0 });
+        self.size += 1;
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Layout {
