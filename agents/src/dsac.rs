@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::common::adam::TORCH_ADAM_EPSILON;
 use crate::common::critic::{CriticFit, bootstrapped, record_fits};
-use crate::common::entropy::EntropyTuning;
+use crate::common::entropy::{EntropyTuning, check_target_entropy, target_entropy};
 use crate::common::host;
 use crate::common::nets::{ActionBounds, GaussianActor, TwinQ};
 use crate::common::off_policy::{
@@ -53,8 +53,12 @@ pub struct DsacSettings {
     pub huber_kappa: f64,
     /// Entropy coefficient when `autotune` is off; its starting value is 1 when on.
     pub alpha: f64,
-    /// Tune alpha automatically towards the target entropy -|A|.
+    /// Tune alpha automatically towards the target entropy.
     pub autotune: bool,
+    /// The entropy `autotune` aims at, in nats; absent: -|A| (CleanRL; SB3's "auto"). See
+    /// [`crate::common::entropy::target_entropy`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub target_entropy: Option<f64>,
     /// Risk schedule for a `cvar:BETA` objective: the actor's CVaR level falls linearly from 1
     /// (the mean) at step 0 to BETA at this step, and stays there. 0 (the default) starts at BETA.
     /// A CVaR actor from the start tends to stall before it has seen where the returns are (it
@@ -117,6 +121,7 @@ impl Default for DsacSettings {
             huber_kappa: 1.0,
             alpha: sac.alpha,
             autotune: sac.autotune,
+            target_entropy: sac.target_entropy,
             risk_schedule_steps: 0,
             static_cvar: false,
             budget_range: [-100.0, 100.0],
@@ -148,6 +153,7 @@ impl DsacSettings {
         }
         check_number("dsac.huber_kappa", self.huber_kappa, Accepted::Positive)?;
         check_number("dsac.alpha", self.alpha, Accepted::NonNegative)?;
+        check_target_entropy("dsac", self.target_entropy, self.autotune)?;
         if self.risk_schedule_steps > 0 && !matches!(self.objective.objective(), Objective::Cvar(_))
         {
             return Err(invalid(
@@ -413,7 +419,6 @@ impl<B: AutodiffBackend> Dsac<B> {
         spaces: Spaces,
         device: &B::Device,
     ) -> Result<Self, ConfigError> {
-        let action_dim = spaces.bounds.dim();
         let atoms = config.agent.num_quantiles;
         let plan = config.agent.rank_plan(&config.agent.objective_at(0))?;
         let grid = config.agent.quantile_grid();
@@ -421,9 +426,11 @@ impl<B: AutodiffBackend> Dsac<B> {
             huber_kappa,
             alpha,
             autotune,
+            target_entropy: target_entropy_setting,
             ..
         } = config.agent;
-        let entropy = EntropyTuning::new(autotune, alpha, action_dim, TORCH_ADAM_EPSILON, device);
+        let target = target_entropy(target_entropy_setting, &spaces.bounds, "dsac")?;
+        let entropy = EntropyTuning::new(autotune, alpha, target, TORCH_ADAM_EPSILON, device);
         Ok(Self {
             core: OffPolicyCore::new(config.shared, spaces, atoms, TORCH_ADAM_EPSILON, device)
                 .with_entropy(entropy),

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::common::adam::TORCH_ADAM_EPSILON;
 use crate::common::critic::{bootstrapped, record_fits};
-use crate::common::entropy::EntropyTuning;
+use crate::common::entropy::{EntropyTuning, check_target_entropy, target_entropy};
 use crate::common::host;
 use crate::common::nets::{ActionBounds, GaussianActor, TwinQ};
 use crate::common::off_policy::{
@@ -36,8 +36,12 @@ pub type SacConfig = OffPolicyConfig<SacSettings>;
 pub struct SacSettings {
     /// Entropy coefficient when `autotune` is off; its starting value is 1 when on (log alpha = 0).
     pub alpha: f64,
-    /// Tune alpha automatically towards the target entropy -|A|.
+    /// Tune alpha automatically towards the target entropy.
     pub autotune: bool,
+    /// The entropy `autotune` aims at, in nats; absent: -|A| (CleanRL; SB3's "auto"). See
+    /// [`crate::common::entropy::target_entropy`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub target_entropy: Option<f64>,
 }
 
 impl Default for SacSettings {
@@ -45,6 +49,7 @@ impl Default for SacSettings {
         Self {
             alpha: 0.2,
             autotune: true,
+            target_entropy: None,
         }
     }
 }
@@ -52,7 +57,8 @@ impl Default for SacSettings {
 impl SacConfig {
     pub fn validate(&self) -> Result<(), ConfigError> {
         self.shared.validate("sac")?;
-        check_number("sac.alpha", self.agent.alpha, Accepted::NonNegative)
+        check_number("sac.alpha", self.agent.alpha, Accepted::NonNegative)?;
+        check_target_entropy("sac", self.agent.target_entropy, self.agent.autotune)
     }
 }
 
@@ -139,14 +145,19 @@ pub struct Sac<B: AutodiffBackend> {
 }
 
 impl<B: AutodiffBackend> Sac<B> {
-    pub fn new(config: SacConfig, spaces: Spaces, device: &B::Device) -> Self {
-        let action_dim = spaces.bounds.dim();
-        let SacSettings { alpha, autotune } = config.agent;
-        let entropy = EntropyTuning::new(autotune, alpha, action_dim, TORCH_ADAM_EPSILON, device);
-        Self {
+    /// Fails where `target_entropy` does not fit the action box.
+    pub fn new(config: SacConfig, spaces: Spaces, device: &B::Device) -> Result<Self, ConfigError> {
+        let SacSettings {
+            alpha,
+            autotune,
+            target_entropy: target_entropy_setting,
+        } = config.agent;
+        let target = target_entropy(target_entropy_setting, &spaces.bounds, "sac")?;
+        let entropy = EntropyTuning::new(autotune, alpha, target, TORCH_ADAM_EPSILON, device);
+        Ok(Self {
             core: OffPolicyCore::new(config.shared, spaces, 1, TORCH_ADAM_EPSILON, device)
                 .with_entropy(entropy),
-        }
+        })
     }
 }
 

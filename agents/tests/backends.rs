@@ -185,7 +185,7 @@ impl BackendJob for Job {
                     shared: shared(),
                     ..SacConfig::default()
                 };
-                off_policy(Sac::<B>::new(config, spaces(), &device), &init)?
+                off_policy(Sac::<B>::new(config, spaces(), &device)?, &init)?
             }
             Job::Dsac(init) => {
                 let config = DsacConfig {

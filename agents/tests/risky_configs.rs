@@ -576,3 +576,48 @@ fn shaped_ppo_ranks_episodes_by_their_telescoped_shaping_and_logs_raw_returns() 
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// `dsac.target_entropy` (and `sac.target_entropy`): a run with one trains and keeps it in its
+/// config; one the action box cannot reach, or one without autotune, is refused with exit 2.
+#[test]
+fn a_target_entropy_is_kept_and_an_unreachable_one_is_refused() {
+    let dir = common::scratch_dir("risky-configs", "target-entropy");
+    // RiskyCar-v0's action box is [-1, 1]: no policy has more entropy than ln 2.
+    for (sets, named) in [
+        (&["dsac.target_entropy=0.7"][..], "0.6931"),
+        (
+            &["dsac.target_entropy=-3", "dsac.autotune=false"][..],
+            "dsac.autotune",
+        ),
+    ] {
+        let output = train_briefly("dsac-mean-risky-car", &dir, sets);
+        assert_eq!(output.status.code(), Some(2), "{sets:?}");
+        let message = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            message.contains("dsac.target_entropy"),
+            "{sets:?}: {message}"
+        );
+        assert!(message.contains(named), "{sets:?}: {message}");
+    }
+    let sac = Path::new(env!("CARGO_MANIFEST_DIR")).join("../configs/sac-pendulum.toml");
+    let output = ordergrad_output(&[
+        "train",
+        "--config",
+        sac.to_str().unwrap(),
+        "--run-dir",
+        dir.to_str().unwrap(),
+        "--set",
+        "sac.target_entropy=1.5",
+    ]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("1.3863"));
+
+    succeeded(train_briefly(
+        "dsac-mean-risky-car",
+        &dir,
+        &["dsac.target_entropy=-3.5"],
+    ));
+    let config = std::fs::read_to_string(dir.join("config.toml")).unwrap();
+    assert!(config.contains("target_entropy = -3.5"), "{config}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

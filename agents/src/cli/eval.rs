@@ -452,7 +452,7 @@ impl BackendJob for EvalJob<'_> {
                 Ok((episodes, None))
             }
             AgentKind::Sac => {
-                let agent = Sac::<B>::new(config.sac.clone(), spaces, &device).load(dir)?;
+                let agent = Sac::<B>::new(config.sac.clone(), spaces, &device)?.load(dir)?;
                 Ok((
                     evaluate_agent(&agent, envs::make(env)?, initial_state, args, recorder)?,
                     None,

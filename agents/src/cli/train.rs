@@ -345,7 +345,7 @@ impl BackendJob for TrainJob<'_> {
                 on_policy::train(agent, config, self.run_dir, self.resume)
             }
             AgentKind::Sac => {
-                let agent = Sac::<B>::new(config.sac.clone(), spaces, &device);
+                let agent = Sac::<B>::new(config.sac.clone(), spaces, &device)?;
                 off_policy::train(agent, config, self.run_dir, self.resume)
             }
             AgentKind::Dsac => {
