@@ -169,8 +169,29 @@ fn smoke_run(name: &str, overrides: &[&str]) {
         let value = episode_return.as_f64().unwrap();
         assert!((low..=high).contains(&value), "{name}: return {value}");
     }
+    if name.contains("halfcheetah") {
+        check_reward_terms(name, &report);
+    }
     check_critic_report(name, &dir);
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// HalfCheetah-v5's info carries its two reward terms, and `eval --json` averages their episode
+/// sums: with the strikes they make up the mean return.
+fn check_reward_terms(name: &str, report: &serde_json::Value) {
+    let terms = report["reward_terms_per_episode"].as_object().unwrap();
+    let keys: Vec<&str> = terms.keys().map(String::as_str).collect();
+    assert_eq!(keys, ["reward_ctrl", "reward_forward"], "{name}: {report}");
+    let term = |key: &str| terms[key].as_f64().unwrap();
+    assert!(term("reward_ctrl") <= 0.0, "{name}: {report}");
+    let strikes = report["penalty_events_per_episode"].as_f64().unwrap();
+    let mean = report["mean"].as_f64().unwrap();
+    let strike_cost = envs::risky::HALF_CHEETAH_STRIKE_COST;
+    let from_terms = term("reward_forward") + term("reward_ctrl") - strike_cost * strikes;
+    assert!(
+        (mean - from_terms).abs() < 1e-6 * mean.abs().max(1.0),
+        "{name}: {report}"
+    );
 }
 
 /// `eval --critic-report`: a DSAC run reports its critic's atoms at the fixed start beside the

@@ -303,6 +303,8 @@ fn training_logs_cleanrl_tags_and_eval_reports_the_return_distribution() {
     // Pendulum-v1 has no stochastic penalty.
     assert!(report["penalty_events"].is_null());
     assert!(report["penalty_event_rate"].is_null());
+    // Nor reward terms in its info (the MuJoCo v5 envs report them).
+    assert_eq!(report["reward_terms_per_episode"], serde_json::json!({}));
     let again = succeed(&[
         "eval",
         "--run",

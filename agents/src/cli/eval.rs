@@ -108,6 +108,10 @@ pub struct EvalReport {
     /// Share of steps on which the risk condition held (penalised or not).
     pub risky_step_rate: Option<f64>,
     pub risky_steps_per_episode: Option<f64>,
+    /// Each reward term the env reports in its info (Gymnasium's MuJoCo v5 envs:
+    /// `reward_forward`, `reward_ctrl`, `reward_contact`, `reward_survive`, ...), summed over each
+    /// episode and averaged over the episodes; empty on envs that report none.
+    pub reward_terms_per_episode: BTreeMap<String, f64>,
     /// `--critic-report`'s comparison, when asked for.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub critic: Option<CriticReport>,
@@ -155,10 +159,23 @@ impl EvalReport {
             }),
             risky_step_rate: per_step(risky_steps),
             risky_steps_per_episode: risky_steps.map(|c| c as f64 / n as f64),
+            reward_terms_per_episode: mean_reward_terms(episodes),
             returns,
             critic: None,
         })
     }
+}
+
+/// The mean over `episodes` of each reward term's episode sum. A term an episode did not report
+/// counts 0 there (an env reports the same terms on every step).
+fn mean_reward_terms(episodes: &[Episode]) -> BTreeMap<String, f64> {
+    let mut means = BTreeMap::new();
+    for episode in episodes {
+        for (key, total) in &episode.reward_terms {
+            *means.entry(key.clone()).or_insert(0.0) += total / episodes.len() as f64;
+        }
+    }
+    means
 }
 
 pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
@@ -222,6 +239,14 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
                 "  penalty events {events} ({rate:.4} per step; {:.0} % of episodes struck)",
                 struck * 100.0
             );
+        }
+        if !report.reward_terms_per_episode.is_empty() {
+            let terms: Vec<String> = report
+                .reward_terms_per_episode
+                .iter()
+                .map(|(key, mean)| format!("{key} {mean:.2}"))
+                .collect();
+            println!("  reward terms per episode: {}", terms.join("  "));
         }
         if let Some(critic) = &report.critic {
             print_critic_report(critic);
@@ -553,5 +578,39 @@ fn run_episodes(
             })
         }
         None => evaluate(env, episodes, seed, initial_state, act),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn episode(episode_return: f64, terms: &[(&str, f64)]) -> Episode {
+        Episode {
+            episode_return,
+            length: 10,
+            penalty_events: None,
+            risky_steps: None,
+            reward_terms: terms.iter().map(|&(key, v)| (key.to_string(), v)).collect(),
+        }
+    }
+
+    #[test]
+    fn the_report_averages_each_reward_term_over_the_episodes() {
+        let episodes = [
+            episode(90.0, &[("reward_forward", 100.0), ("reward_ctrl", -10.0)]),
+            episode(50.0, &[("reward_forward", 56.0), ("reward_ctrl", -6.0)]),
+        ];
+        let report = EvalReport::new(&episodes).unwrap();
+        let terms = &report.reward_terms_per_episode;
+        assert_eq!(terms.len(), 2);
+        assert_eq!(terms["reward_forward"], 78.0);
+        assert_eq!(terms["reward_ctrl"], -8.0);
+        assert!(
+            EvalReport::new(&[episode(1.0, &[])])
+                .unwrap()
+                .reward_terms_per_episode
+                .is_empty()
+        );
     }
 }
