@@ -68,7 +68,8 @@ pub fn check_target_entropy(
         return Err(invalid(
             &key,
             format!(
-                "{target} is the target of alpha's tuning, but {table}.autotune is false: set                  {table}.autotune = true, or remove {table}.target_entropy"
+                "{target} is the target of alpha's tuning, but {table}.autotune is false: set \
+                 {table}.autotune = true, or remove {table}.target_entropy"
             ),
         ));
     }
@@ -102,7 +103,9 @@ pub fn target_entropy(
         return Err(invalid(
             &format!("{table}.target_entropy"),
             format!(
-                "{target} is not accepted: a finite number below {box_entropy:.4}, the entropy                  of the uniform distribution over this env's action box, which no policy                  exceeds (default: -|A| = {})",
+                "{target} is not accepted: a finite number below {box_entropy:.4}, the entropy \
+                 of the uniform distribution over this env's action box, which no policy \
+                 exceeds (default: -|A| = {})",
                 -(bounds.dim() as f64)
             ),
         ));
