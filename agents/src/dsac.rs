@@ -9,6 +9,10 @@
 //! replay, delayed actor updates, Polyak targets and truncation bootstrapping. The critic target
 //! takes, atom by atom, the smaller of the two target critics at one next action
 //! (clipped double Q applied to quantiles), minus alpha log pi(a'|s').
+//!
+//! With `dsac.critic = "cvar-regression"` the critics have three heads instead of atoms, the
+//! mean, VaR and CVaR of one step's target with the next state at its mean
+//! (`common::cvar_regression`), and the actor ascends the smaller CVaR head of the two.
 
 use std::path::Path;
 
@@ -21,6 +25,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::common::adam::TORCH_ADAM_EPSILON;
 use crate::common::critic::{CriticFit, bootstrapped, record_fits};
+use crate::common::cvar_regression;
 use crate::common::entropy::{EntropyTuning, check_target_entropy, target_entropy};
 use crate::common::host;
 use crate::common::nets::{ActionBounds, GaussianActor, TwinQ};
@@ -99,6 +104,24 @@ pub struct DsacSettings {
     /// the actor prices each step's own risk with the objective and the future after it at its
     /// mean, so a critic's spread is never taken as risk twice).
     pub nested_continuation: NestedContinuation,
+    /// What the critics estimate: "quantile" (the default: `num_quantiles` atoms of the
+    /// distribution, quantile Huber loss) or "cvar-regression" (three heads, the mean, the VaR
+    /// and the CVaR of the one-step target, fitted by Rockafellar and Uryasev's formula; see
+    /// `common::cvar_regression`; `num_quantiles` is then unused). "cvar-regression" needs a
+    /// cvar:BETA objective, `nested_risk` and `nested_continuation = "mean"`: its target is one
+    /// step's outcome with the next state at its mean, whose CVaR that formula gives.
+    pub critic: CriticKind,
+}
+
+/// What a DSAC critic estimates (`dsac.critic`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CriticKind {
+    /// `num_quantiles` quantile atoms of the return (or of the nested target).
+    #[default]
+    Quantile,
+    /// The mean, VaR and CVaR of the one-step target, by Rockafellar and Uryasev's formula.
+    CvarRegression,
 }
 
 /// How a nested target values the next state (`dsac.nested_continuation`).
@@ -129,6 +152,7 @@ impl Default for DsacSettings {
             tail_level: 0.1,
             nested_risk: false,
             nested_continuation: NestedContinuation::Objective,
+            critic: CriticKind::Quantile,
         }
     }
 }
@@ -215,7 +239,36 @@ impl DsacSettings {
                     .to_string(),
             ));
         }
+        if self.critic == CriticKind::CvarRegression {
+            self.validate_cvar_regression()?;
+        }
         self.rank_plan(self.objective.objective()).map(|_| ())
+    }
+
+    fn validate_cvar_regression(&self) -> Result<(), ConfigError> {
+        let refuse = |why: String| Err(invalid("dsac.critic", why));
+        if !matches!(self.objective.objective(), Objective::Cvar(_)) {
+            return refuse(format!(
+                "\"cvar-regression\" estimates a CVaR, but the objective is {}: set \
+                 dsac.objective = \"cvar:BETA\" or dsac.critic = \"quantile\"",
+                self.objective
+            ));
+        }
+        if !(self.nested_risk && self.nested_continuation == NestedContinuation::Mean) {
+            return refuse(
+                "\"cvar-regression\" estimates the CVaR of one step's outcome with the next \
+                 state at its mean: it needs dsac.nested_risk = true and \
+                 dsac.nested_continuation = \"mean\""
+                    .to_string(),
+            );
+        }
+        if self.tail_atoms > 0 {
+            return refuse(format!(
+                "\"cvar-regression\" has no atoms, but dsac.tail_atoms = {}: set it to 0",
+                self.tail_atoms
+            ));
+        }
+        Ok(())
     }
 
     fn validate_tail(&self) -> Result<(), ConfigError> {
@@ -332,8 +385,23 @@ pub fn actor_loss<B: Backend>(
     bounds: &ActionBounds,
     alpha: f32,
 ) -> (Tensor<B, 1>, Tensor<B, 2>) {
+    soft_actor_loss(actor, obs, noise, bounds, alpha, |obs, actions| {
+        return_value(critics, objective_value, obs, actions)
+    })
+}
+
+/// Mean over states of alpha log pi(a|s) - value(s, a), a = a(theta) drawn with `noise`; also
+/// returns log pi ([n, 1]). A CVaR-regression actor's value is the CVaR head of min(C1, C2).
+fn soft_actor_loss<B: Backend>(
+    actor: &GaussianActor<B>,
+    obs: Tensor<B, 2>,
+    noise: Tensor<B, 2>,
+    bounds: &ActionBounds,
+    alpha: f32,
+    value: impl FnOnce(Tensor<B, 2>, Tensor<B, 2>) -> Tensor<B, 1>,
+) -> (Tensor<B, 1>, Tensor<B, 2>) {
     let policy = actor.sample(obs.clone(), noise, bounds);
-    let value = return_value(critics, objective_value, obs, policy.actions);
+    let value = value(obs, policy.actions);
     let loss = (policy.log_prob.clone().squeeze_dim::<1>(1) * alpha - value).mean();
     (loss, policy.log_prob)
 }
@@ -432,8 +500,17 @@ impl<B: AutodiffBackend> Dsac<B> {
         let target = target_entropy(target_entropy_setting, &spaces.bounds, "dsac")?;
         let entropy = EntropyTuning::new(autotune, alpha, target, TORCH_ADAM_EPSILON, device);
         Ok(Self {
-            core: OffPolicyCore::new(config.shared, spaces, atoms, TORCH_ADAM_EPSILON, device)
-                .with_entropy(entropy),
+            core: OffPolicyCore::new(
+                config.shared,
+                spaces,
+                match config.agent.critic {
+                    CriticKind::Quantile => atoms,
+                    CriticKind::CvarRegression => cvar_regression::HEADS,
+                },
+                TORCH_ADAM_EPSILON,
+                device,
+            )
+            .with_entropy(entropy),
             taus: grid.levels(),
             atom_masses: (!grid.is_uniform()).then(|| grid.masses()),
             objective_value: RankWeightedValue::new(plan, RankMethod::Auto, device),
@@ -452,12 +529,35 @@ impl<B: AutodiffBackend> Dsac<B> {
     }
 
     /// The critics' return atoms at (obs, action), min(Z1, Z2) atom by atom as the actor sees
-    /// them, in the order of their quantile levels.
+    /// them, in the order of their quantile levels (a CVaR-regression critic's three heads, in
+    /// the order of `common::cvar_regression`).
     pub fn return_atoms(&self, obs: &[f32], action: &[f32]) -> Vec<f32> {
         let device = &self.core.device;
         let obs = self.core.observation_matrix::<B::InnerBackend>(obs, 1);
         let action = host::matrix::<B::InnerBackend>(action, 1, action.len(), device);
         host::to_vec(self.core.critics.online.valid().min(obs, action))
+    }
+
+    /// A CVaR-regression critic's (mean, CVaR at its level) at (obs, action), each the smaller
+    /// of the two critics' as the actor sees them, and that level; None for a quantile critic.
+    pub fn cvar_heads(&self, obs: &[f32], action: &[f32]) -> Option<(f64, f64, f64)> {
+        if self.settings.critic != CriticKind::CvarRegression {
+            return None;
+        }
+        let heads = self.return_atoms(obs, action);
+        Some((
+            f64::from(heads[cvar_regression::MEAN_HEAD]),
+            f64::from(heads[cvar_regression::CVAR_HEAD]),
+            self.cvar_level(),
+        ))
+    }
+
+    /// The CVaR level the objective has at the current step (1 for other objectives).
+    fn cvar_level(&self) -> f64 {
+        match self.settings.objective_at(self.objective_step) {
+            Objective::Cvar(level) => level,
+            _ => 1.0,
+        }
     }
 
     /// The agent as it stood after `step` steps of training: a risk schedule's objective is
@@ -552,12 +652,23 @@ impl<B: AutodiffBackend> Dsac<B> {
     fn nested_target(&self, batch: &Batch, rng: &mut impl Rng, alpha: f32) -> Tensor<B, 2> {
         let draws = NESTED_NEXT_ACTIONS;
         let next_atoms = sampled_next_values(&self.core, batch, draws, rng, alpha);
-        let continuation = self
-            .continuation_value
-            .as_ref()
-            .unwrap_or(&self.objective_value);
-        let next_value = nested_next_value(continuation, Tensor::from_inner(next_atoms), draws);
-        bootstrapped::<B>(batch, next_value.inner(), self.core.settings.gamma)
+        let next_value = match self.settings.critic {
+            CriticKind::Quantile => {
+                let continuation = self
+                    .continuation_value
+                    .as_ref()
+                    .unwrap_or(&self.objective_value);
+                nested_next_value(continuation, Tensor::from_inner(next_atoms), draws).inner()
+            }
+            // The mean head, less alpha log pi, averaged over the draws.
+            CriticKind::CvarRegression => {
+                cvar_regression::head(next_atoms, cvar_regression::MEAN_HEAD)
+                    .reshape([draws, batch.size])
+                    .mean_dim(0)
+                    .reshape([batch.size, 1])
+            }
+        };
+        bootstrapped::<B>(batch, next_value, self.core.settings.gamma)
     }
 
     /// Rebuilds the objective's weights for `step` while the risk schedule runs.
@@ -608,27 +719,44 @@ impl<B: AutodiffBackend> OffPolicyAgent for Dsac<B> {
         // Nested (`dsac.nested_risk`): the same target in every atom, see `nested_target`.
         let alpha = self.core.alpha();
         let target_atoms = if self.settings.nested_risk {
-            self.nested_target(batch, rng, alpha)
-                .expand([batch.size, self.taus.len()])
+            let targets = self.nested_target(batch, rng, alpha);
+            match self.settings.critic {
+                CriticKind::Quantile => targets.expand([batch.size, self.taus.len()]),
+                CriticKind::CvarRegression => targets,
+            }
         } else {
             soft_target(&self.core, batch, rng, alpha)
         };
-        // Critic loss, one Adam step per critic: the quantile Huber loss of the atoms.
+        // Critic loss, one Adam step per critic: the quantile Huber loss of the atoms, or the
+        // CVaR-regression heads' loss against the one-step target.
         let (kappa, taus, q_lr) = (self.huber_kappa, &self.taus, settings.q_lr);
         let target_atoms = host::to_vec(target_atoms);
         let masses = self.atom_masses.as_deref();
+        let cvar_level = self.cvar_level() as f32;
+        let critic_kind = self.settings.critic;
         let fits = self
             .core
             .critics
-            .regress(obs.clone(), actions, q_lr, |atoms| match masses {
-                Some(masses) => {
-                    weighted_quantile_huber_loss(atoms, &target_atoms, masses, taus, kappa)
+            .regress(obs.clone(), actions, q_lr, |atoms| {
+                match (critic_kind, masses) {
+                    (CriticKind::CvarRegression, _) => {
+                        cvar_regression::loss(atoms, &target_atoms, cvar_level)
+                    }
+                    (CriticKind::Quantile, Some(masses)) => {
+                        weighted_quantile_huber_loss(atoms, &target_atoms, masses, taus, kappa)
+                    }
+                    (CriticKind::Quantile, None) => {
+                        quantile_huber_loss(atoms, &target_atoms, taus, kappa)
+                    }
                 }
-                None => quantile_huber_loss(atoms, &target_atoms, taus, kappa),
             });
         // The mean of the atoms, by mass, is the critic's Q estimate: CleanRL's qf*_values
-        // (weighed only on the updates that log it).
+        // (weighed only on the updates that log it); a CVaR-regression critic's is its mean head.
         let fits = match masses {
+            _ if critic_kind == CriticKind::CvarRegression => fits.map(|fit| CriticFit {
+                values: cvar_regression::head(fit.values, cvar_regression::MEAN_HEAD),
+                loss: fit.loss,
+            }),
             Some(masses) if record => {
                 let scaled: Vec<f32> = masses
                     .iter()
@@ -644,9 +772,9 @@ impl<B: AutodiffBackend> OffPolicyAgent for Dsac<B> {
         };
         record_fits(fits, &mut metrics);
 
-        // Actor loss: mean(alpha log pi(a|s) - value(Z(s, a))) (see `actor_loss`), or for the
-        // static CVaR the shortfall below the budget (see `shortfall_actor_loss`); then alpha's
-        // own step.
+        // Actor loss: mean(alpha log pi(a|s) - value(Z(s, a))) (see `actor_loss`; the CVaR head
+        // for a CVaR-regression critic), or for the static CVaR the shortfall below the budget
+        // (see `shortfall_actor_loss`); then alpha's own step.
         self.follow_risk_schedule(step);
         let objective_value = &self.objective_value;
         let actor_obs = obs.clone();
@@ -678,6 +806,18 @@ impl<B: AutodiffBackend> OffPolicyAgent for Dsac<B> {
                         bounds,
                         alpha,
                         *beta,
+                    ),
+                    None if critic_kind == CriticKind::CvarRegression => soft_actor_loss(
+                        actor,
+                        actor_obs.clone(),
+                        noise,
+                        bounds,
+                        alpha,
+                        |obs, actions| {
+                            let heads = critics.min(obs, actions);
+                            cvar_regression::head(heads, cvar_regression::CVAR_HEAD)
+                                .squeeze_dim::<1>(1)
+                        },
                     ),
                     None => actor_loss(
                         actor,

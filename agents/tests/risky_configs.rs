@@ -81,17 +81,25 @@ fn metric_records(run: &Path) -> Vec<serde_json::Value> {
 
 /// The config, and the overrides that shorten it to a smoke run: off-policy agents learn from
 /// step 100 of 300; PPO updates on one group of 16 episodes (at most 800 steps) of 1600.
-const CONFIGS: [(&str, &[&str]); 8] = [
+const CONFIGS: [(&str, &[&str]); 10] = [
     ("dsac-mean-risky-crossing", OFF_POLICY),
     ("dsac-cvar-risky-crossing", OFF_POLICY),
+    ("dsac-cvar-regression-risky-crossing", OFF_POLICY_SCHEDULE),
     ("dsac-mean-risky-car", OFF_POLICY),
     ("dsac-cvar-risky-car", OFF_POLICY),
+    ("dsac-cvar-regression-risky-car", OFF_POLICY),
     ("ppo-mean-risky-crossing", PPO),
     ("ppo-cvar-risky-crossing", PPO),
     ("ppo-mean-risky-car", PPO_CAR),
     ("ppo-cvar-risky-car", PPO_CAR),
 ];
 const OFF_POLICY: &[&str] = &["total_steps=300", "dsac.learning_starts=100"];
+/// A risk schedule that ends within the smoke run, so that the critic report (CVaR_0.1) runs.
+const OFF_POLICY_SCHEDULE: &[&str] = &[
+    "total_steps=300",
+    "dsac.learning_starts=100",
+    "dsac.risk_schedule_steps=200",
+];
 const PPO: &[&str] = &["total_steps=1600", "ppo.groups_per_update=1"];
 const PPO_CAR: &[&str] = &["total_steps=3200", "ppo.groups_per_update=1"];
 
@@ -195,7 +203,8 @@ fn check_reward_terms(name: &str, report: &serde_json::Value) {
 }
 
 /// `eval --critic-report`: a DSAC run reports its critic's atoms at the fixed start beside the
-/// episodes' discounted returns; a PPO or SAC run has no distributional critic and is refused
+/// episodes' discounted returns (a CVaR-regression run its heads beside the one-step targets);
+/// a PPO or SAC run has no distributional critic and is refused
 /// (exit 2).
 fn check_critic_report(name: &str, dir: &Path) {
     let args = [
@@ -217,6 +226,21 @@ fn check_critic_report(name: &str, dir: &Path) {
     let report: serde_json::Value = serde_json::from_slice(&ordergrad(&args).stdout).unwrap();
     let critic = &report["critic"];
     let numbers = |key: &str| critic_numbers(critic, key);
+    if name.contains("cvar-regression") {
+        // Heads beside the one-step targets: no atoms, no W1 (its own test has more).
+        assert_eq!(critic["one_step"], true, "{name}: {critic}");
+        assert!(numbers("critic_atoms").is_empty(), "{name}: {critic}");
+        assert!(critic.get("wasserstein_1").is_none(), "{name}: {critic}");
+        for key in [
+            "critic_mean",
+            "critic_cvar_0.1",
+            "empirical_mean",
+            "empirical_cvar_0.1",
+        ] {
+            assert!(critic[key].as_f64().unwrap().is_finite(), "{name}: {key}");
+        }
+        return;
+    }
     let (atoms, masses) = (numbers("critic_atoms"), numbers("atom_masses"));
     let tail_atoms = if name.contains("tail") { 220 } else { 0 };
     assert_eq!(atoms.len(), masses.len(), "{name}: one mass per atom");
@@ -408,6 +432,83 @@ fn a_nested_risk_run_trains_evaluates_reports_one_step_targets_and_refuses_the_s
     assert!(
         critic["wasserstein_1"].as_f64().unwrap().is_finite(),
         "{critic}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// `dsac.critic = "cvar-regression"`: it needs the nested CVaR with the future at its mean, a
+/// run trains and evaluates, and its critic report sets the heads beside the one-step targets
+/// (no atoms). `uniform_action_probability` is a probability.
+#[test]
+fn a_cvar_regression_critic_needs_the_mean_continuation_and_reports_its_heads() {
+    let dir = common::scratch_dir("risky-configs", "cvar-regression");
+    let regression = ["dsac.critic=\"cvar-regression\""];
+    let nested = ["dsac.nested_risk=true", "dsac.nested_continuation=\"mean\""];
+    let with = |extra: &[&'static str]| [&regression[..], extra].concat();
+    let nested_with = |extra: &'static str| [&regression[..], &nested[..], &[extra]].concat();
+    for (sets, named) in [
+        (with(&[]), "dsac.nested_risk = true"),
+        (with(&["dsac.nested_risk=true"]), "dsac.nested_continuation"),
+        (nested_with("dsac.objective=\"mean\""), "cvar:BETA"),
+        (nested_with("dsac.tail_atoms=30"), "dsac.tail_atoms"),
+        (vec!["dsac.critic=\"expectile\""], "cvar-regression"),
+        (
+            vec!["dsac.uniform_action_probability=1.5"],
+            "dsac.uniform_action_probability",
+        ),
+    ] {
+        let output = train_briefly("dsac-cvar-risky-car", &dir, &sets);
+        assert_eq!(output.status.code(), Some(2), "{sets:?}");
+        let message = String::from_utf8_lossy(&output.stderr);
+        assert!(message.contains(named), "{sets:?}: {message}");
+    }
+
+    let sets = [
+        &regression[..],
+        &nested[..],
+        &["dsac.uniform_action_probability=0.3"],
+    ]
+    .concat();
+    succeeded(train_briefly("dsac-cvar-risky-car", &dir, &sets));
+    let run = dir.to_str().unwrap();
+    let args = [
+        "eval",
+        "--run",
+        run,
+        "--episodes",
+        "5",
+        "--json",
+        "--critic-report",
+    ];
+    let report: serde_json::Value = serde_json::from_slice(&ordergrad(&args).stdout).unwrap();
+    assert!(report["mean"].as_f64().unwrap().is_finite(), "{report}");
+    let critic = &report["critic"];
+    assert_eq!(critic["one_step"], true, "{critic}");
+    assert!(
+        critic_numbers(critic, "critic_atoms").is_empty(),
+        "{critic}"
+    );
+    assert!(critic.get("wasserstein_1").is_none(), "{critic}");
+    for key in [
+        "critic_mean",
+        "critic_cvar_0.1",
+        "empirical_mean",
+        "empirical_cvar_0.1",
+    ] {
+        assert!(critic[key].as_f64().unwrap().is_finite(), "{key}: {critic}");
+    }
+    let scan = &critic["action_scans"][0];
+    assert_eq!(
+        critic_numbers(scan, "critic_cvars_0.1").len(),
+        9,
+        "{critic}"
+    );
+    // The text report says there are no atoms instead of printing empty lines.
+    let text = ordergrad(&["eval", "--run", run, "--episodes", "3", "--critic-report"]);
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(
+        text.contains("a CVaR-regression critic") && !text.contains("critic atoms"),
+        "{text}"
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -14,6 +14,9 @@
 //! they learn: the one-step targets of each episode's first transition, computed as training
 //! computes them. Where that step holds no risk, the targets barely differ, and the atoms'
 //! spread is the critics' own error, which the objective then prices as risk.
+//!
+//! A CVaR-regression critic (`dsac.critic = "cvar-regression"`) has no atoms: its report sets
+//! its mean and CVaR heads beside those of the one-step targets.
 
 use anyhow::Context;
 use burn::tensor::backend::AutodiffBackend;
@@ -62,8 +65,9 @@ pub struct CriticReport {
     #[serde(rename = "empirical_cvar_0.1")]
     pub empirical_cvar_10: f64,
     /// Wasserstein-1 distance between the critic's atoms (each of its mass) and the empirical
-    /// distribution of the discounted returns.
-    pub wasserstein_1: f64,
+    /// distribution of the discounted returns; none for a CVaR-regression critic (no atoms).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub wasserstein_1: Option<f64>,
     /// Episodes cut by the time limit: the critic would bootstrap past their end, so their
     /// discounted returns undercount what it predicts.
     pub truncated_episodes: usize,
@@ -169,8 +173,44 @@ pub fn critic_report<B: AutodiffBackend>(
         }
     }
 
+    let start = to_f32(&start);
+    if let Some((critic_mean, critic_cvar_10, level)) = agent.cvar_heads(&start, &action) {
+        if (level - CVAR_LEVEL).abs() > 1e-9 {
+            return Err(BadInput(format!(
+                "--critic-report compares CVaR_{CVAR_LEVEL}, but this run's CVaR-regression \
+                 critic estimates CVaR_{level} (its objective's level at this checkpoint)"
+            ))
+            .into());
+        }
+        returns.sort_by(f64::total_cmp);
+        let action_scans = scan_actions(agent, &action, |moved| {
+            let (mean, cvar, _) = agent
+                .cvar_heads(&start, moved)
+                .expect("a CVaR-regression critic");
+            (mean, cvar)
+        });
+        return Ok(CriticReport {
+            start,
+            action,
+            start_budget,
+            gamma,
+            one_step,
+            shaped: shaping.is_some(),
+            critic_mean,
+            empirical_mean: statistic(&returns, Objective::Mean)?,
+            critic_cvar_10,
+            empirical_cvar_10: statistic(&returns, Objective::Cvar(CVAR_LEVEL))?,
+            wasserstein_1: None,
+            critic_atoms: Vec::new(),
+            atom_masses: Vec::new(),
+            empirical_quantiles: Vec::new(),
+            truncated_episodes,
+            action_scans,
+        });
+    }
+
     let mut critic_atoms: Vec<f64> = agent
-        .return_atoms(&to_f32(&start), &action)
+        .return_atoms(&start, &action)
         .into_iter()
         .map(f64::from)
         .collect();
@@ -186,9 +226,6 @@ pub fn critic_report<B: AutodiffBackend>(
         .into_iter()
         .map(|level| lower_quantile(&returns, f64::from(level)))
         .collect();
-    let statistic = |values: &[f64], objective: Objective| -> anyhow::Result<f64> {
-        Ok(RankPlan::new(&objective, values.len(), values.len())?.value(values)?)
-    };
     let weights = |objective: Objective| {
         grid.objective_weights(&objective)
             .expect("mean and cvar have weights on any grid")
@@ -197,15 +234,20 @@ pub fn critic_report<B: AutodiffBackend>(
         weights(Objective::Mean),
         weights(Objective::Cvar(CVAR_LEVEL)),
     );
-    let action_scans = scan_actions(
-        agent,
-        &to_f32(&start),
-        &action,
-        &mean_weights,
-        &cvar_weights,
-    );
+    let action_scans = scan_actions(agent, &action, |moved| {
+        let mut atoms: Vec<f64> = agent
+            .return_atoms(&start, moved)
+            .into_iter()
+            .map(f64::from)
+            .collect();
+        atoms.sort_by(f64::total_cmp);
+        (
+            weighted_sum(&atoms, &mean_weights),
+            weighted_sum(&atoms, &cvar_weights),
+        )
+    });
     Ok(CriticReport {
-        start: to_f32(&start),
+        start,
         action,
         start_budget,
         gamma,
@@ -215,7 +257,7 @@ pub fn critic_report<B: AutodiffBackend>(
         empirical_mean: statistic(&returns, Objective::Mean)?,
         critic_cvar_10: weighted_sum(&critic_atoms, &cvar_weights),
         empirical_cvar_10: statistic(&returns, Objective::Cvar(CVAR_LEVEL))?,
-        wasserstein_1: wasserstein_1(&critic_atoms, &atom_masses, &returns),
+        wasserstein_1: Some(wasserstein_1(&critic_atoms, &atom_masses, &returns)),
         critic_atoms,
         atom_masses,
         empirical_quantiles,
@@ -227,14 +269,17 @@ pub fn critic_report<B: AutodiffBackend>(
 /// Points of each axis scan, evenly over the action's bounds.
 const SCAN_POINTS: usize = 9;
 
-/// For each entry of the action, the critic's mean and CVaR_0.1 at the start with that entry
-/// moved across its bounds and the others kept at the policy's.
+/// The objective's value of the sorted `values` (exact-fraction weights of ordergrad-core).
+fn statistic(values: &[f64], objective: Objective) -> anyhow::Result<f64> {
+    Ok(RankPlan::new(&objective, values.len(), values.len())?.value(values)?)
+}
+
+/// For each entry of the action, the critic's (mean, CVaR_0.1) (`summarise`) at the start with
+/// that entry moved across its bounds and the others kept at the policy's.
 fn scan_actions<B: AutodiffBackend>(
     agent: &Dsac<B>,
-    start: &[f32],
     action: &[f32],
-    mean_weights: &[f64],
-    cvar_weights: &[f64],
+    summarise: impl Fn(&[f32]) -> (f64, f64),
 ) -> Vec<ActionScan> {
     let bounds = agent.core().bounds();
     (0..action.len())
@@ -250,14 +295,9 @@ fn scan_actions<B: AutodiffBackend>(
             for &value in &actions {
                 let mut moved = action.to_vec();
                 moved[axis] = value;
-                let mut atoms: Vec<f64> = agent
-                    .return_atoms(start, &moved)
-                    .into_iter()
-                    .map(f64::from)
-                    .collect();
-                atoms.sort_by(f64::total_cmp);
-                critic_means.push(weighted_sum(&atoms, mean_weights));
-                critic_cvars_10.push(weighted_sum(&atoms, cvar_weights));
+                let (mean, cvar) = summarise(&moved);
+                critic_means.push(mean);
+                critic_cvars_10.push(cvar);
             }
             ActionScan {
                 axis,

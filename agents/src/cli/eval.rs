@@ -269,17 +269,17 @@ fn print_critic_report(critic: &CriticReport) {
         critic.gamma
     );
     println!(
-        "  critic    mean {:.2}  CVaR_0.1 {:.2}\n  {empirical}  mean {:.2}  CVaR_0.1 {:.2}\n  W1 {:.3}{}",
-        critic.critic_mean,
-        critic.critic_cvar_10,
-        critic.empirical_mean,
-        critic.empirical_cvar_10,
-        critic.wasserstein_1,
-        match critic.truncated_episodes {
-            0 => String::new(),
-            n => format!("  ({n} episodes cut by the time limit: the critic bootstraps past them)"),
-        }
+        "  critic    mean {:.2}  CVaR_0.1 {:.2}\n  {empirical}  mean {:.2}  CVaR_0.1 {:.2}",
+        critic.critic_mean, critic.critic_cvar_10, critic.empirical_mean, critic.empirical_cvar_10,
     );
+    let cut = match critic.truncated_episodes {
+        0 => String::new(),
+        n => format!("  ({n} episodes cut by the time limit: the critic bootstraps past them)"),
+    };
+    match critic.wasserstein_1 {
+        Some(distance) => println!("  W1 {distance:.3}{cut}"),
+        None => println!("  (a CVaR-regression critic: no atoms to compare){cut}"),
+    }
     let format = |values: &[f64]| {
         values
             .iter()
@@ -287,11 +287,13 @@ fn print_critic_report(critic: &CriticReport) {
             .collect::<Vec<_>>()
             .join(" ")
     };
-    println!("  critic atoms:         {}", format(&critic.critic_atoms));
-    println!(
-        "  empirical quantiles:  {}",
-        format(&critic.empirical_quantiles)
-    );
+    if !critic.critic_atoms.is_empty() {
+        println!("  critic atoms:         {}", format(&critic.critic_atoms));
+        println!(
+            "  empirical quantiles:  {}",
+            format(&critic.empirical_quantiles)
+        );
+    }
     for scan in &critic.action_scans {
         let points: Vec<String> = scan
             .actions

@@ -4,6 +4,7 @@
 
 pub mod adam;
 pub mod critic;
+pub mod cvar_regression;
 pub mod entropy;
 pub mod evaluation;
 pub mod grad_clip;

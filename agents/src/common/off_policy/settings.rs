@@ -62,6 +62,11 @@ pub struct OffPolicySettings {
     /// setting). The replay buffer keeps raw observations, so a sampled batch is normalised
     /// with today's statistics, not those of the day it was stored.
     pub normalize_observation: bool,
+    /// After `learning_starts`, the chance that a step takes a uniformly random action instead
+    /// of the policy's (epsilon-uniform exploration, 0 = SAC's). The critics then see actions
+    /// the policy has stopped taking; otherwise they know its own actions only, and a CVaR
+    /// critic can value a safe action it never saw as if it were risky (docs/results-risk.md).
+    pub uniform_action_probability: f64,
 }
 
 impl Default for OffPolicySettings {
@@ -81,13 +86,14 @@ impl Default for OffPolicySettings {
             log_std_bounds: [f64::from(LOG_STD_MIN), f64::from(LOG_STD_MAX)],
             log_std_squash: LogStdSquash::Tanh,
             normalize_observation: false,
+            uniform_action_probability: 0.0,
         }
     }
 }
 
 impl OffPolicySettings {
     /// The TOML keys of the settings, in declaration order.
-    pub const KEYS: [&str; 14] = [
+    pub const KEYS: [&str; 15] = [
         "buffer_size",
         "batch_size",
         "gamma",
@@ -102,6 +108,7 @@ impl OffPolicySettings {
         "log_std_bounds",
         "log_std_squash",
         "normalize_observation",
+        "uniform_action_probability",
     ];
 
     /// Reads the value of `key` from `map` when `key` is one of [`Self::KEYS`]; false otherwise.
@@ -121,6 +128,7 @@ impl OffPolicySettings {
             "log_std_bounds" => self.log_std_bounds = map.next_value()?,
             "log_std_squash" => self.log_std_squash = map.next_value()?,
             "normalize_observation" => self.normalize_observation = map.next_value()?,
+            "uniform_action_probability" => self.uniform_action_probability = map.next_value()?,
             _ => return Ok(false),
         }
         Ok(true)
@@ -174,6 +182,11 @@ impl OffPolicySettings {
         }
         check_number(&key("gamma"), self.gamma, Accepted::UnitInterval)?;
         check_number(&key("tau"), self.tau, Accepted::PositiveUpToOne)?;
+        check_number(
+            &key("uniform_action_probability"),
+            self.uniform_action_probability,
+            Accepted::UnitInterval,
+        )?;
         check_numbers(
             table,
             &[("policy_lr", self.policy_lr), ("q_lr", self.q_lr)],
@@ -403,7 +416,7 @@ mod tests {
     fn every_shared_key_is_read() {
         for key in OffPolicySettings::KEYS {
             let value = match key {
-                "gamma" | "tau" | "policy_lr" | "q_lr" => "0.5",
+                "gamma" | "tau" | "policy_lr" | "q_lr" | "uniform_action_probability" => "0.5",
                 "activation" => "\"tanh\"",
                 "log_std_bounds" => "[-10.0, 2.0]",
                 "log_std_squash" => "\"clip\"",
@@ -412,6 +425,28 @@ mod tests {
             };
             let config = read(&format!("{key} = {value}")).unwrap();
             assert_ne!(config.shared, OffPolicySettings::default(), "{key}");
+        }
+    }
+
+    #[test]
+    fn uniform_action_probability_must_be_a_probability() {
+        for bad in [-0.1, 1.5, f64::NAN] {
+            let settings = OffPolicySettings {
+                uniform_action_probability: bad,
+                ..OffPolicySettings::default()
+            };
+            let message = settings.validate("dsac").unwrap_err().to_string();
+            assert!(
+                message.contains("dsac.uniform_action_probability") && message.contains("[0, 1]"),
+                "{message}"
+            );
+        }
+        for good in [0.0, 0.3, 1.0] {
+            let settings = OffPolicySettings {
+                uniform_action_probability: good,
+                ..OffPolicySettings::default()
+            };
+            assert!(settings.validate("sac").is_ok(), "{good}");
         }
     }
 }
