@@ -538,22 +538,26 @@ impl<B: AutodiffBackend> Dsac<B> {
         host::to_vec(self.core.critics.online.valid().min(obs, action))
     }
 
-    /// A CVaR-regression critic's (mean, CVaR at its level) at (obs, action), each the smaller
-    /// of the two critics' as the actor sees them, and that level; None for a quantile critic.
-    pub fn cvar_heads(&self, obs: &[f32], action: &[f32]) -> Option<(f64, f64, f64)> {
-        if self.settings.critic != CriticKind::CvarRegression {
+    /// Whether the critics are CVaR-regression heads (`dsac.critic = "cvar-regression"`).
+    pub fn has_cvar_heads(&self) -> bool {
+        self.settings.critic == CriticKind::CvarRegression
+    }
+
+    /// A CVaR-regression critic's (mean, CVaR at [`Self::cvar_level`]) at (obs, action), each
+    /// the smaller of the two critics' as the actor sees them; None for a quantile critic.
+    pub fn cvar_heads(&self, obs: &[f32], action: &[f32]) -> Option<(f64, f64)> {
+        if !self.has_cvar_heads() {
             return None;
         }
         let heads = self.return_atoms(obs, action);
         Some((
             f64::from(heads[cvar_regression::MEAN_HEAD]),
             f64::from(heads[cvar_regression::CVAR_HEAD]),
-            self.cvar_level(),
         ))
     }
 
     /// The CVaR level the objective has at the current step (1 for other objectives).
-    fn cvar_level(&self) -> f64 {
+    pub fn cvar_level(&self) -> f64 {
         match self.settings.objective_at(self.objective_step) {
             Objective::Cvar(level) => level,
             _ => 1.0,

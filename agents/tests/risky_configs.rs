@@ -202,6 +202,28 @@ fn check_reward_terms(name: &str, report: &serde_json::Value) {
     );
 }
 
+/// A CVaR-regression run's critic report (`name` for messages): heads beside the one-step
+/// targets, all four statistics finite, no atoms and no W1.
+fn check_heads_report(critic: &serde_json::Value, name: &str) {
+    assert_eq!(critic["one_step"], true, "{name}: {critic}");
+    assert!(
+        critic_numbers(critic, "critic_atoms").is_empty(),
+        "{name}: {critic}"
+    );
+    assert!(critic.get("wasserstein_1").is_none(), "{name}: {critic}");
+    for key in [
+        "critic_mean",
+        "critic_cvar_0.1",
+        "empirical_mean",
+        "empirical_cvar_0.1",
+    ] {
+        assert!(
+            critic[key].as_f64().unwrap().is_finite(),
+            "{name}: {key}: {critic}"
+        );
+    }
+}
+
 /// `eval --critic-report`: a DSAC run reports its critic's atoms at the fixed start beside the
 /// episodes' discounted returns (a CVaR-regression run its heads beside the one-step targets);
 /// a PPO or SAC run has no distributional critic and is refused
@@ -227,18 +249,7 @@ fn check_critic_report(name: &str, dir: &Path) {
     let critic = &report["critic"];
     let numbers = |key: &str| critic_numbers(critic, key);
     if name.contains("cvar-regression") {
-        // Heads beside the one-step targets: no atoms, no W1 (its own test has more).
-        assert_eq!(critic["one_step"], true, "{name}: {critic}");
-        assert!(numbers("critic_atoms").is_empty(), "{name}: {critic}");
-        assert!(critic.get("wasserstein_1").is_none(), "{name}: {critic}");
-        for key in [
-            "critic_mean",
-            "critic_cvar_0.1",
-            "empirical_mean",
-            "empirical_cvar_0.1",
-        ] {
-            assert!(critic[key].as_f64().unwrap().is_finite(), "{name}: {key}");
-        }
+        check_heads_report(critic, name);
         return;
     }
     let (atoms, masses) = (numbers("critic_atoms"), numbers("atom_masses"));
@@ -483,20 +494,7 @@ fn a_cvar_regression_critic_needs_the_mean_continuation_and_reports_its_heads() 
     let report: serde_json::Value = serde_json::from_slice(&ordergrad(&args).stdout).unwrap();
     assert!(report["mean"].as_f64().unwrap().is_finite(), "{report}");
     let critic = &report["critic"];
-    assert_eq!(critic["one_step"], true, "{critic}");
-    assert!(
-        critic_numbers(critic, "critic_atoms").is_empty(),
-        "{critic}"
-    );
-    assert!(critic.get("wasserstein_1").is_none(), "{critic}");
-    for key in [
-        "critic_mean",
-        "critic_cvar_0.1",
-        "empirical_mean",
-        "empirical_cvar_0.1",
-    ] {
-        assert!(critic[key].as_f64().unwrap().is_finite(), "{key}: {critic}");
-    }
+    check_heads_report(critic, "cvar-regression");
     let scan = &critic["action_scans"][0];
     assert_eq!(
         critic_numbers(scan, "critic_cvars_0.1").len(),

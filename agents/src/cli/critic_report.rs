@@ -174,57 +174,105 @@ pub fn critic_report<B: AutodiffBackend>(
     }
 
     let start = to_f32(&start);
-    if let Some((critic_mean, critic_cvar_10, level)) = agent.cvar_heads(&start, &action) {
-        if (level - CVAR_LEVEL).abs() > 1e-9 {
-            return Err(BadInput(format!(
-                "--critic-report compares CVaR_{CVAR_LEVEL}, but this run's CVaR-regression \
-                 critic estimates CVaR_{level} (its objective's level at this checkpoint)"
-            ))
-            .into());
-        }
-        returns.sort_by(f64::total_cmp);
-        let action_scans = scan_actions(agent, &action, |moved| {
-            let (mean, cvar, _) = agent
-                .cvar_heads(&start, moved)
-                .expect("a CVaR-regression critic");
-            (mean, cvar)
-        });
-        return Ok(CriticReport {
-            start,
-            action,
-            start_budget,
-            gamma,
-            one_step,
-            shaped: shaping.is_some(),
-            critic_mean,
-            empirical_mean: statistic(&returns, Objective::Mean)?,
-            critic_cvar_10,
-            empirical_cvar_10: statistic(&returns, Objective::Cvar(CVAR_LEVEL))?,
-            wasserstein_1: None,
-            critic_atoms: Vec::new(),
-            atom_masses: Vec::new(),
-            empirical_quantiles: Vec::new(),
-            truncated_episodes,
-            action_scans,
-        });
-    }
+    returns.sort_by(f64::total_cmp);
+    let critic = if agent.has_cvar_heads() {
+        heads_side(agent, &start, &action)?
+    } else {
+        atoms_side(agent, &start, &action, &returns)?
+    };
+    Ok(CriticReport {
+        start,
+        action,
+        start_budget,
+        gamma,
+        one_step,
+        shaped: shaping.is_some(),
+        critic_mean: critic.mean,
+        empirical_mean: statistic(&returns, Objective::Mean)?,
+        critic_cvar_10: critic.cvar_10,
+        empirical_cvar_10: statistic(&returns, Objective::Cvar(CVAR_LEVEL))?,
+        wasserstein_1: critic.wasserstein_1,
+        critic_atoms: critic.atoms,
+        atom_masses: critic.atom_masses,
+        empirical_quantiles: critic.empirical_quantiles,
+        truncated_episodes,
+        action_scans: critic.action_scans,
+    })
+}
 
-    let mut critic_atoms: Vec<f64> = agent
-        .return_atoms(&start, &action)
-        .into_iter()
-        .map(f64::from)
-        .collect();
-    if let Some(bad) = critic_atoms.iter().find(|atom| !atom.is_finite()) {
+/// The critic's side of the report: what it predicts at the start, and how that compares
+/// with the sorted empirical returns where it has atoms.
+struct CriticSide {
+    mean: f64,
+    cvar_10: f64,
+    atoms: Vec<f64>,
+    atom_masses: Vec<f64>,
+    empirical_quantiles: Vec<f64>,
+    wasserstein_1: Option<f64>,
+    action_scans: Vec<ActionScan>,
+}
+
+/// A CVaR-regression critic's side: its mean and CVaR heads, no atoms.
+fn heads_side<B: AutodiffBackend>(
+    agent: &Dsac<B>,
+    start: &[f32],
+    action: &[f32],
+) -> anyhow::Result<CriticSide> {
+    let level = agent.cvar_level();
+    if (level - CVAR_LEVEL).abs() > 1e-9 {
+        return Err(BadInput(format!(
+            "--critic-report compares CVaR_{CVAR_LEVEL}, but this run's CVaR-regression \
+             critic estimates CVaR_{level} (its objective's level at this checkpoint)"
+        ))
+        .into());
+    }
+    let heads = |moved: &[f32]| {
+        agent
+            .cvar_heads(start, moved)
+            .expect("a CVaR-regression critic")
+    };
+    let (mean, cvar_10) = heads(action);
+    if let Some(bad) = [mean, cvar_10].into_iter().find(|head| !head.is_finite()) {
+        anyhow::bail!("the critic predicts a non-finite value ({bad}) at the start");
+    }
+    Ok(CriticSide {
+        mean,
+        cvar_10,
+        atoms: Vec::new(),
+        atom_masses: Vec::new(),
+        empirical_quantiles: Vec::new(),
+        wasserstein_1: None,
+        action_scans: scan_actions(agent, action, heads),
+    })
+}
+
+/// A quantile critic's side: its sorted atoms, their statistics under the grid's weights, and
+/// their distance to the sorted `returns`.
+fn atoms_side<B: AutodiffBackend>(
+    agent: &Dsac<B>,
+    start: &[f32],
+    action: &[f32],
+    returns: &[f64],
+) -> anyhow::Result<CriticSide> {
+    let sorted_atoms = |moved: &[f32]| {
+        let mut atoms: Vec<f64> = agent
+            .return_atoms(start, moved)
+            .into_iter()
+            .map(f64::from)
+            .collect();
+        atoms.sort_by(f64::total_cmp);
+        atoms
+    };
+    let atoms = sorted_atoms(action);
+    if let Some(bad) = atoms.iter().find(|atom| !atom.is_finite()) {
         anyhow::bail!("the critic predicts a non-finite return atom ({bad}) at the start");
     }
-    critic_atoms.sort_by(f64::total_cmp);
-    returns.sort_by(f64::total_cmp);
     let grid = agent.quantile_grid();
     let atom_masses = grid.masses();
     let empirical_quantiles = grid
         .levels()
         .into_iter()
-        .map(|level| lower_quantile(&returns, f64::from(level)))
+        .map(|level| lower_quantile(returns, f64::from(level)))
         .collect();
     let weights = |objective: Objective| {
         grid.objective_weights(&objective)
@@ -234,34 +282,20 @@ pub fn critic_report<B: AutodiffBackend>(
         weights(Objective::Mean),
         weights(Objective::Cvar(CVAR_LEVEL)),
     );
-    let action_scans = scan_actions(agent, &action, |moved| {
-        let mut atoms: Vec<f64> = agent
-            .return_atoms(&start, moved)
-            .into_iter()
-            .map(f64::from)
-            .collect();
-        atoms.sort_by(f64::total_cmp);
+    let action_scans = scan_actions(agent, action, |moved| {
+        let atoms = sorted_atoms(moved);
         (
             weighted_sum(&atoms, &mean_weights),
             weighted_sum(&atoms, &cvar_weights),
         )
     });
-    Ok(CriticReport {
-        start,
-        action,
-        start_budget,
-        gamma,
-        one_step,
-        shaped: shaping.is_some(),
-        critic_mean: weighted_sum(&critic_atoms, &mean_weights),
-        empirical_mean: statistic(&returns, Objective::Mean)?,
-        critic_cvar_10: weighted_sum(&critic_atoms, &cvar_weights),
-        empirical_cvar_10: statistic(&returns, Objective::Cvar(CVAR_LEVEL))?,
-        wasserstein_1: Some(wasserstein_1(&critic_atoms, &atom_masses, &returns)),
-        critic_atoms,
+    Ok(CriticSide {
+        mean: weighted_sum(&atoms, &mean_weights),
+        cvar_10: weighted_sum(&atoms, &cvar_weights),
+        wasserstein_1: Some(wasserstein_1(&atoms, &atom_masses, returns)),
+        atoms,
         atom_masses,
         empirical_quantiles,
-        truncated_episodes,
         action_scans,
     })
 }
