@@ -10,9 +10,9 @@
 //! takes, atom by atom, the smaller of the two target critics at one next action
 //! (clipped double Q applied to quantiles), minus alpha log pi(a'|s').
 //!
-//! With `dsac.critic = "cvar-regression"` the critics have three heads instead of atoms, the
-//! mean, VaR and CVaR of one step's target with the next state at its mean
-//! (`common::cvar_regression`), and the actor ascends the smaller CVaR head of the two.
+//! With `dsac.critic = "cvar-regression"` the critics have heads instead of atoms, the mean,
+//! VaR and CVaR of one step's target with the next state at its mean
+//! (`common::cvar_regression`), and the actor ascends the CVaR of min(C1, C2).
 
 use std::path::Path;
 
@@ -105,12 +105,18 @@ pub struct DsacSettings {
     /// mean, so a critic's spread is never taken as risk twice).
     pub nested_continuation: NestedContinuation,
     /// What the critics estimate: "quantile" (the default: `num_quantiles` atoms of the
-    /// distribution, quantile Huber loss) or "cvar-regression" (three heads, the mean, the VaR
+    /// distribution, quantile Huber loss) or "cvar-regression" (heads: the mean, the VaR
     /// and the CVaR of the one-step target, fitted by Rockafellar and Uryasev's formula; see
     /// `common::cvar_regression`; `num_quantiles` is then unused). "cvar-regression" needs a
     /// cvar:BETA objective, `nested_risk` and `nested_continuation = "mean"`: its target is one
     /// step's outcome with the next state at its mean, whose CVaR that formula gives.
     pub critic: CriticKind,
+    /// With `critic = "cvar-regression"`, where its CVaR bound b - E[(b - Y)^+] / beta is
+    /// fitted: "var" (the default: at the VaR head) or "var-and-mean" (also at the mean head,
+    /// the CVaR the larger of the two bounds; the VaR head's error lowers the bound to first
+    /// order where Y is a single value, as on a safe action next to a risky one, see
+    /// `common::cvar_regression`).
+    pub cvar_thresholds: cvar_regression::Thresholds,
 }
 
 /// What a DSAC critic estimates (`dsac.critic`).
@@ -153,6 +159,7 @@ impl Default for DsacSettings {
             nested_risk: false,
             nested_continuation: NestedContinuation::Objective,
             critic: CriticKind::Quantile,
+            cvar_thresholds: cvar_regression::Thresholds::Var,
         }
     }
 }
@@ -241,6 +248,13 @@ impl DsacSettings {
         }
         if self.critic == CriticKind::CvarRegression {
             self.validate_cvar_regression()?;
+        } else if self.cvar_thresholds != cvar_regression::Thresholds::Var {
+            return Err(invalid(
+                "dsac.cvar_thresholds",
+                "\"var-and-mean\" sets where a CVaR-regression critic fits its bound: it \
+                 needs dsac.critic = \"cvar-regression\""
+                    .to_string(),
+            ));
         }
         self.rank_plan(self.objective.objective()).map(|_| ())
     }
@@ -391,7 +405,7 @@ pub fn actor_loss<B: Backend>(
 }
 
 /// Mean over states of alpha log pi(a|s) - value(s, a), a = a(theta) drawn with `noise`; also
-/// returns log pi ([n, 1]). A CVaR-regression actor's value is the CVaR head of min(C1, C2).
+/// returns log pi ([n, 1]). A CVaR-regression actor's value is the CVaR of min(C1, C2).
 fn soft_actor_loss<B: Backend>(
     actor: &GaussianActor<B>,
     obs: Tensor<B, 2>,
@@ -505,7 +519,7 @@ impl<B: AutodiffBackend> Dsac<B> {
                 spaces,
                 match config.agent.critic {
                     CriticKind::Quantile => atoms,
-                    CriticKind::CvarRegression => cvar_regression::HEADS,
+                    CriticKind::CvarRegression => config.agent.cvar_thresholds.heads(),
                 },
                 TORCH_ADAM_EPSILON,
                 device,
@@ -529,7 +543,7 @@ impl<B: AutodiffBackend> Dsac<B> {
     }
 
     /// The critics' return atoms at (obs, action), min(Z1, Z2) atom by atom as the actor sees
-    /// them, in the order of their quantile levels (a CVaR-regression critic's three heads, in
+    /// them, in the order of their quantile levels (a CVaR-regression critic's heads, in
     /// the order of `common::cvar_regression`).
     pub fn return_atoms(&self, obs: &[f32], action: &[f32]) -> Vec<f32> {
         let device = &self.core.device;
@@ -550,9 +564,12 @@ impl<B: AutodiffBackend> Dsac<B> {
             return None;
         }
         let heads = self.return_atoms(obs, action);
+        let cvar = heads[cvar_regression::CVAR_HEAD..]
+            .iter()
+            .fold(f32::NEG_INFINITY, |larger, &bound| larger.max(bound));
         Some((
             f64::from(heads[cvar_regression::MEAN_HEAD]),
-            f64::from(heads[cvar_regression::CVAR_HEAD]),
+            f64::from(cvar),
         ))
     }
 
@@ -776,8 +793,8 @@ impl<B: AutodiffBackend> OffPolicyAgent for Dsac<B> {
         };
         record_fits(fits, &mut metrics);
 
-        // Actor loss: mean(alpha log pi(a|s) - value(Z(s, a))) (see `actor_loss`; the CVaR head
-        // for a CVaR-regression critic), or for the static CVaR the shortfall below the budget
+        // Actor loss: mean(alpha log pi(a|s) - value(Z(s, a))) (see `actor_loss`; the CVaR of
+        // the heads for a CVaR-regression critic), or for the static CVaR the shortfall below the budget
         // (see `shortfall_actor_loss`); then alpha's own step.
         self.follow_risk_schedule(step);
         let objective_value = &self.objective_value;
@@ -818,9 +835,7 @@ impl<B: AutodiffBackend> OffPolicyAgent for Dsac<B> {
                         bounds,
                         alpha,
                         |obs, actions| {
-                            let heads = critics.min(obs, actions);
-                            cvar_regression::head(heads, cvar_regression::CVAR_HEAD)
-                                .squeeze_dim::<1>(1)
+                            cvar_regression::cvar(critics.min(obs, actions)).squeeze_dim::<1>(1)
                         },
                     ),
                     None => actor_loss(

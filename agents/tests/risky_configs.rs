@@ -449,7 +449,8 @@ fn a_nested_risk_run_trains_evaluates_reports_one_step_targets_and_refuses_the_s
 
 /// `dsac.critic = "cvar-regression"`: it needs the nested CVaR with the future at its mean, a
 /// run trains and evaluates, and its critic report sets the heads beside the one-step targets
-/// (no atoms). `uniform_action_probability` is a probability.
+/// (no atoms), with its bound at the VaR alone or also at the mean (`dsac.cvar_thresholds`,
+/// for this critic only). `uniform_action_probability` is a probability.
 #[test]
 fn a_cvar_regression_critic_needs_the_mean_continuation_and_reports_its_heads() {
     let dir = common::scratch_dir("risky-configs", "cvar-regression");
@@ -464,6 +465,14 @@ fn a_cvar_regression_critic_needs_the_mean_continuation_and_reports_its_heads() 
         (nested_with("dsac.tail_atoms=30"), "dsac.tail_atoms"),
         (vec!["dsac.critic=\"expectile\""], "cvar-regression"),
         (
+            vec!["dsac.cvar_thresholds=\"var-and-mean\""],
+            "dsac.cvar_thresholds",
+        ),
+        (
+            nested_with("dsac.cvar_thresholds=\"median\""),
+            "var-and-mean",
+        ),
+        (
             vec!["dsac.uniform_action_probability=1.5"],
             "dsac.uniform_action_probability",
         ),
@@ -474,13 +483,24 @@ fn a_cvar_regression_critic_needs_the_mean_continuation_and_reports_its_heads() 
         assert!(message.contains(named), "{sets:?}: {message}");
     }
 
-    let sets = [
-        &regression[..],
-        &nested[..],
-        &["dsac.uniform_action_probability=0.3"],
-    ]
-    .concat();
-    succeeded(train_briefly("dsac-cvar-risky-car", &dir, &sets));
+    for thresholds in [
+        "dsac.cvar_thresholds=\"var\"",
+        "dsac.cvar_thresholds=\"var-and-mean\"",
+    ] {
+        let sets = [
+            &regression[..],
+            &nested[..],
+            &["dsac.uniform_action_probability=0.3", thresholds],
+        ]
+        .concat();
+        succeeded(train_briefly("dsac-cvar-risky-car", &dir, &sets));
+        check_cvar_regression_run(&dir);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
+
+/// A CVaR-regression run's eval reports its heads beside the one-step targets, in JSON and text.
+fn check_cvar_regression_run(dir: &Path) {
     let run = dir.to_str().unwrap();
     let args = [
         "eval",
@@ -508,7 +528,6 @@ fn a_cvar_regression_critic_needs_the_mean_continuation_and_reports_its_heads() 
         text.contains("a CVaR-regression critic") && !text.contains("critic atoms"),
         "{text}"
     );
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]

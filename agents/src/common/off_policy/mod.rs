@@ -4,6 +4,7 @@
 //! core (actor, critics, acting, checkpoints, the delayed actor update) in `agent_core.rs`.
 
 pub mod agent_core;
+mod exploration;
 pub mod settings;
 
 pub use self::agent_core::{ActorStep, OffPolicyCore};
@@ -22,6 +23,7 @@ use rand_chacha::ChaCha8Rng;
 use crate::checkpoint::{self, Resume, TrainingState};
 use crate::common::host::to_f32;
 use crate::common::nets::ActionBounds;
+use crate::common::off_policy::exploration::UniformExploration;
 use crate::common::replay::{Batch, ReplayBuffer, ReplayShape, Transition};
 use crate::common::training_session::TrainingSession;
 use crate::common::update_metrics::Metrics;
@@ -174,6 +176,7 @@ pub fn train<A: OffPolicyAgent>(
     // one from the task's start, so it is kept out of the episodic charts.
     let mut from_exploring_start = false;
     let mut batch = Batch::default();
+    let mut exploration = UniformExploration::new(&settings);
 
     for step in state.next_step..config.total_steps {
         if session.interrupted.is_set() {
@@ -186,6 +189,7 @@ pub fn train<A: OffPolicyAgent>(
             Some(current) => current,
             None => {
                 let reset_seed = rng.random();
+                exploration.end_episode();
                 let start = config
                     .exploring_starts
                     .then(|| envs::risky::exploring_start(&config.env, reset_seed))
@@ -199,10 +203,9 @@ pub fn train<A: OffPolicyAgent>(
                 first
             }
         };
-        let action = if takes_uniform_action(&settings, step, &mut rng) {
-            env.action_space().sample(&mut rng)
-        } else {
-            agent.act(&current, false, &mut rng)
+        let action = match exploration.action(step, env.action_space(), &mut rng) {
+            Some(uniform) => uniform,
+            None => agent.act(&current, false, &mut rng),
         };
         let outcome = env
             .step(&action)
@@ -288,15 +291,6 @@ pub fn train<A: OffPolicyAgent>(
     session.close()
 }
 
-/// Whether step `step` takes a uniformly random action: before `learning_starts`, and after it
-/// with chance `uniform_action_probability`. The coin is drawn only where that chance is above
-/// 0, so that runs without it draw from `rng` what they always drew.
-fn takes_uniform_action(settings: &OffPolicySettings, step: u64, rng: &mut impl Rng) -> bool {
-    step < settings.learning_starts
-        || (settings.uniform_action_probability > 0.0
-            && rng.random_bool(settings.uniform_action_probability))
-}
-
 /// The agent's part of a checkpoint: its networks and optimisers, and the replay buffer unless
 /// `checkpoint.save_replay_buffer` is off.
 fn write_agent(
@@ -310,38 +304,4 @@ fn write_agent(
         checkpoint::save_replay(dir, buffer)?;
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use rand::SeedableRng;
-
-    use super::*;
-
-    fn settings(probability: f64) -> OffPolicySettings {
-        OffPolicySettings {
-            learning_starts: 10,
-            uniform_action_probability: probability,
-            ..OffPolicySettings::default()
-        }
-    }
-
-    #[test]
-    fn uniform_actions_before_learning_and_then_at_their_chance() {
-        let mut rng = ChaCha8Rng::seed_from_u64(7);
-        let untouched = rng.clone();
-        // Off: uniform only before learning_starts, and the RNG is not drawn from.
-        let off = settings(0.0);
-        assert!((0..10).all(|step| takes_uniform_action(&off, step, &mut rng)));
-        assert!((10..1000).all(|step| !takes_uniform_action(&off, step, &mut rng)));
-        assert_eq!(rng, untouched);
-        let always = settings(1.0);
-        assert!((10..1000).all(|step| takes_uniform_action(&always, step, &mut rng)));
-        // At 0.3 over 10000 steps: 3000 expected, sd about 46; 5 sd either side.
-        let some = settings(0.3);
-        let count = (10..10_010)
-            .filter(|&step| takes_uniform_action(&some, step, &mut rng))
-            .count();
-        assert!((2770..=3230).contains(&count), "{count}");
-    }
 }

@@ -67,6 +67,11 @@ pub struct OffPolicySettings {
     /// the policy has stopped taking; otherwise they know its own actions only, and a CVaR
     /// critic can value a safe action it never saw as if it were risky (docs/results-risk.md).
     pub uniform_action_probability: f64,
+    /// How many steps in a row each of those uniformly random actions is taken (1 = one step,
+    /// the default). Held, they carry the state as far as several actions can, to where the
+    /// policy's own steps and single random ones do not reach (`exploration.rs`). Needs
+    /// `uniform_action_probability` above 0 when above 1.
+    pub uniform_action_steps: u64,
 }
 
 impl Default for OffPolicySettings {
@@ -87,13 +92,14 @@ impl Default for OffPolicySettings {
             log_std_squash: LogStdSquash::Tanh,
             normalize_observation: false,
             uniform_action_probability: 0.0,
+            uniform_action_steps: 1,
         }
     }
 }
 
 impl OffPolicySettings {
     /// The TOML keys of the settings, in declaration order.
-    pub const KEYS: [&str; 15] = [
+    pub const KEYS: [&str; 16] = [
         "buffer_size",
         "batch_size",
         "gamma",
@@ -109,6 +115,7 @@ impl OffPolicySettings {
         "log_std_squash",
         "normalize_observation",
         "uniform_action_probability",
+        "uniform_action_steps",
     ];
 
     /// Reads the value of `key` from `map` when `key` is one of [`Self::KEYS`]; false otherwise.
@@ -129,6 +136,7 @@ impl OffPolicySettings {
             "log_std_squash" => self.log_std_squash = map.next_value()?,
             "normalize_observation" => self.normalize_observation = map.next_value()?,
             "uniform_action_probability" => self.uniform_action_probability = map.next_value()?,
+            "uniform_action_steps" => self.uniform_action_steps = map.next_value()?,
             _ => return Ok(false),
         }
         Ok(true)
@@ -154,6 +162,7 @@ impl OffPolicySettings {
             ("policy_frequency", self.policy_frequency),
             ("target_network_frequency", self.target_network_frequency),
             ("hidden_size", self.hidden_size as u64),
+            ("uniform_action_steps", self.uniform_action_steps),
         ];
         for (name, value) in positive_counts {
             check_count(&key(name), value)?;
@@ -187,6 +196,17 @@ impl OffPolicySettings {
             self.uniform_action_probability,
             Accepted::UnitInterval,
         )?;
+        if self.uniform_action_steps > 1 && self.uniform_action_probability == 0.0 {
+            return Err(invalid(
+                &key("uniform_action_steps"),
+                format!(
+                    "{} holds uniformly random actions, but {} is 0, so none is taken after \
+                     learning starts: set it above 0, or uniform_action_steps = 1",
+                    self.uniform_action_steps,
+                    key("uniform_action_probability")
+                ),
+            ));
+        }
         check_numbers(
             table,
             &[("policy_lr", self.policy_lr), ("q_lr", self.q_lr)],
@@ -447,6 +467,26 @@ mod tests {
                 ..OffPolicySettings::default()
             };
             assert!(settings.validate("sac").is_ok(), "{good}");
+        }
+    }
+
+    #[test]
+    fn uniform_action_steps_are_a_positive_count_with_a_chance_to_hold() {
+        let with = |steps: u64, probability: f64| OffPolicySettings {
+            uniform_action_steps: steps,
+            uniform_action_probability: probability,
+            ..OffPolicySettings::default()
+        };
+        let message = with(0, 0.3).validate("sac").unwrap_err().to_string();
+        assert!(message.contains("sac.uniform_action_steps"), "{message}");
+        let message = with(3, 0.0).validate("dsac").unwrap_err().to_string();
+        assert!(
+            message.contains("dsac.uniform_action_steps")
+                && message.contains("dsac.uniform_action_probability"),
+            "{message}"
+        );
+        for (steps, probability) in [(1, 0.0), (1, 0.3), (3, 0.3)] {
+            assert!(with(steps, probability).validate("remac").is_ok());
         }
     }
 }
