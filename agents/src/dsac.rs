@@ -564,12 +564,9 @@ impl<B: AutodiffBackend> Dsac<B> {
             return None;
         }
         let heads = self.return_atoms(obs, action);
-        let cvar = heads[cvar_regression::CVAR_HEAD..]
-            .iter()
-            .fold(f32::NEG_INFINITY, |larger, &bound| larger.max(bound));
         Some((
             f64::from(heads[cvar_regression::MEAN_HEAD]),
-            f64::from(cvar),
+            f64::from(cvar_regression::cvar_of_row(&heads)),
         ))
     }
 

@@ -74,6 +74,13 @@ pub fn cvar<B: Backend>(values: Tensor<B, 2>) -> Tensor<B, 2> {
     }
 }
 
+/// [`cvar`] of one row of head values on the host (the critic report's scans).
+pub fn cvar_of_row(heads: &[f32]) -> f32 {
+    heads[CVAR_HEAD..]
+        .iter()
+        .fold(f32::NEG_INFINITY, |larger, &bound| larger.max(bound))
+}
+
 /// The heads' loss for targets `targets` (one per row of `values`): the mean head's squared
 /// error, the VaR head's pinball loss at level `beta`, and each bound head's squared error
 /// against b - (b - y)^+ / beta, b its threshold head without its gradient.
@@ -203,6 +210,9 @@ mod tests {
         assert!((cvar_of(&heads) - 80.0).abs() < 0.5, "CVaR {heads:?}");
         // Three heads: the CVaR is the bound at the VaR.
         assert_eq!(cvar_of(&heads[..3]), heads[CVAR_HEAD]);
+        // The host's reading of a row agrees with the tensor's.
+        assert_eq!(cvar_of_row(&heads), cvar_of(&heads));
+        assert_eq!(cvar_of_row(&heads[..3]), heads[CVAR_HEAD]);
     }
 
     #[test]
