@@ -104,6 +104,15 @@ pub struct DsacSettings {
     /// the actor prices each step's own risk with the objective and the future after it at its
     /// mean, so a critic's spread is never taken as risk twice).
     pub nested_continuation: NestedContinuation,
+    /// With `nested_risk`, the next action at which the target values the next state:
+    /// "sampled" (the default: the average over [`NESTED_NEXT_ACTIONS`] draws a' ~ pi, less
+    /// alpha log pi, the soft value of the stochastic policy) or "deterministic" (the policy's
+    /// deterministic action, no entropy term: the value of the policy that evaluation runs).
+    /// With the future at its mean, a stochastic policy that might take a risky step at some
+    /// later draw makes putting it off look as good as taking it at its mean price, so a
+    /// deterministic policy that always puts it off can be a fixed point (tried on the
+    /// crossing's timeouts, which it did not change: docs/results-risk.md).
+    pub nested_next_action: NestedNextAction,
     /// What the critics estimate: "quantile" (the default: `num_quantiles` atoms of the
     /// distribution, quantile Huber loss) or "cvar-regression" (heads: the mean, the VaR
     /// and the CVaR of the one-step target, fitted by Rockafellar and Uryasev's formula; see
@@ -128,6 +137,17 @@ pub enum CriticKind {
     Quantile,
     /// The mean, VaR and CVaR of the one-step target, by Rockafellar and Uryasev's formula.
     CvarRegression,
+}
+
+/// Which next action a nested target values the next state at (`dsac.nested_next_action`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum NestedNextAction {
+    /// Draws from the policy, with the entropy term: SAC's soft value.
+    #[default]
+    Sampled,
+    /// The policy's deterministic action, without it.
+    Deterministic,
 }
 
 /// How a nested target values the next state (`dsac.nested_continuation`).
@@ -158,6 +178,7 @@ impl Default for DsacSettings {
             tail_level: 0.1,
             nested_risk: false,
             nested_continuation: NestedContinuation::Objective,
+            nested_next_action: NestedNextAction::Sampled,
             critic: CriticKind::Quantile,
             cvar_thresholds: cvar_regression::Thresholds::Var,
         }
@@ -243,6 +264,13 @@ impl DsacSettings {
             return Err(invalid(
                 "dsac.nested_continuation",
                 "\"mean\" changes the nested target only: it needs dsac.nested_risk = true"
+                    .to_string(),
+            ));
+        }
+        if self.nested_next_action == NestedNextAction::Deterministic && !self.nested_risk {
+            return Err(invalid(
+                "dsac.nested_next_action",
+                "\"deterministic\" changes the nested target only: it needs dsac.nested_risk = true"
                     .to_string(),
             ));
         }
@@ -418,6 +446,22 @@ fn soft_actor_loss<B: Backend>(
     let value = value(obs, policy.actions);
     let loss = (policy.log_prob.clone().squeeze_dim::<1>(1) * alpha - value).mean();
     (loss, policy.log_prob)
+}
+
+/// The target critics' outputs at each next state of `batch` and the policy's deterministic
+/// action there, min_i Z'_i(s', mu(s')) output by output: [n, outputs], off the autodiff graph.
+fn deterministic_next_values<B: AutodiffBackend>(
+    core: &OffPolicyCore<B>,
+    batch: &Batch,
+) -> Tensor<B::InnerBackend, 2> {
+    let (n, action_dim) = (batch.size, core.bounds().dim());
+    let next_obs = core.observation_matrix(&batch.next_obs, n);
+    let no_noise = Tensor::zeros([n, action_dim], &core.device);
+    let next = core
+        .actor
+        .valid()
+        .sample(next_obs.clone(), no_noise, core.bounds());
+    core.critics.targets.min(next_obs, next.mean_actions)
 }
 
 /// Next actions whose values a nested target averages at each next state: the nested measure
@@ -666,10 +710,17 @@ impl<B: AutodiffBackend> Dsac<B> {
     /// expectation over [`NESTED_NEXT_ACTIONS`] draws of a', Z' atom by atom the smaller of the
     /// two target critics. Z(s, a) then learns the spread of one step's outcome followed by the
     /// next state's value, and the objective prices each step's risk where it is taken. value
-    /// is the objective's, or the mean with `dsac.nested_continuation = "mean"`.
+    /// is the objective's, or the mean with `dsac.nested_continuation = "mean"`. With
+    /// `dsac.nested_next_action = "deterministic"`, value(Z'(s', mu(s'))) instead of the
+    /// expectation, mu the deterministic action.
     fn nested_target(&self, batch: &Batch, rng: &mut impl Rng, alpha: f32) -> Tensor<B, 2> {
-        let draws = NESTED_NEXT_ACTIONS;
-        let next_atoms = sampled_next_values(&self.core, batch, draws, rng, alpha);
+        let (draws, next_atoms) = match self.settings.nested_next_action {
+            NestedNextAction::Sampled => (
+                NESTED_NEXT_ACTIONS,
+                sampled_next_values(&self.core, batch, NESTED_NEXT_ACTIONS, rng, alpha),
+            ),
+            NestedNextAction::Deterministic => (1, deterministic_next_values(&self.core, batch)),
+        };
         let next_value = match self.settings.critic {
             CriticKind::Quantile => {
                 let continuation = self

@@ -2,17 +2,18 @@
 //! gradient of the critic's atoms, with the `mean` objective its loss is SAC's with
 //! Q = the mean of the atoms, the static-CVaR actor's loss is the atoms' shortfall below the
 //! budget, and the nested risk measure's next value is the mean over draws of each row's value
-//! and its one-step target bootstraps only where the step was not terminal.
+//! and its one-step target bootstraps only where the step was not terminal, at the policy's
+//! deterministic next action where asked.
 
 #[path = "common/tensors.rs"]
 mod tensors;
 
 use agents::common::nets::{ActionBounds, Activation, GaussianActor, NetStyle, TwinQ};
-use agents::common::off_policy::Spaces;
+use agents::common::off_policy::{OffPolicyAgent, Spaces};
 use agents::common::replay::Batch;
 use agents::dsac::{
-    Dsac, DsacConfig, DsacSettings, NestedContinuation, actor_loss, nested_next_value,
-    return_value, shortfall_actor_loss,
+    Dsac, DsacConfig, DsacSettings, NestedContinuation, NestedNextAction, actor_loss,
+    nested_next_value, return_value, shortfall_actor_loss,
 };
 use burn::backend::{Autodiff, Flex};
 use burn::prelude::*;
@@ -243,8 +244,46 @@ fn a_mean_continuation_bootstraps_the_mean_of_the_next_atoms() {
     assert!(mean[1] > nested[1] + 1e-6, "{mean:?} vs {nested:?}");
 }
 
+/// `dsac.nested_next_action = "deterministic"` values the next state at the policy's
+/// deterministic action, without the entropy term and without drawing: its bootstrapped target
+/// is r + gamma times the mean of the critics' atoms there (the targets are the critics'
+/// copies at the start), whatever the rng.
+#[test]
+#[serial(autodiff)]
+fn a_deterministic_next_action_bootstraps_the_atoms_at_the_policys_action() {
+    let batch = terminal_and_not();
+    let agent = nested_agent_acting(NestedContinuation::Mean, NestedNextAction::Deterministic);
+    let targets = agent.one_step_targets(&batch, &mut StdRng::seed_from_u64(3));
+    assert_eq!(targets[0], -1.5);
+    assert_eq!(
+        targets,
+        agent.one_step_targets(&batch, &mut StdRng::seed_from_u64(4))
+    );
+    let next_obs = &batch.next_obs[3..];
+    let action = agent
+        .core()
+        .act(next_obs, true, &mut StdRng::seed_from_u64(5));
+    let atoms = agent.return_atoms(next_obs, &action);
+    let mean = atoms.iter().sum::<f32>() / atoms.len() as f32;
+    let expected = -1.5 + 0.99 * mean;
+    assert!(
+        (targets[1] - expected).abs() < 1e-4,
+        "{} against -1.5 + 0.99 x {mean} = {expected}",
+        targets[1]
+    );
+    // The sampled next actions' soft value differs: the draws and alpha log pi.
+    let sampled = nested_agent_acting(NestedContinuation::Mean, NestedNextAction::Sampled)
+        .one_step_targets(&batch, &mut StdRng::seed_from_u64(3));
+    assert!((sampled[1] - targets[1]).abs() > 1e-3, "{sampled:?}");
+}
+
 /// A nested CVaR_0.25 agent over 8 atoms, its parameters drawn from one seed.
 fn nested_agent(continuation: NestedContinuation) -> Dsac<B> {
+    nested_agent_acting(continuation, NestedNextAction::Sampled)
+}
+
+/// [`nested_agent`] with the next action of its targets.
+fn nested_agent_acting(continuation: NestedContinuation, next_action: NestedNextAction) -> Dsac<B> {
     let device = Default::default();
     <B as Backend>::seed(&device, 21);
     let config = DsacConfig {
@@ -253,6 +292,7 @@ fn nested_agent(continuation: NestedContinuation) -> Dsac<B> {
             num_quantiles: ATOMS,
             nested_risk: true,
             nested_continuation: continuation,
+            nested_next_action: next_action,
             ..DsacSettings::default()
         },
         ..DsacConfig::default()

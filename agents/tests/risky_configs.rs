@@ -450,7 +450,9 @@ fn a_nested_risk_run_trains_evaluates_reports_one_step_targets_and_refuses_the_s
 /// `dsac.critic = "cvar-regression"`: it needs the nested CVaR with the future at its mean, a
 /// run trains and evaluates, and its critic report sets the heads beside the one-step targets
 /// (no atoms), with its bound at the VaR alone or also at the mean (`dsac.cvar_thresholds`,
-/// for this critic only). `uniform_action_probability` is a probability.
+/// for this critic only) and with the next state valued at the deterministic action
+/// (`dsac.nested_next_action`, for nested targets only). `uniform_action_probability` is a
+/// probability.
 #[test]
 fn a_cvar_regression_critic_needs_the_mean_continuation_and_reports_its_heads() {
     let dir = common::scratch_dir("risky-configs", "cvar-regression");
@@ -473,6 +475,14 @@ fn a_cvar_regression_critic_needs_the_mean_continuation_and_reports_its_heads() 
             "var-and-mean",
         ),
         (
+            vec!["dsac.nested_next_action=\"deterministic\""],
+            "dsac.nested_next_action",
+        ),
+        (
+            nested_with("dsac.nested_next_action=\"greedy\""),
+            "deterministic",
+        ),
+        (
             vec!["dsac.uniform_action_probability=1.5"],
             "dsac.uniform_action_probability",
         ),
@@ -483,14 +493,15 @@ fn a_cvar_regression_critic_needs_the_mean_continuation_and_reports_its_heads() 
         assert!(message.contains(named), "{sets:?}: {message}");
     }
 
-    for thresholds in [
+    for variant in [
         "dsac.cvar_thresholds=\"var\"",
         "dsac.cvar_thresholds=\"var-and-mean\"",
+        "dsac.nested_next_action=\"deterministic\"",
     ] {
         let sets = [
             &regression[..],
             &nested[..],
-            &["dsac.uniform_action_probability=0.3", thresholds],
+            &["dsac.uniform_action_probability=0.3", variant],
         ]
         .concat();
         succeeded(train_briefly("dsac-cvar-risky-car", &dir, &sets));

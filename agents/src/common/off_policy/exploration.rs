@@ -7,42 +7,67 @@
 //! lies several actions away from the states the policy keeps to (the car's speed limit, two
 //! full pushes above a cautious cruise), single random steps almost never reach it, and a
 //! critic that has not seen the edge of the safe region draws it too early.
+//!
+//! And whole episodes on the policy's deterministic action, with chance
+//! `deterministic_episode_probability`: where the deterministic action stalls (a point the
+//! sampled actions leave by chance), only such episodes put the stall into the replay buffer,
+//! so that the critics learn what the evaluated policy earns there.
 
 use envs::BoxSpace;
 use rand::Rng;
 
 use super::settings::OffPolicySettings;
 
-/// Which steps take a uniformly random action, and the one held from an earlier step.
-pub struct UniformExploration {
+/// Which steps take a uniformly random action, and the one held from an earlier step; which
+/// episodes act deterministically.
+pub struct Exploration {
     learning_starts: u64,
     probability: f64,
     hold_steps: u64,
+    deterministic_probability: f64,
     /// The action being held and the steps it still takes after this one.
     held: Option<(Vec<f32>, u64)>,
+    /// Whether the current episode takes the policy's deterministic action at every step.
+    deterministic: bool,
 }
 
-impl UniformExploration {
+impl Exploration {
     pub fn new(settings: &OffPolicySettings) -> Self {
         Self {
             learning_starts: settings.learning_starts,
             probability: settings.uniform_action_probability,
             hold_steps: settings.uniform_action_steps,
+            deterministic_probability: settings.deterministic_episode_probability,
             held: None,
+            deterministic: false,
         }
     }
 
-    /// A new episode: a held action is not carried into it.
-    pub fn end_episode(&mut self) {
+    /// A new episode from step `step`: a held action is not carried into it, and it acts
+    /// deterministically at its chance (once learning has started). The coin is drawn only
+    /// where the chance is above 0.
+    pub fn start_episode(&mut self, step: u64, rng: &mut impl Rng) {
         self.held = None;
+        self.deterministic = step >= self.learning_starts
+            && self.deterministic_probability > 0.0
+            && rng.random_bool(self.deterministic_probability);
     }
 
-    /// The uniformly random action step `step` takes, or None where it takes the policy's.
-    /// The coin is drawn only where the chance is above 0, and not while an action is held, so
-    /// that runs without these settings draw from `rng` what they always drew.
+    /// Whether the policy's action is its deterministic one in this episode.
+    pub fn deterministic(&self) -> bool {
+        self.deterministic
+    }
+
+    /// The uniformly random action step `step` takes, or None where it takes the policy's
+    /// (always in a deterministic episode). The coin is drawn only where the chance is above 0,
+    /// and not while an action is held, so that runs without these settings draw from `rng`
+    /// what they always drew.
     pub fn action(&mut self, step: u64, space: &BoxSpace, rng: &mut impl Rng) -> Option<Vec<f32>> {
         if step < self.learning_starts {
             return Some(space.sample(rng));
+        }
+        if self.deterministic {
+            return None;
         }
         if let Some((action, left)) = self.held.take() {
             if left > 1 {
@@ -68,11 +93,20 @@ mod tests {
 
     use super::*;
 
-    fn exploration(probability: f64, hold_steps: u64) -> UniformExploration {
-        UniformExploration::new(&OffPolicySettings {
+    fn exploration(probability: f64, hold_steps: u64) -> Exploration {
+        exploration_with(probability, hold_steps, 0.0)
+    }
+
+    fn exploration_with(
+        probability: f64,
+        hold_steps: u64,
+        deterministic_probability: f64,
+    ) -> Exploration {
+        Exploration::new(&OffPolicySettings {
             learning_starts: 10,
             uniform_action_probability: probability,
             uniform_action_steps: hold_steps,
+            deterministic_episode_probability: deterministic_probability,
             ..OffPolicySettings::default()
         })
     }
@@ -113,7 +147,7 @@ mod tests {
         // Then a fresh draw, itself held; an episode's end drops it.
         let second = held.action(13, &space, &mut rng).unwrap();
         assert_ne!(second, first);
-        held.end_episode();
+        held.start_episode(14, &mut rng);
         assert_ne!(held.action(14, &space, &mut rng).unwrap(), second);
         // Before learning_starts every step draws afresh, whatever the hold.
         let mut early = exploration(1.0, 3);
@@ -126,5 +160,35 @@ mod tests {
             .filter(|&step| some.action(step, &space, &mut rng).is_some())
             .count();
         assert!((5800..=6800).contains(&count), "{count}");
+    }
+
+    #[test]
+    fn deterministic_episodes_take_no_uniform_action_and_come_at_their_chance() {
+        let (space, mut rng) = (space(), ChaCha8Rng::seed_from_u64(5));
+        // Off: no episode is deterministic, and the RNG is not drawn from.
+        let mut off = exploration(0.3, 1);
+        let untouched = rng.clone();
+        off.start_episode(100, &mut rng);
+        assert!(!off.deterministic());
+        assert_eq!(rng, untouched);
+        // Before learning starts an episode is never deterministic: its actions are uniform.
+        let mut always = exploration_with(1.0, 3, 1.0);
+        always.start_episode(0, &mut rng);
+        assert!(!always.deterministic());
+        assert!(always.action(0, &space, &mut rng).is_some());
+        // After it, a deterministic episode drops a held action and takes none of its own.
+        assert!(always.action(10, &space, &mut rng).is_some());
+        always.start_episode(11, &mut rng);
+        assert!(always.deterministic());
+        assert!((11..100).all(|step| always.action(step, &space, &mut rng).is_none()));
+        // At 0.2 over 5000 episodes: 1000 expected, sd about 28; 5 sd either side.
+        let mut some = exploration_with(0.0, 1, 0.2);
+        let count = (0..5000)
+            .filter(|&episode| {
+                some.start_episode(10 + episode, &mut rng);
+                some.deterministic()
+            })
+            .count();
+        assert!((860..=1140).contains(&count), "{count}");
     }
 }

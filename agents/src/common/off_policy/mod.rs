@@ -23,7 +23,7 @@ use rand_chacha::ChaCha8Rng;
 use crate::checkpoint::{self, Resume, TrainingState};
 use crate::common::host::to_f32;
 use crate::common::nets::ActionBounds;
-use crate::common::off_policy::exploration::UniformExploration;
+use crate::common::off_policy::exploration::Exploration;
 use crate::common::replay::{Batch, ReplayBuffer, ReplayShape, Transition};
 use crate::common::training_session::TrainingSession;
 use crate::common::update_metrics::Metrics;
@@ -176,7 +176,7 @@ pub fn train<A: OffPolicyAgent>(
     // one from the task's start, so it is kept out of the episodic charts.
     let mut from_exploring_start = false;
     let mut batch = Batch::default();
-    let mut exploration = UniformExploration::new(&settings);
+    let mut exploration = Exploration::new(&settings);
 
     for step in state.next_step..config.total_steps {
         if session.interrupted.is_set() {
@@ -189,7 +189,7 @@ pub fn train<A: OffPolicyAgent>(
             Some(current) => current,
             None => {
                 let reset_seed = rng.random();
-                exploration.end_episode();
+                exploration.start_episode(step, &mut rng);
                 let start = config
                     .exploring_starts
                     .then(|| envs::risky::exploring_start(&config.env, reset_seed))
@@ -205,7 +205,7 @@ pub fn train<A: OffPolicyAgent>(
         };
         let action = match exploration.action(step, env.action_space(), &mut rng) {
             Some(uniform) => uniform,
-            None => agent.act(&current, false, &mut rng),
+            None => agent.act(&current, exploration.deterministic(), &mut rng),
         };
         let outcome = env
             .step(&action)

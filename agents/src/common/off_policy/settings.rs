@@ -72,6 +72,12 @@ pub struct OffPolicySettings {
     /// policy's own steps and single random ones do not reach (`exploration.rs`). Needs
     /// `uniform_action_probability` above 0 when above 1.
     pub uniform_action_steps: u64,
+    /// After `learning_starts`, the chance that an episode takes the policy's deterministic
+    /// action at every step, and no uniformly random one (0, the default: every episode
+    /// samples). Evaluation runs the deterministic action; where it stalls at a point that
+    /// sampled actions leave by chance, only such episodes show the critics the stall
+    /// (`exploration.rs`).
+    pub deterministic_episode_probability: f64,
 }
 
 impl Default for OffPolicySettings {
@@ -93,13 +99,14 @@ impl Default for OffPolicySettings {
             normalize_observation: false,
             uniform_action_probability: 0.0,
             uniform_action_steps: 1,
+            deterministic_episode_probability: 0.0,
         }
     }
 }
 
 impl OffPolicySettings {
     /// The TOML keys of the settings, in declaration order.
-    pub const KEYS: [&str; 16] = [
+    pub const KEYS: [&str; 17] = [
         "buffer_size",
         "batch_size",
         "gamma",
@@ -116,6 +123,7 @@ impl OffPolicySettings {
         "normalize_observation",
         "uniform_action_probability",
         "uniform_action_steps",
+        "deterministic_episode_probability",
     ];
 
     /// Reads the value of `key` from `map` when `key` is one of [`Self::KEYS`]; false otherwise.
@@ -137,6 +145,9 @@ impl OffPolicySettings {
             "normalize_observation" => self.normalize_observation = map.next_value()?,
             "uniform_action_probability" => self.uniform_action_probability = map.next_value()?,
             "uniform_action_steps" => self.uniform_action_steps = map.next_value()?,
+            "deterministic_episode_probability" => {
+                self.deterministic_episode_probability = map.next_value()?
+            }
             _ => return Ok(false),
         }
         Ok(true)
@@ -194,6 +205,11 @@ impl OffPolicySettings {
         check_number(
             &key("uniform_action_probability"),
             self.uniform_action_probability,
+            Accepted::UnitInterval,
+        )?;
+        check_number(
+            &key("deterministic_episode_probability"),
+            self.deterministic_episode_probability,
             Accepted::UnitInterval,
         )?;
         if self.uniform_action_steps > 1 && self.uniform_action_probability == 0.0 {
@@ -436,7 +452,12 @@ mod tests {
     fn every_shared_key_is_read() {
         for key in OffPolicySettings::KEYS {
             let value = match key {
-                "gamma" | "tau" | "policy_lr" | "q_lr" | "uniform_action_probability" => "0.5",
+                "gamma"
+                | "tau"
+                | "policy_lr"
+                | "q_lr"
+                | "uniform_action_probability"
+                | "deterministic_episode_probability" => "0.5",
                 "activation" => "\"tanh\"",
                 "log_std_bounds" => "[-10.0, 2.0]",
                 "log_std_squash" => "\"clip\"",
@@ -449,24 +470,31 @@ mod tests {
     }
 
     #[test]
-    fn uniform_action_probability_must_be_a_probability() {
-        for bad in [-0.1, 1.5, f64::NAN] {
-            let settings = OffPolicySettings {
-                uniform_action_probability: bad,
+    fn the_exploration_chances_must_be_probabilities() {
+        let with = |key: &str, chance: f64| match key {
+            "uniform_action_probability" => OffPolicySettings {
+                uniform_action_probability: chance,
                 ..OffPolicySettings::default()
-            };
-            let message = settings.validate("dsac").unwrap_err().to_string();
-            assert!(
-                message.contains("dsac.uniform_action_probability") && message.contains("[0, 1]"),
-                "{message}"
-            );
-        }
-        for good in [0.0, 0.3, 1.0] {
-            let settings = OffPolicySettings {
-                uniform_action_probability: good,
+            },
+            _ => OffPolicySettings {
+                deterministic_episode_probability: chance,
                 ..OffPolicySettings::default()
-            };
-            assert!(settings.validate("sac").is_ok(), "{good}");
+            },
+        };
+        for key in [
+            "uniform_action_probability",
+            "deterministic_episode_probability",
+        ] {
+            for bad in [-0.1, 1.5, f64::NAN] {
+                let message = with(key, bad).validate("dsac").unwrap_err().to_string();
+                assert!(
+                    message.contains(&format!("dsac.{key}")) && message.contains("[0, 1]"),
+                    "{message}"
+                );
+            }
+            for good in [0.0, 0.3, 1.0] {
+                assert!(with(key, good).validate("sac").is_ok(), "{key} {good}");
+            }
         }
     }
 
