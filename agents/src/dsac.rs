@@ -454,14 +454,12 @@ fn deterministic_next_values<B: AutodiffBackend>(
     core: &OffPolicyCore<B>,
     batch: &Batch,
 ) -> Tensor<B::InnerBackend, 2> {
-    let (n, action_dim) = (batch.size, core.bounds().dim());
-    let next_obs = core.observation_matrix(&batch.next_obs, n);
-    let no_noise = Tensor::zeros([n, action_dim], &core.device);
-    let next = core
+    let next_obs = core.observation_matrix(&batch.next_obs, batch.size);
+    let next_actions = core
         .actor
         .valid()
-        .sample(next_obs.clone(), no_noise, core.bounds());
-    core.critics.targets.min(next_obs, next.mean_actions)
+        .deterministic(next_obs.clone(), core.bounds());
+    core.critics.targets.min(next_obs, next_actions)
 }
 
 /// Next actions whose values a nested target averages at each next state: the nested measure
