@@ -188,6 +188,16 @@ impl Default for DsacSettings {
 impl DsacConfig {
     pub fn validate(&self) -> Result<(), ConfigError> {
         self.shared.validate("dsac")?;
+        if self.shared.n_step > 1 && self.agent.static_cvar {
+            return Err(invalid(
+                "dsac.n_step",
+                format!(
+                    "{} does not combine with dsac.static_cvar: its budget moves one step at a \
+                     time ((c - r) / gamma); set dsac.n_step = 1 or dsac.static_cvar = false",
+                    self.shared.n_step
+                ),
+            ));
+        }
         self.agent.validate()
     }
 }
@@ -906,6 +916,18 @@ impl<B: AutodiffBackend> OffPolicyAgent for Dsac<B> {
             metrics.record("losses/cvar_level", || level);
         }
         metrics
+    }
+
+    /// Each update follows the risk schedule after its critic step, so an update's critic uses
+    /// the level of the step before. A resumed run starts there, as the uninterrupted run
+    /// stood, not at the schedule's start.
+    fn resumed_before(self, next_step: u64) -> Self {
+        match next_step.checked_sub(1) {
+            Some(last_update) if last_update > self.core.settings.learning_starts => {
+                self.at_training_step(last_update)
+            }
+            _ => self,
+        }
     }
 
     fn load(mut self, dir: &Path) -> anyhow::Result<Self> {

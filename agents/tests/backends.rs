@@ -141,6 +141,7 @@ fn replay_batch(seed: u64) -> Batch {
         rewards: uniform(&mut rng, BATCH, -3.0, 0.0),
         next_obs: uniform(&mut rng, BATCH * OBS_DIM, -1.0, 1.0),
         terminated: (0..BATCH).map(|i| (i % 5 == 0) as u8 as f32).collect(),
+        bootstrap_steps: vec![1.0; BATCH],
     }
 }
 

@@ -313,5 +313,6 @@ fn terminal_and_not() -> Batch {
         rewards: vec![-1.5, -1.5],
         next_obs: [0.2, -0.1, 0.4].repeat(2),
         terminated: vec![1.0, 0.0],
+        bootstrap_steps: vec![1.0, 1.0],
     }
 }

@@ -451,8 +451,8 @@ fn a_nested_risk_run_trains_evaluates_reports_one_step_targets_and_refuses_the_s
 /// run trains and evaluates, and its critic report sets the heads beside the one-step targets
 /// (no atoms), with its bound at the VaR alone or also at the mean (`dsac.cvar_thresholds`,
 /// for this critic only) and with the next state valued at the deterministic action
-/// (`dsac.nested_next_action`, for nested targets only). `uniform_action_probability` is a
-/// probability.
+/// (`dsac.nested_next_action`, for nested targets only), and with 5-step targets
+/// (`dsac.n_step`, not with the static CVaR). `uniform_action_probability` is a probability.
 #[test]
 fn a_cvar_regression_critic_needs_the_mean_continuation_and_reports_its_heads() {
     let dir = common::scratch_dir("risky-configs", "cvar-regression");
@@ -486,6 +486,15 @@ fn a_cvar_regression_critic_needs_the_mean_continuation_and_reports_its_heads() 
             vec!["dsac.uniform_action_probability=1.5"],
             "dsac.uniform_action_probability",
         ),
+        (vec!["dsac.n_step=0"], "dsac.n_step"),
+        (
+            vec![
+                "dsac.n_step=4",
+                "dsac.static_cvar=true",
+                "dsac.budget_range=[-45, 5]",
+            ],
+            "dsac.n_step",
+        ),
     ] {
         let output = train_briefly("dsac-cvar-risky-car", &dir, &sets);
         assert_eq!(output.status.code(), Some(2), "{sets:?}");
@@ -497,6 +506,7 @@ fn a_cvar_regression_critic_needs_the_mean_continuation_and_reports_its_heads() 
         "dsac.cvar_thresholds=\"var\"",
         "dsac.cvar_thresholds=\"var-and-mean\"",
         "dsac.nested_next_action=\"deterministic\"",
+        "dsac.n_step=5",
     ] {
         let sets = [
             &regression[..],
@@ -770,4 +780,65 @@ fn a_target_entropy_is_kept_and_an_unreachable_one_is_refused() {
     let config = std::fs::read_to_string(dir.join("config.toml")).unwrap();
     assert!(config.contains("target_entropy = -3.5"), "{config}");
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// The scalars a run logged, but for its speed, which differs between any two runs.
+fn logged_values(run: &Path) -> Vec<(u64, String, f64)> {
+    let mut values: Vec<(u64, String, f64)> = metric_records(run)
+        .into_iter()
+        .filter(|record| {
+            let tag = record["tag"].as_str().unwrap();
+            !tag.contains("SPS") && !tag.contains("per_second")
+        })
+        .map(|record| {
+            (
+                record["step"].as_u64().unwrap(),
+                record["tag"].as_str().unwrap().to_string(),
+                record["value"].as_f64().unwrap(),
+            )
+        })
+        .collect();
+    values.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)).then(a.2.total_cmp(&b.2)));
+    values
+}
+
+/// Resumed from its first checkpoint, a run with a risk schedule and 5-step targets logs what
+/// the uninterrupted run logged: its critic's first update after the resume uses the
+/// schedule's level where the uninterrupted run had it (a resume once restarted the schedule
+/// at level 1 for that update), and no target window is open at a checkpoint.
+#[test]
+fn a_risk_schedule_run_with_n_step_targets_resumes_exactly() {
+    let straight = common::scratch_dir("risky-configs", "resume-straight");
+    let resumed = common::scratch_dir("risky-configs", "resume-cut");
+    let sets = [
+        "dsac.risk_schedule_steps=250",
+        "dsac.n_step=5",
+        "checkpoint.every=130",
+    ];
+    let name = "dsac-cvar-regression-risky-crossing";
+    succeeded(train_briefly(name, &straight, &sets));
+    succeeded(train_briefly(name, &resumed, &sets));
+    let first = std::fs::read_dir(resumed.join("checkpoints"))
+        .unwrap()
+        .filter_map(|entry| {
+            let name = entry.unwrap().file_name().into_string().unwrap();
+            name.strip_prefix("step_")?.parse::<u64>().ok()
+        })
+        .min()
+        .expect("a checkpoint before the end");
+    assert!(
+        (101..250).contains(&first),
+        "the resume must fall inside the schedule, after learning starts: {first}"
+    );
+    ordergrad(&[
+        "train",
+        "--resume",
+        resumed.to_str().unwrap(),
+        "--checkpoint",
+        &first.to_string(),
+    ]);
+    assert_eq!(logged_values(&resumed), logged_values(&straight));
+    for dir in [straight, resumed] {
+        std::fs::remove_dir_all(dir).unwrap();
+    }
 }

@@ -160,6 +160,8 @@ fn target_and_losses_match_a_hand_computation() {
         next_obs: random(&mut rng, BATCH * OBS_DIM, -1.5..1.5),
         // Two terminal transitions: their targets are the reward alone.
         terminated: vec![0.0, 1.0, 0.0, 0.0, 1.0, 0.0],
+        // n-step transitions (`n_step`) bootstrap with gamma to the power of their steps.
+        bootstrap_steps: vec![1.0, 2.0, 3.0, 1.0, 1.0, 5.0],
     };
     let next_noise = random(&mut rng, BATCH * ACTION_DIM, -1.5..1.5);
     let actor_noise = random(&mut rng, BATCH * ACTION_DIM, -1.5..1.5);
@@ -223,7 +225,8 @@ fn target_and_losses_match_a_hand_computation() {
                 } else {
                     1.0
                 };
-                f64::from(batch.rewards[i]) + GAMMA * not_terminated * (q - alpha * log_pi)
+                let discount = GAMMA.powi(batch.bootstrap_steps[i] as i32);
+                f64::from(batch.rewards[i]) + discount * not_terminated * (q - alpha * log_pi)
             })
             .collect()
     };

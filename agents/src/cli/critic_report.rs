@@ -12,7 +12,7 @@
 //! A nested run (`dsac.nested_risk`) has critics that learn one step's outcome followed by the
 //! objective's value of the next state, not the return. Its report sets the atoms beside what
 //! they learn: the one-step targets of each episode's first transition, computed as training
-//! computes them. Where that step holds no risk, the targets barely differ, and the atoms'
+//! computes them (over the first `n_step` steps where the run learned n-step targets). Where that step holds no risk, the targets barely differ, and the atoms'
 //! spread is the critics' own error, which the objective then prices as risk.
 //!
 //! A CVaR-regression critic (`dsac.critic = "cvar-regression"`) has no atoms: its report sets
@@ -114,6 +114,8 @@ pub fn critic_report<B: AutodiffBackend>(
     let mut truncated_episodes = 0;
     let mut action = Vec::new();
     let one_step = agent.nested_risk();
+    // The env steps of a target window, as training collected them (`n_step`).
+    let target_steps = agent.core().settings.n_step;
     // The episodes' first transitions, as the replay buffer would hand them to an update.
     let mut first_steps = Batch::default();
     for episode in 0..episodes as u64 {
@@ -127,11 +129,15 @@ pub fn critic_report<B: AutodiffBackend>(
             .into());
         }
         let (mut discounted, mut discount) = (0.0, 1.0);
+        let first_obs = to_f32(&obs);
+        let mut first_action = None;
+        let mut steps = 0u64;
         loop {
             let chosen = agent.core().act(&to_f32(&obs), !stochastic, &mut rng);
             if episode == 0 && action.is_empty() {
                 action = chosen.clone();
             }
+            first_action.get_or_insert_with(|| chosen.clone());
             let outcome = env
                 .step(&chosen)
                 .with_context(|| format!("stepping {env_id}"))?;
@@ -140,19 +146,22 @@ pub fn critic_report<B: AutodiffBackend>(
                 Some(potential) => envs::risky::shaped_reward(potential, gamma, &obs, &outcome),
                 None => outcome.reward,
             };
-            if one_step {
+            discounted += discount * reward;
+            discount *= gamma;
+            steps += 1;
+            let ended = outcome.terminated || outcome.truncated;
+            if one_step && (steps == target_steps || ended) {
                 first_steps.push(Transition {
-                    obs: &to_f32(&obs),
-                    action: &chosen,
-                    reward: reward as f32,
+                    obs: &first_obs,
+                    action: first_action.as_deref().unwrap_or(&chosen),
+                    reward: discounted as f32,
                     next_obs: &to_f32(&outcome.observation),
                     terminated: outcome.terminated,
+                    bootstrap_steps: steps as u32,
                 });
                 break;
             }
-            discounted += discount * reward;
-            discount *= gamma;
-            if outcome.terminated || outcome.truncated {
+            if ended {
                 truncated_episodes += usize::from(!outcome.terminated);
                 break;
             }

@@ -128,9 +128,10 @@ impl<B: AutodiffBackend> TwinCritics<B> {
     }
 }
 
-/// The one-step bootstrapped target r + gamma (1 - terminated) next_value of each transition
-/// of `batch` ([n, outputs], off the autodiff graph), from the value of its next state
-/// ([n, outputs], on the inner backend).
+/// The bootstrapped target r + gamma^k (1 - terminated) next_value of each transition of
+/// `batch` ([n, outputs], off the autodiff graph), from the value of its next state
+/// ([n, outputs], on the inner backend); k is the transition's bootstrap steps (1 but for
+/// n-step targets, where r is the discounted reward of its k steps).
 pub fn bootstrapped<B: AutodiffBackend>(
     batch: &Batch,
     next_value: Tensor<B::InnerBackend, 2>,
@@ -139,7 +140,8 @@ pub fn bootstrapped<B: AutodiffBackend>(
     let (n, device) = (batch.size, next_value.device());
     let rewards = host::matrix(&batch.rewards, n, 1, &device);
     let not_terminated = host::matrix(&batch.terminated, n, 1, &device).neg() + 1.0;
-    Tensor::<B, 2>::from_inner(rewards + not_terminated * next_value * gamma)
+    let discounts = host::matrix(&batch.discounts(gamma), n, 1, &device);
+    Tensor::<B, 2>::from_inner(rewards + not_terminated * next_value * discounts)
 }
 
 /// CleanRL's critic scalars: each critic's mean value and loss, and the mean of the two losses.

@@ -1,6 +1,8 @@
 //! A uniform replay buffer in plain host memory (never on the autodiff graph). It stores the true
 //! next observation of every transition, the final one at a truncation included, and only
 //! `terminated` as the end flag: a time-limit truncation bootstraps from the next state's value.
+//! A transition may span several env steps (`n_step`): its reward is then their discounted sum,
+//! its next observation the state after the last of them, and it records how many they were.
 
 use std::fs::File;
 use std::io::{BufReader, BufWriter, Read, Write};
@@ -13,6 +15,10 @@ use serde::{Deserialize, Serialize};
 /// The longest header line a replay file may have; a real one is under 100 bytes, and a
 /// damaged file without a newline must not be read whole into memory to find out.
 const MAX_HEADER_BYTES: usize = 4096;
+
+/// The file format [`ReplayBuffer::save`] writes: 2 added the bootstrap steps of each
+/// transition; a file of format 1 (no `format` in its header) loads with 1 step everywhere.
+const FORMAT: u32 = 2;
 
 /// Why a replay file cannot be loaded.
 #[derive(Debug, thiserror::Error)]
@@ -34,16 +40,20 @@ pub struct ReplayShape {
     pub action_dim: usize,
 }
 
-/// One transition as the training loop produces it.
+/// One transition as the training loop produces it: `bootstrap_steps` env steps from `obs`
+/// to `next_obs` (1 but for n-step targets), `reward` their discounted reward.
 pub struct Transition<'a> {
     pub obs: &'a [f32],
     pub action: &'a [f32],
     pub reward: f32,
     pub next_obs: &'a [f32],
     pub terminated: bool,
+    pub bootstrap_steps: u32,
 }
 
-/// A sampled mini-batch, row-major: `obs` is [batch, obs_dim], `terminated` is 1.0 or 0.0.
+/// A sampled mini-batch, row-major: `obs` is [batch, obs_dim], `terminated` is 1.0 or 0.0,
+/// `bootstrap_steps` the env steps each transition spans (its target bootstraps with
+/// gamma to that power).
 #[derive(Debug, Clone, Default)]
 pub struct Batch {
     pub size: usize,
@@ -52,6 +62,7 @@ pub struct Batch {
     pub rewards: Vec<f32>,
     pub next_obs: Vec<f32>,
     pub terminated: Vec<f32>,
+    pub bootstrap_steps: Vec<f32>,
 }
 
 impl Batch {
@@ -63,18 +74,34 @@ impl Batch {
         self.next_obs.extend_from_slice(transition.next_obs);
         self.terminated
             .push(if transition.terminated { 1.0 } else { 0.0 });
+        self.bootstrap_steps.push(transition.bootstrap_steps as f32);
         self.size += 1;
+    }
+
+    /// gamma to the power of each transition's bootstrap steps, the discount of its next
+    /// state's value.
+    pub fn discounts(&self, gamma: f64) -> Vec<f32> {
+        self.bootstrap_steps
+            .iter()
+            .map(|&steps| gamma.powi(steps as i32) as f32)
+            .collect()
     }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Layout {
+    #[serde(default = "first_format")]
+    format: u32,
     capacity: usize,
     obs_dim: usize,
     action_dim: usize,
     len: usize,
     next_slot: usize,
+}
+
+fn first_format() -> u32 {
+    1
 }
 
 #[derive(Debug, Clone)]
@@ -85,6 +112,7 @@ pub struct ReplayBuffer {
     rewards: Vec<f32>,
     next_obs: Vec<f32>,
     terminated: Vec<f32>,
+    bootstrap_steps: Vec<f32>,
 }
 
 impl ReplayBuffer {
@@ -92,6 +120,7 @@ impl ReplayBuffer {
     pub fn new(capacity: usize, obs_dim: usize, action_dim: usize) -> Self {
         Self {
             layout: Layout {
+                format: FORMAT,
                 capacity,
                 obs_dim,
                 action_dim,
@@ -103,6 +132,7 @@ impl ReplayBuffer {
             rewards: Vec::new(),
             next_obs: Vec::new(),
             terminated: Vec::new(),
+            bootstrap_steps: Vec::new(),
         }
     }
 
@@ -121,16 +151,19 @@ impl ReplayBuffer {
             action_dim,
             len,
             next_slot,
+            ..
         } = self.layout;
         debug_assert_eq!(transition.obs.len(), obs_dim);
         debug_assert_eq!(transition.action.len(), action_dim);
         let terminated = if transition.terminated { 1.0 } else { 0.0 };
+        let bootstrap_steps = transition.bootstrap_steps as f32;
         if len < capacity {
             self.obs.extend_from_slice(transition.obs);
             self.actions.extend_from_slice(transition.action);
             self.rewards.push(transition.reward);
             self.next_obs.extend_from_slice(transition.next_obs);
             self.terminated.push(terminated);
+            self.bootstrap_steps.push(bootstrap_steps);
             self.layout.len += 1;
         } else {
             let slot = next_slot;
@@ -141,6 +174,7 @@ impl ReplayBuffer {
             self.next_obs[slot * obs_dim..(slot + 1) * obs_dim]
                 .copy_from_slice(transition.next_obs);
             self.terminated[slot] = terminated;
+            self.bootstrap_steps[slot] = bootstrap_steps;
         }
         self.layout.next_slot = (next_slot + 1) % capacity;
     }
@@ -161,6 +195,7 @@ impl ReplayBuffer {
             &mut batch.rewards,
             &mut batch.next_obs,
             &mut batch.terminated,
+            &mut batch.bootstrap_steps,
         ] {
             buffer.clear();
         }
@@ -177,6 +212,7 @@ impl ReplayBuffer {
                 .next_obs
                 .extend_from_slice(&self.next_obs[i * obs_dim..(i + 1) * obs_dim]);
             batch.terminated.push(self.terminated[i]);
+            batch.bootstrap_steps.push(self.bootstrap_steps[i]);
         }
     }
 
@@ -240,23 +276,52 @@ impl ReplayBuffer {
                 .collect())
         };
         let len = layout.len;
+        let obs = read_array(len * layout.obs_dim)?;
+        let actions = read_array(len * layout.action_dim)?;
+        let rewards = read_array(len)?;
+        let next_obs = read_array(len * layout.obs_dim)?;
+        let terminated = read_array(len)?;
+        let bootstrap_steps = match layout.format {
+            1 => vec![1.0; len],
+            _ => read_array(len)?,
+        };
         Ok(Self {
-            obs: read_array(len * layout.obs_dim)?,
-            actions: read_array(len * layout.action_dim)?,
-            rewards: read_array(len)?,
-            next_obs: read_array(len * layout.obs_dim)?,
-            terminated: read_array(len)?,
-            layout,
+            obs,
+            actions,
+            rewards,
+            next_obs,
+            terminated,
+            bootstrap_steps,
+            // Written back in today's format.
+            layout: Layout {
+                format: FORMAT,
+                ..layout
+            },
         })
     }
 
-    fn arrays(&self) -> [&[f32]; 5] {
+    /// Every stored transition in slot order, as one batch (for tests elsewhere in the crate).
+    #[cfg(test)]
+    pub(crate) fn all(&self) -> Batch {
+        Batch {
+            size: self.layout.len,
+            obs: self.obs.clone(),
+            actions: self.actions.clone(),
+            rewards: self.rewards.clone(),
+            next_obs: self.next_obs.clone(),
+            terminated: self.terminated.clone(),
+            bootstrap_steps: self.bootstrap_steps.clone(),
+        }
+    }
+
+    fn arrays(&self) -> [&[f32]; 6] {
         [
             &self.obs,
             &self.actions,
             &self.rewards,
             &self.next_obs,
             &self.terminated,
+            &self.bootstrap_steps,
         ]
     }
 }
@@ -266,6 +331,13 @@ impl Layout {
     /// of data bytes that must follow it.
     fn check(&self, expected: ReplayShape) -> Result<u64, ReplayFileError> {
         let mismatch = |message: String| Err(ReplayFileError::Mismatch(message));
+        if !(1..=FORMAT).contains(&self.format) {
+            return mismatch(format!(
+                "it is in format {}, and this build reads formats 1 to {FORMAT} (a newer \
+                 ordergrad wrote it?)",
+                self.format
+            ));
+        }
         if self.capacity != expected.capacity {
             return mismatch(format!(
                 "it holds a buffer of capacity {}, but the run's buffer_size is {}",
@@ -296,8 +368,10 @@ impl Layout {
                 self.next_slot, self.len, self.capacity
             ));
         }
-        // Per transition: obs and next_obs, the action, the reward and the end flag, as f32.
-        let floats = (2 * self.obs_dim + self.action_dim + 2) as u64;
+        // Per transition: obs and next_obs, the action, the reward, the end flag and (from
+        // format 2) the bootstrap steps, as f32.
+        let per_step_floats = if self.format == 1 { 2 } else { 3 };
+        let floats = (2 * self.obs_dim + self.action_dim + per_step_floats) as u64;
         (self.len as u64).checked_mul(floats * 4).map_or_else(
             || mismatch(format!("its length {} overflows", self.len)),
             Ok,
@@ -318,6 +392,7 @@ mod tests {
             reward: value,
             next_obs: &[value + 0.5, value + 0.5],
             terminated,
+            bootstrap_steps: 1 + value as u32 % 3,
         });
     }
 
@@ -350,6 +425,10 @@ mod tests {
                 batch.terminated[row] == 1.0,
                 (value as usize).is_multiple_of(7)
             );
+            assert_eq!(batch.bootstrap_steps[row], (1 + value as u32 % 3) as f32);
+        }
+        for (discount, steps) in batch.discounts(0.5).into_iter().zip(&batch.bootstrap_steps) {
+            assert_eq!(discount, 0.5f32.powi(*steps as i32));
         }
     }
 
@@ -372,6 +451,34 @@ mod tests {
         let loaded = ReplayBuffer::load(&path, SHAPE).unwrap();
         assert_eq!(loaded.layout, buffer.layout);
         assert_eq!(loaded.arrays(), buffer.arrays());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// A file written before the bootstrap steps were stored (format 1: no `format` in the
+    /// header, no steps column) loads with one step per transition, and is saved again in
+    /// today's format.
+    #[test]
+    fn a_format_1_file_loads_with_one_step_each() {
+        let dir = std::env::temp_dir().join(format!("ordergrad-replay-v1-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("replay.bin");
+        let mut buffer = ReplayBuffer::new(4, 2, 1);
+        for value in 0..3 {
+            push(&mut buffer, value as f32, value == 1);
+        }
+        let mut file =
+            br#"{"capacity":4,"obs_dim":2,"action_dim":1,"len":3,"next_slot":3}"#.to_vec();
+        file.push(b'\n');
+        for array in &buffer.arrays()[..5] {
+            for value in *array {
+                file.extend_from_slice(&value.to_le_bytes());
+            }
+        }
+        std::fs::write(&path, file).unwrap();
+        let loaded = ReplayBuffer::load(&path, SHAPE).unwrap();
+        assert_eq!(loaded.arrays()[..5], buffer.arrays()[..5]);
+        assert_eq!(loaded.bootstrap_steps, vec![1.0; 3]);
+        assert_eq!(loaded.layout.format, FORMAT);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
@@ -413,6 +520,7 @@ mod tests {
                 header.replace("\"obs_dim\":2", "\"obs_dim\":3"),
                 "observations of size 3",
             ),
+            (header.replace("\"format\":2", "\"format\":3"), "format 3"),
             ("{\"capacity\":".to_string(), "header is damaged"),
         ] {
             assert_ne!(edited, header);

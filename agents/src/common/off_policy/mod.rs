@@ -5,6 +5,7 @@
 
 pub mod agent_core;
 mod exploration;
+mod n_step;
 pub mod settings;
 
 pub use self::agent_core::{ActorStep, OffPolicyCore};
@@ -24,7 +25,8 @@ use crate::checkpoint::{self, Resume, TrainingState};
 use crate::common::host::to_f32;
 use crate::common::nets::ActionBounds;
 use crate::common::off_policy::exploration::Exploration;
-use crate::common::replay::{Batch, ReplayBuffer, ReplayShape, Transition};
+use crate::common::off_policy::n_step::{EnvStep, NStepWindows};
+use crate::common::replay::{Batch, ReplayBuffer, ReplayShape};
 use crate::common::training_session::TrainingSession;
 use crate::common::update_metrics::Metrics;
 use crate::config::{AgentKind, TrainConfig};
@@ -103,6 +105,11 @@ pub trait OffPolicyAgent: Sized {
         self.core().save(dir)
     }
     fn load(self, dir: &Path) -> anyhow::Result<Self>;
+    /// A loaded agent set to where its updates up to `next_step` left it, where that is more
+    /// than the checkpoint's networks and optimisers (DSAC's risk schedule); called on resume.
+    fn resumed_before(self, _next_step: u64) -> Self {
+        self
+    }
 }
 
 /// Trains `agent` for `config.total_steps` env steps, logging into and checkpointing under
@@ -133,7 +140,7 @@ pub fn train<A: OffPolicyAgent>(
             state,
             ..
         }) => {
-            agent = agent.load(&checkpoint_dir)?;
+            agent = agent.load(&checkpoint_dir)?.resumed_before(state.next_step);
             let buffer = match checkpoint::load_replay(&checkpoint_dir, replay_shape)? {
                 Some(buffer) => buffer,
                 None => {
@@ -177,6 +184,7 @@ pub fn train<A: OffPolicyAgent>(
     let mut from_exploring_start = false;
     let mut batch = Batch::default();
     let mut exploration = Exploration::new(&settings);
+    let mut windows = NStepWindows::new(settings.n_step, settings.gamma);
 
     for step in state.next_step..config.total_steps {
         if session.interrupted.is_set() {
@@ -203,9 +211,12 @@ pub fn train<A: OffPolicyAgent>(
                 first
             }
         };
-        let action = match exploration.action(step, env.action_space(), &mut rng) {
-            Some(uniform) => uniform,
-            None => agent.act(&current, exploration.deterministic(), &mut rng),
+        let (action, policy_action) = match exploration.action(step, env.action_space(), &mut rng) {
+            Some(uniform) => (uniform, false),
+            None => (
+                agent.act(&current, exploration.deterministic(), &mut rng),
+                true,
+            ),
         };
         let outcome = env
             .step(&action)
@@ -223,13 +234,18 @@ pub fn train<A: OffPolicyAgent>(
             }
             None => outcome.reward,
         };
-        buffer.push(Transition {
-            obs: &current,
-            action: &action,
-            reward: shaped_reward as f32,
-            next_obs: &next_obs,
-            terminated: outcome.terminated,
-        });
+        windows.record(
+            EnvStep {
+                obs: &current,
+                action: &action,
+                reward: shaped_reward,
+                next_obs: &next_obs,
+                terminated: outcome.terminated,
+                truncated: outcome.truncated,
+                policy_action,
+            },
+            &mut buffer,
+        );
         episode_return += outcome.reward;
         episode_length += 1;
         if let Some(&event) = outcome.info.values.get(PENALTY_EVENT_KEY) {
@@ -282,6 +298,9 @@ pub fn train<A: OffPolicyAgent>(
     }
 
     state.mid_episode = obs.is_some();
+    if let Some(current) = &obs {
+        windows.close_all(current, false, &mut buffer);
+    }
     session.save_checkpoint(&mut state, &rng, |dir| {
         write_agent(dir, &agent, &buffer, config)
     })?;

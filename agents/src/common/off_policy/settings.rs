@@ -23,6 +23,10 @@ use crate::config::{ConfigError, invalid};
 /// for hours at one step.
 pub const MAX_POLICY_FREQUENCY: u64 = 10_000;
 
+/// The longest target window: beyond a few hundred steps gamma^n leaves nothing to bootstrap,
+/// and the window's pending transitions are held in memory until it closes.
+pub const MAX_N_STEP: u64 = 1_000;
+
 /// Where `log_std_bounds` may lie: a standard deviation from about 2e-9 (below it the Gaussian's
 /// log-density overflows f32) to about 22000 (far beyond any action box).
 const LOG_STD_LIMITS: [f64; 2] = [-20.0, 10.0];
@@ -78,6 +82,12 @@ pub struct OffPolicySettings {
     /// sampled actions leave by chance, only such episodes show the critics the stall
     /// (`exploration.rs`).
     pub deterministic_episode_probability: f64,
+    /// Steps of observed reward in each critic target before it bootstraps (1, the default:
+    /// the one-step target). A target over n steps learns a cost that recurs at every step,
+    /// such as a stall, n steps per backup instead of one. A window ends early at the
+    /// episode's end and before a uniformly random action, whose outcome is not the policy's
+    /// (`n_step.rs`).
+    pub n_step: u64,
 }
 
 impl Default for OffPolicySettings {
@@ -100,13 +110,14 @@ impl Default for OffPolicySettings {
             uniform_action_probability: 0.0,
             uniform_action_steps: 1,
             deterministic_episode_probability: 0.0,
+            n_step: 1,
         }
     }
 }
 
 impl OffPolicySettings {
     /// The TOML keys of the settings, in declaration order.
-    pub const KEYS: [&str; 17] = [
+    pub const KEYS: [&str; 18] = [
         "buffer_size",
         "batch_size",
         "gamma",
@@ -124,6 +135,7 @@ impl OffPolicySettings {
         "uniform_action_probability",
         "uniform_action_steps",
         "deterministic_episode_probability",
+        "n_step",
     ];
 
     /// Reads the value of `key` from `map` when `key` is one of [`Self::KEYS`]; false otherwise.
@@ -148,6 +160,7 @@ impl OffPolicySettings {
             "deterministic_episode_probability" => {
                 self.deterministic_episode_probability = map.next_value()?
             }
+            "n_step" => self.n_step = map.next_value()?,
             _ => return Ok(false),
         }
         Ok(true)
@@ -174,9 +187,20 @@ impl OffPolicySettings {
             ("target_network_frequency", self.target_network_frequency),
             ("hidden_size", self.hidden_size as u64),
             ("uniform_action_steps", self.uniform_action_steps),
+            ("n_step", self.n_step),
         ];
         for (name, value) in positive_counts {
             check_count(&key(name), value)?;
+        }
+        if self.n_step > MAX_N_STEP {
+            return Err(invalid(
+                &key("n_step"),
+                format!(
+                    "{} is not accepted: a target window of 1 to {MAX_N_STEP} steps (1: the \
+                     one-step target, SAC's)",
+                    self.n_step
+                ),
+            ));
         }
         if self.policy_frequency > MAX_POLICY_FREQUENCY {
             return Err(invalid(
@@ -495,6 +519,21 @@ mod tests {
             for good in [0.0, 0.3, 1.0] {
                 assert!(with(key, good).validate("sac").is_ok(), "{key} {good}");
             }
+        }
+    }
+
+    #[test]
+    fn n_step_is_a_count_up_to_its_limit() {
+        let with = |n_step: u64| OffPolicySettings {
+            n_step,
+            ..OffPolicySettings::default()
+        };
+        for bad in [0, MAX_N_STEP + 1] {
+            let message = with(bad).validate("sac").unwrap_err().to_string();
+            assert!(message.contains("sac.n_step"), "{message}");
+        }
+        for good in [1, 10, MAX_N_STEP] {
+            assert!(with(good).validate("dsac").is_ok(), "{good}");
         }
     }
 
