@@ -515,13 +515,16 @@ fn a_cvar_regression_critic_needs_the_mean_continuation_and_reports_its_heads() 
         ]
         .concat();
         succeeded(train_briefly("dsac-cvar-risky-car", &dir, &sets));
-        check_cvar_regression_run(&dir);
+        let critic = check_cvar_regression_run(&dir);
+        let steps = if variant == "dsac.n_step=5" { 5 } else { 1 };
+        assert_eq!(critic["target_steps"], steps, "{variant}: {critic}");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }
 
-/// A CVaR-regression run's eval reports its heads beside the one-step targets, in JSON and text.
-fn check_cvar_regression_run(dir: &Path) {
+/// A CVaR-regression run's eval reports its heads beside the one-step (or n-step) targets, in
+/// JSON and text; returns the JSON critic report.
+fn check_cvar_regression_run(dir: &Path) -> serde_json::Value {
     let run = dir.to_str().unwrap();
     let args = [
         "eval",
@@ -549,6 +552,7 @@ fn check_cvar_regression_run(dir: &Path) {
         text.contains("a CVaR-regression critic") && !text.contains("critic atoms"),
         "{text}"
     );
+    critic.clone()
 }
 
 #[test]

@@ -12,8 +12,9 @@
 //! A nested run (`dsac.nested_risk`) has critics that learn one step's outcome followed by the
 //! objective's value of the next state, not the return. Its report sets the atoms beside what
 //! they learn: the one-step targets of each episode's first transition, computed as training
-//! computes them (over the first `n_step` steps where the run learned n-step targets). Where that step holds no risk, the targets barely differ, and the atoms'
-//! spread is the critics' own error, which the objective then prices as risk.
+//! computes them (over the first `n_step` steps where the run learned n-step targets). Where
+//! that step holds no risk, the targets barely differ, and the atoms' spread is the critics'
+//! own error, which the objective then prices as risk.
 //!
 //! A CVaR-regression critic (`dsac.critic = "cvar-regression"`) has no atoms: its report sets
 //! its mean and CVaR heads beside those of the one-step targets.
@@ -48,6 +49,9 @@ pub struct CriticReport {
     /// A nested run's report: the empirical side is the one-step targets of the episodes' first
     /// transitions, not their discounted returns (see the module's documentation).
     pub one_step: bool,
+    /// The env steps each of a nested run's targets spans (`n_step`; 1 for one-step targets).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub target_steps: Option<u64>,
     /// Whether the empirical returns include the run's potential-based shaping.
     pub shaped: bool,
     /// The critic's atoms, min(Z1, Z2) as the actor sees them, sorted.
@@ -195,6 +199,7 @@ pub fn critic_report<B: AutodiffBackend>(
         start_budget,
         gamma,
         one_step,
+        target_steps: one_step.then_some(target_steps),
         shaped: shaping.is_some(),
         critic_mean: critic.mean,
         empirical_mean: statistic(&returns, Objective::Mean)?,

@@ -256,10 +256,16 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
 }
 
 fn print_critic_report(critic: &CriticReport) {
-    let (compared, empirical) = if critic.one_step {
-        ("one-step targets of the first transitions", "targets ")
-    } else {
-        ("returns", "episodes")
+    let (compared, empirical) = match critic.target_steps {
+        Some(1) => (
+            "one-step targets of the first transitions".to_string(),
+            "targets ",
+        ),
+        Some(steps) => (
+            format!("{steps}-step targets of the first transitions"),
+            "targets ",
+        ),
+        None => ("returns".to_string(), "episodes"),
     };
     println!(
         "critic at the start {:?}, action {:?} (discounted{} {compared}, gamma {}):",
