@@ -4,6 +4,8 @@
 //! never a panic (101) or an abort (134).
 
 mod common;
+#[path = "common/run_files.rs"]
+mod run_files;
 #[path = "common/tfevents.rs"]
 mod tfevents;
 
@@ -84,27 +86,6 @@ fn ppo_config(dir: &Path) -> PathBuf {
 
 fn checkpoint(run: &Path, step: u64) -> PathBuf {
     run.join(format!("checkpoints/step_{step:012}"))
-}
-
-/// The complete checkpoints of a run, by step.
-fn complete_steps(run: &Path) -> Vec<u64> {
-    let Ok(entries) = std::fs::read_dir(run.join("checkpoints")) else {
-        return Vec::new();
-    };
-    let mut steps: Vec<u64> = entries
-        .filter_map(|entry| {
-            let entry = entry.ok()?;
-            let step = entry
-                .file_name()
-                .to_str()?
-                .strip_prefix("step_")?
-                .parse()
-                .ok()?;
-            entry.path().join("COMPLETE").is_file().then_some(step)
-        })
-        .collect();
-    steps.sort();
-    steps
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -205,7 +186,7 @@ fn every_damaged_checkpoint_file_is_named_and_refused_with_exit_2() {
         "--run-dir",
         path(&sac),
     ]);
-    assert_eq!(complete_steps(&sac), [200, 400]);
+    assert_eq!(run_files::complete_steps(&sac), [200, 400]);
     let sac_cases = damage_each_file(&sac, 400, 200, "600");
 
     let ppo = dir.join("ppo");
@@ -216,7 +197,7 @@ fn every_damaged_checkpoint_file_is_named_and_refused_with_exit_2() {
         "--run-dir",
         path(&ppo),
     ]);
-    assert_eq!(complete_steps(&ppo), [128, 256, 384]);
+    assert_eq!(run_files::complete_steps(&ppo), [128, 256, 384]);
     let ppo_cases = damage_each_file(&ppo, 384, 256, "512");
     // Twelve SAC files and six PPO files, four damages each, eval and resume, plus the marker.
     assert_eq!((sac_cases, ppo_cases), (12 * 8 + 7, 6 * 8 + 7));
@@ -266,7 +247,7 @@ fn every_damaged_checkpoint_file_is_named_and_refused_with_exit_2() {
         "--total-steps",
         "400",
     ]);
-    assert_eq!(complete_steps(&sac), [200, 400]);
+    assert_eq!(run_files::complete_steps(&sac), [200, 400]);
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -292,7 +273,10 @@ fn wait_for_checkpoint_after(child: &mut Child, run: &Path, after: u64) -> bool 
         if child.try_wait().unwrap().is_some() {
             return false;
         }
-        if complete_steps(run).last().is_some_and(|&step| step > after) {
+        if run_files::complete_steps(run)
+            .last()
+            .is_some_and(|&step| step > after)
+        {
             return true;
         }
         assert!(
@@ -309,14 +293,14 @@ fn train_with_kills(config: &Path, run: &Path, kills: usize, rng: &mut ChaCha8Rn
     let mut child = spawn(&["train", "--config", path(config), "--run-dir", path(run)]);
     let mut landed = 0;
     for _ in 0..kills {
-        let reached = complete_steps(run).last().copied().unwrap_or(0);
+        let reached = run_files::complete_steps(run).last().copied().unwrap_or(0);
         if !wait_for_checkpoint_after(&mut child, run, reached) {
             break;
         }
         std::thread::sleep(Duration::from_millis(rng.random_range(0..150)));
         child.kill().unwrap();
         let status = child.wait().unwrap();
-        if status.success() || complete_steps(run).last() == Some(&KILL_RUN_STEPS) {
+        if status.success() || run_files::complete_steps(run).last() == Some(&KILL_RUN_STEPS) {
             return landed;
         }
         landed += 1;
@@ -361,20 +345,7 @@ type Scalars = Vec<(u64, String, Option<f64>)>;
 
 fn logged_scalars(run: &Path) -> (Scalars, Scalars) {
     let value = |tag: &str, value: f64| (tag != "charts/SPS").then_some(value);
-    let metrics = std::fs::read_to_string(run.join("metrics.jsonl")).unwrap();
-    let jsonl = metrics
-        .lines()
-        .map(|line| serde_json::from_str::<serde_json::Value>(line).unwrap())
-        .map(|record| {
-            let tag = record["tag"].as_str().unwrap().to_string();
-            let number = record["value"].as_f64().unwrap_or(f64::NAN);
-            (
-                record["step"].as_u64().unwrap(),
-                tag.clone(),
-                value(&tag, number),
-            )
-        })
-        .collect();
+    let jsonl = run_files::logged_metrics(run);
     let mut events: Scalars = tfevents::scalars(run)
         .into_iter()
         .map(|(tag, step, number)| (step as u64, tag.clone(), value(&tag, f64::from(number))))
@@ -455,7 +426,7 @@ fn a_second_writer_is_refused_with_the_pid_of_the_first_while_eval_reads() {
     first.wait().unwrap();
     // The OS released the lock with the process: the run resumes.
     let mut resumed = spawn(&["train", "--resume", path(&run), "--total-steps", "1000000"]);
-    let reached = complete_steps(&run).last().copied().unwrap();
+    let reached = run_files::complete_steps(&run).last().copied().unwrap();
     assert!(
         wait_for_checkpoint_after(&mut resumed, &run, reached),
         "the resumed run trains"
@@ -514,6 +485,6 @@ fn a_resume_that_changes_what_the_checkpoint_depends_on_is_refused() {
     let args = resume(&["logging.log_every=10", "checkpoint.every=300"]);
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     succeed(&args);
-    assert_eq!(complete_steps(&run), [200, 400, 600]);
+    assert_eq!(run_files::complete_steps(&run), [200, 400, 600]);
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -4,6 +4,8 @@
 //! log and `eval --json`.
 
 mod common;
+#[path = "common/run_files.rs"]
+mod run_files;
 
 use std::path::Path;
 use std::process::{Command, Output};
@@ -786,23 +788,14 @@ fn a_target_entropy_is_kept_and_an_unreachable_one_is_refused() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
-/// The scalars a run logged, but for its speed, which differs between any two runs.
-fn logged_values(run: &Path) -> Vec<(u64, String, f64)> {
-    let mut values: Vec<(u64, String, f64)> = metric_records(run)
-        .into_iter()
-        .filter(|record| {
-            let tag = record["tag"].as_str().unwrap();
-            !tag.contains("SPS") && !tag.contains("per_second")
-        })
-        .map(|record| {
-            (
-                record["step"].as_u64().unwrap(),
-                record["tag"].as_str().unwrap().to_string(),
-                record["value"].as_f64().unwrap(),
-            )
-        })
-        .collect();
-    values.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)).then(a.2.total_cmp(&b.2)));
+/// The scalars a run logged (`common::logged_metrics`), by step and tag.
+fn logged_by_step(run: &Path) -> Vec<(u64, String, Option<f64>)> {
+    let mut values = run_files::logged_metrics(run);
+    values.sort_by(|a, b| {
+        (a.0, &a.1)
+            .cmp(&(b.0, &b.1))
+            .then(a.2.partial_cmp(&b.2).unwrap())
+    });
     values
 }
 
@@ -822,13 +815,8 @@ fn a_risk_schedule_run_with_n_step_targets_resumes_exactly() {
     let name = "dsac-cvar-regression-risky-crossing";
     succeeded(train_briefly(name, &straight, &sets));
     succeeded(train_briefly(name, &resumed, &sets));
-    let first = std::fs::read_dir(resumed.join("checkpoints"))
-        .unwrap()
-        .filter_map(|entry| {
-            let name = entry.unwrap().file_name().into_string().unwrap();
-            name.strip_prefix("step_")?.parse::<u64>().ok()
-        })
-        .min()
+    let first = *run_files::complete_steps(&resumed)
+        .first()
         .expect("a checkpoint before the end");
     assert!(
         (101..250).contains(&first),
@@ -841,7 +829,7 @@ fn a_risk_schedule_run_with_n_step_targets_resumes_exactly() {
         "--checkpoint",
         &first.to_string(),
     ]);
-    assert_eq!(logged_values(&resumed), logged_values(&straight));
+    assert_eq!(logged_by_step(&resumed), logged_by_step(&straight));
     for dir in [straight, resumed] {
         std::fs::remove_dir_all(dir).unwrap();
     }

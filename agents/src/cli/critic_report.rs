@@ -134,14 +134,16 @@ pub fn critic_report<B: AutodiffBackend>(
         }
         let (mut discounted, mut discount) = (0.0, 1.0);
         let first_obs = to_f32(&obs);
-        let mut first_action = None;
+        let mut first_action = Vec::new();
         let mut steps = 0u64;
         loop {
             let chosen = agent.core().act(&to_f32(&obs), !stochastic, &mut rng);
             if episode == 0 && action.is_empty() {
                 action = chosen.clone();
             }
-            first_action.get_or_insert_with(|| chosen.clone());
+            if steps == 0 {
+                first_action = chosen.clone();
+            }
             let outcome = env
                 .step(&chosen)
                 .with_context(|| format!("stepping {env_id}"))?;
@@ -157,7 +159,7 @@ pub fn critic_report<B: AutodiffBackend>(
             if one_step && (steps == target_steps || ended) {
                 first_steps.push(Transition {
                     obs: &first_obs,
-                    action: first_action.as_deref().unwrap_or(&chosen),
+                    action: &first_action,
                     reward: discounted as f32,
                     next_obs: &to_f32(&outcome.observation),
                     terminated: outcome.terminated,

@@ -257,14 +257,16 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
 
 fn print_critic_report(critic: &CriticReport) {
     let (compared, empirical) = match critic.target_steps {
-        Some(1) => (
-            "one-step targets of the first transitions".to_string(),
-            "targets ",
-        ),
-        Some(steps) => (
-            format!("{steps}-step targets of the first transitions"),
-            "targets ",
-        ),
+        Some(steps) => {
+            let span = match steps {
+                1 => "one".to_string(),
+                _ => steps.to_string(),
+            };
+            (
+                format!("{span}-step targets of the first transitions"),
+                "targets ",
+            )
+        }
         None => ("returns".to_string(), "episodes"),
     };
     println!(

@@ -43,7 +43,7 @@ struct OpenWindow {
 
 /// The open windows of the current episode, oldest first.
 pub struct NStepWindows {
-    max_steps: u32,
+    max_steps: u64,
     gamma: f64,
     open: VecDeque<OpenWindow>,
 }
@@ -51,7 +51,7 @@ pub struct NStepWindows {
 impl NStepWindows {
     pub fn new(max_steps: u64, gamma: f64) -> Self {
         Self {
-            max_steps: u32::try_from(max_steps.max(1)).unwrap_or(u32::MAX),
+            max_steps,
             gamma,
             open: VecDeque::new(),
         }
@@ -74,7 +74,11 @@ impl NStepWindows {
             window.steps += 1;
         }
         // Windows open one per step, so only the oldest can be full.
-        if self.open.front().is_some_and(|w| w.steps >= self.max_steps) {
+        if self
+            .open
+            .front()
+            .is_some_and(|w| u64::from(w.steps) >= self.max_steps)
+        {
             let full = self.open.pop_front().expect("checked above");
             store(full, step.next_obs, step.terminated, buffer);
         }
