@@ -788,13 +788,17 @@ fn a_target_entropy_is_kept_and_an_unreachable_one_is_refused() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
-/// The scalars a run logged (`common::logged_metrics`), by step and tag.
+/// The scalars a run logged (`run_files::logged_metrics`), by step and tag; values of the same
+/// step and tag in a total order, so that a NaN sorts instead of panicking.
 fn logged_by_step(run: &Path) -> Vec<(u64, String, Option<f64>)> {
     let mut values = run_files::logged_metrics(run);
     values.sort_by(|a, b| {
         (a.0, &a.1)
             .cmp(&(b.0, &b.1))
-            .then(a.2.partial_cmp(&b.2).unwrap())
+            .then_with(|| match (a.2, b.2) {
+                (Some(x), Some(y)) => x.total_cmp(&y),
+                (x, y) => x.is_some().cmp(&y.is_some()),
+            })
     });
     values
 }
